@@ -1,0 +1,990 @@
+"""The symbolic equation engine: :class:`Equation`, :class:`EquationSet`, results and solutions.
+
+Every relation in mlsysim is written once, as a sympy expression between :class:`~.variables.Var`
+symbols with a :class:`~.sources.Source`. From that one definition an :class:`EquationSet` can
+
+* ``evaluate(**knowns)`` forward, on scalars or numpy arrays (lambdified kernels, units converted once
+  at the boundary);
+* ``solve(unknown, **knowns)`` for any of its variables (symbolic inverse derived once and cached;
+  vectorised bracketed root finding where sympy gives up; infeasible targets reported, never returned
+  as a wrong number);
+* check its own dimensions (``check_dimensions``);
+* render itself as LaTeX (``latex``).
+
+``max()``-type relations (compute- vs memory-bound, ...) are *regime equations*: one expression per
+regime, combined by ``max`` (the binding regime is the largest) or ``min``. sympy cannot invert
+``Max``; the engine inverts each regime separately and keeps the candidate that is consistent.
+"""
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import (DomainError, InfeasibleError, MlsysimError, OverdeterminedError, SolveError,
+                     UnderdeterminedError, UnitError, UnknownVariableError)
+from .sources import Source, require_source
+from .units import Q_, magnitude_in
+from .variables import VARIABLES, Var, var
+
+#: Time allowed for one symbolic inversion before falling back to numeric root finding [s].
+SYMBOLIC_TIME_LIMIT = 3.0
+#: Relative tolerance used to accept a candidate inverse by substituting it back.
+ACCEPT_RTOL = 1e-7
+
+
+def _sympy():
+    import sympy
+
+    return sympy
+
+
+class Equation:
+    """One relation ``lhs = rhs`` (or ``lhs = max/min(regime expressions)``) with its source.
+
+    Parameters
+    ----------
+    key : str
+        Short identifier, unique within a set (used in LaTeX labels ``eq:<set>-<key>``).
+    lhs : str
+        Name of the variable this equation defines.
+    rhs : sympy expression, optional
+        Expression in variable symbols (``mlsysim.core.variables.sym``). Give ``rhs`` or ``regimes``.
+    regimes : dict[str, sympy expression], optional
+        One expression per regime, combined by ``combine`` (``"max"``: the largest binds; ``"min"``).
+    source : Source
+        Where the relation comes from (required).
+    description : str
+        One-line human description.
+    display : str, optional
+        LaTeX of the right-hand side in the author's term order (the textbook form). When given as a
+        sympy expression it is checked to equal ``rhs``.
+    """
+
+    def __init__(self, key: str, lhs: str, rhs=None, *, source: Source, description: str,
+                 regimes: Mapping[str, Any] | None = None, combine: str = "max", display=None,
+                 origin: "Equation | None" = None):
+        require_source(source, f"equation {key!r}")
+        if (rhs is None) == (regimes is None):
+            raise ValueError(f"equation {key!r}: give exactly one of rhs or regimes")
+        if combine not in ("max", "min"):
+            raise ValueError(f"equation {key!r}: combine must be 'max' or 'min'")
+        self.key = key
+        self.lhs = var(lhs)
+        self.source = source
+        self.description = description
+        self.combine = combine
+        self.origin = origin
+        if regimes is not None:
+            if len(regimes) < 2:
+                raise ValueError(f"equation {key!r}: a regime equation needs at least two regimes")
+            self.regimes = dict(regimes)
+        else:
+            self.regimes = None
+        self.rhs = rhs
+        self.display = display
+        sp = _sympy()
+        for e in self.branches().values():
+            for s in e.free_symbols:
+                if s.name not in VARIABLES:
+                    raise UnknownVariableError(f"equation {key!r} uses an unregistered symbol {s.name!r}")
+        if isinstance(display, sp.Basic):
+            if sp.simplify(display - self.expression()) != 0:
+                raise ValueError(f"equation {key!r}: display form {display} differs from {self.expression()}")
+
+    # -- structure
+    def branches(self) -> dict:
+        """``{regime: expr}``; a plain equation has the single regime ``""``."""
+        return self.regimes if self.regimes is not None else {"": self.rhs}
+
+    @property
+    def is_regime(self) -> bool:
+        return self.regimes is not None
+
+    def expression(self):
+        """The right-hand side as one sympy expression (``Max``/``Min`` for regime equations)."""
+        sp = _sympy()
+        if self.regimes is None:
+            return self.rhs
+        f = sp.Max if self.combine == "max" else sp.Min
+        return f(*self.regimes.values(), evaluate=False)
+
+    @property
+    def inputs(self) -> set[str]:
+        out: set[str] = set()
+        for e in self.branches().values():
+            out |= {s.name for s in e.free_symbols}
+        return out
+
+    def renamed(self, mapping: Mapping[str, str], key: str | None = None, description: str | None = None):
+        """The same relation over other variables (e.g. roofline latency for the decode step).
+
+        The relation is still written once: the new equation keeps ``origin`` pointing here and the
+        same source.
+        """
+        sp = _sympy()
+        subs = {var(a).symbol: var(b).symbol for a, b in mapping.items()}
+        lhs = mapping.get(self.lhs.name, self.lhs.name)
+        kw = dict(source=self.source, description=description or self.description,
+                  combine=self.combine, origin=self.origin or self)
+        if self.regimes is not None:
+            return Equation(key or self.key, lhs, regimes={k: e.xreplace(subs) for k, e in self.regimes.items()}, **kw)
+        disp = self.display.xreplace(subs) if isinstance(self.display, sp.Basic) else None
+        return Equation(key or self.key, lhs, self.rhs.xreplace(subs), display=disp, **kw)
+
+    def latex(self) -> str:
+        """``lhs = rhs`` in LaTeX with the nomenclature's symbols."""
+        sp = _sympy()
+        names = latex_symbol_names()
+        if isinstance(self.display, str):
+            rhs = self.display
+        elif self.display is not None:
+            rhs = sp.latex(self.display, symbol_names=names, order="none")
+        elif self.regimes is not None:
+            parts = [sp.latex(e, symbol_names=names) for e in self.regimes.values()]
+            rhs = (r"\max" if self.combine == "max" else r"\min") + r"\left(" + ", ".join(parts) + r"\right)"
+        else:
+            rhs = sp.latex(self.rhs, symbol_names=names)
+        return f"{self.lhs.latex} = {rhs}"
+
+    def __repr__(self):
+        return f"Equation({self.key!r}: {self.lhs.name} = {self.expression()})"
+
+
+def latex_symbol_names() -> dict:
+    return {v.symbol: v.latex for v in VARIABLES.values()}
+
+
+# --------------------------------------------------------------------------- dimension checking
+
+def _dim_of_var(name: str):
+    return VARIABLES[name].pint_unit.dimensionality
+
+
+def expr_dimensionality(expr, where: str = ""):
+    """Dimensionality of a sympy expression over Var symbols; raise DimensionError naming the term."""
+    from .errors import DimensionError
+
+    sp = _sympy()
+    from pint.util import UnitsContainer
+
+    one = UnitsContainer()
+    if isinstance(expr, sp.Symbol):
+        return _dim_of_var(expr.name)
+    if expr.is_Number or expr.is_NumberSymbol:
+        return one
+    if isinstance(expr, sp.Add):
+        dims = [(t, expr_dimensionality(t, where)) for t in expr.args]
+        d0 = dims[0][1]
+        for t, d in dims[1:]:
+            if d != d0:
+                raise DimensionError(f"{where}: term {t} has dimension {dict(d) or 'dimensionless'} but "
+                                     f"{dims[0][0]} has {dict(d0) or 'dimensionless'}")
+        return d0
+    if isinstance(expr, sp.Mul):
+        d = one
+        for t in expr.args:
+            d = d * expr_dimensionality(t, where)
+        return d
+    if isinstance(expr, sp.Pow):
+        base, ex = expr.args
+        db = expr_dimensionality(base, where)
+        if db == one:
+            if expr_dimensionality(ex, where) != one:
+                raise DimensionError(f"{where}: exponent {ex} must be dimensionless")
+            return one
+        if not ex.is_Number:
+            raise DimensionError(f"{where}: {expr} raises a dimensioned base to a symbolic power")
+        return db ** float(ex)
+    if isinstance(expr, (sp.Max, sp.Min)):
+        dims = [(t, expr_dimensionality(t, where)) for t in expr.args]
+        for t, d in dims[1:]:
+            if d != dims[0][1]:
+                raise DimensionError(f"{where}: {t} and {dims[0][0]} inside {type(expr).__name__} differ in dimension")
+        return dims[0][1]
+    if isinstance(expr, sp.Piecewise):
+        dims = [expr_dimensionality(e, where) for e, _c in expr.args]
+        if any(d != dims[0] for d in dims):
+            raise DimensionError(f"{where}: branches of {expr} differ in dimension")
+        return dims[0]
+    if isinstance(expr, (sp.floor, sp.ceiling)):
+        return expr_dimensionality(expr.args[0], where)
+    if isinstance(expr, sp.Function):
+        for a in expr.args:
+            if expr_dimensionality(a, where) != one:
+                raise DimensionError(f"{where}: argument {a} of {expr.func} must be dimensionless")
+        return one
+    raise DimensionError(f"{where}: cannot determine the dimension of {expr!r}")
+
+
+# --------------------------------------------------------------------------- results
+
+class EvalResult(Mapping):
+    """Every quantity an :meth:`EquationSet.evaluate` call computed (and the inputs it was given).
+
+    Access by attribute or key: ``out.latency``, ``out["latency"]``; ``out.regime("latency")`` says
+    which regime binds ("compute"/"memory"), elementwise for arrays.
+    """
+
+    def __init__(self, eqset: "EquationSet", magnitudes: dict, regimes: dict, given: dict):
+        self._set = eqset
+        self._mag = magnitudes  # name -> base-unit magnitude (derived)
+        self._regimes = regimes  # equation key -> index (int or array)
+        self._given = given  # name -> Quantity as given
+        self._wrapped: dict = {}
+
+    def __getitem__(self, name):
+        if name in self._wrapped:
+            return self._wrapped[name]
+        if name in self._mag:
+            q = VARIABLES[name].quantity(self._mag[name])
+            self._wrapped[name] = q
+            return q
+        if name in self._given:
+            return self._given[name]
+        raise KeyError(name)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, list(self), n=3)
+            raise AttributeError(f"{self._set.name} result has no {name!r}"
+                                 + (f"; did you mean {', '.join(close)}?" if close else "")) from None
+
+    def __iter__(self):
+        return iter(list(self._mag) + [k for k in self._given if k not in self._mag])
+
+    def __len__(self):
+        return len(self._mag) + len([k for k in self._given if k not in self._mag])
+
+    def magnitude(self, name: str):
+        """Base-unit magnitude (float or array) of a derived quantity, without wrapping."""
+        return self._mag[name]
+
+    def regime(self, name: str):
+        """Binding regime of the regime equation defining ``name`` (a str, or an array of str)."""
+        eq = self._set.defining(name)
+        if not eq.is_regime:
+            raise KeyError(f"{name} is not defined by a regime equation")
+        idx = self._regimes[eq.key]
+        labels = list(eq.regimes)
+        if np.ndim(idx) == 0:
+            return labels[int(idx)]
+        return np.asarray(labels, dtype=object)[idx]
+
+    @property
+    def regimes(self) -> dict:
+        """``{variable: binding regime}`` for every regime equation evaluated."""
+        return {self._set.equations[k].lhs.name: self.regime(self._set.equations[k].lhs.name)
+                for k in self._regimes}
+
+    def to_dict(self) -> dict:
+        """Plain data: ``{name: {"value": magnitude, "unit": str}}`` plus ``regimes``."""
+        out = {}
+        for k in self:
+            q = self[k]
+            m = q.magnitude if hasattr(q, "magnitude") else q
+            out[k] = {"value": m.tolist() if isinstance(m, np.ndarray) else m,
+                      "unit": f"{q.units:~C}" if hasattr(q, "units") else ""}
+        regs = self.regimes
+        out["regimes"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in regs.items()}
+        return out
+
+    def __repr__(self):
+        lines = [f"{self._set.name} result:"]
+        for k in self._mag:
+            lines.append(f"  {k:<22} {fmt_quantity(self[k])}")
+        for k, r in self.regimes.items():
+            if isinstance(r, np.ndarray):
+                vals, counts = np.unique(r.astype(str), return_counts=True)
+                r = ", ".join(f"{v}: {c}" for v, c in zip(vals, counts))
+            lines.append(f"  regime of {k}: {r}")
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><td><code>{k}</code></td><td>{fmt_quantity(self[k])}</td></tr>" for k in self._mag)
+        return f"<table><caption>{self._set.name}</caption>{rows}</table>"
+
+
+def fmt_quantity(q, digits: int = 4) -> str:
+    """Readable text for a scalar or array Quantity (compact SI prefix for scalars)."""
+    if not hasattr(q, "units"):
+        return repr(q)
+    m = q.magnitude
+    if isinstance(m, np.ndarray) and m.ndim > 0:
+        return f"array{m.shape} [{np.nanmin(m):.{digits}g} .. {np.nanmax(m):.{digits}g}] {q.units:~C}"
+    try:
+        qc = q.to_compact() if q.units != Q_(1, "").units and not q.dimensionless else q
+    except Exception:
+        qc = q
+    return f"{float(qc.magnitude):.{digits}g} {qc.units:~C}".strip()
+
+
+class Solution:
+    """The value of an unknown found by :meth:`EquationSet.solve`.
+
+    ``value`` is a Quantity (scalar or array; NaN where infeasible for arrays), ``regime`` names the
+    binding regime(s), ``feasible``/``reason`` say where and why a target could not be met, and
+    ``all`` holds every quantity of the set evaluated at the solution (when computable).
+    Quantity-like helpers (``to``, ``m_as``, ``magnitude``, ``units``) delegate to ``value``.
+    """
+
+    def __init__(self, unknown: str, value, regime, feasible, reason, all_values: EvalResult | None, method: str,
+                 target: str):
+        self.unknown = unknown
+        self.value = value
+        self.regime = regime
+        self.feasible = feasible
+        self.reason = reason
+        self.all = all_values
+        self.method = method
+        self.target = target
+
+    def to(self, u):
+        return self.value.to(u)
+
+    def m_as(self, u):
+        return self.value.m_as(u)
+
+    @property
+    def magnitude(self):
+        return self.value.magnitude
+
+    @property
+    def units(self):
+        return self.value.units
+
+    def __float__(self):
+        if not self.value.dimensionless:
+            raise UnitError(f"{self.unknown} has units {self.value.units:~C}; use .m_as(unit) instead of float()")
+        return float(self.value.magnitude)
+
+    def __repr__(self):
+        reg = self.regime
+        if isinstance(reg, dict):
+            reg = ", ".join(f"{k}: {v if not isinstance(v, np.ndarray) else 'array'}" for k, v in reg.items())
+        return f"Solution({self.unknown} = {fmt_quantity(self.value)}; regime: {reg or '-'}; via {self.method})"
+
+    __str__ = __repr__
+
+
+# --------------------------------------------------------------------------- the equation set
+
+@dataclass
+class _Branch:
+    expr: Any
+    choices: tuple  # ((eq_key, regime_label), ...)
+
+
+class _TimeLimit:
+    """Interrupt a symbolic computation after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.active = False
+
+    def _handler(self, signum, frame):
+        raise TimeoutError
+
+    def __enter__(self):
+        if (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()):
+            self.old = signal.signal(signal.SIGALRM, self._handler)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.active = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
+class EquationSet:
+    """A small system of equations, each defining one variable from others.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"Roofline"``.
+    equations : sequence of Equation
+        Each defines a distinct variable; the definitions must not form a cycle.
+    description : str
+        What the set models.
+    """
+
+    def __init__(self, name: str, equations: Sequence[Equation], description: str = ""):
+        self.name = name
+        self.description = description
+        self.equations: dict[str, Equation] = {}
+        self._by_lhs: dict[str, Equation] = {}
+        for eq in equations:
+            if eq.key in self.equations:
+                raise ValueError(f"{name}: duplicate equation key {eq.key!r}")
+            if eq.lhs.name in self._by_lhs:
+                raise ValueError(f"{name}: {eq.lhs.name} is defined twice ({self._by_lhs[eq.lhs.name].key}, {eq.key})")
+            self.equations[eq.key] = eq
+            self._by_lhs[eq.lhs.name] = eq
+        self.derived = list(self._by_lhs)
+        allv = set()
+        for eq in self.equations.values():
+            allv |= eq.inputs
+        self.inputs = sorted(allv - set(self.derived))
+        self.variables = self.inputs + self.derived
+        self._order = self._toposort()
+        self._fns: dict = {}
+        self._plans: dict = {}
+        self._deps_cache: dict = {}
+
+    # -- structure ----------------------------------------------------------------------------
+    def defining(self, name: str) -> Equation:
+        try:
+            return self._by_lhs[name]
+        except KeyError:
+            raise KeyError(f"{name} is not derived in {self.name}") from None
+
+    def var(self, name: str) -> Var:
+        return VARIABLES[name]
+
+    def _toposort(self) -> list[str]:
+        order, state = [], {}
+
+        def visit(n, path):
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                raise ValueError(f"{self.name}: circular definitions {' -> '.join(path + [n])}")
+            state[n] = 1
+            for d in sorted(self._by_lhs[n].inputs):
+                if d in self._by_lhs:
+                    visit(d, path + [n])
+            state[n] = 2
+            order.append(n)
+
+        for n in self.derived:
+            visit(n, [])
+        return order
+
+    def input_deps(self, name: str, stop: frozenset = frozenset()) -> frozenset:
+        """Leaf variables ``name`` depends on, expanding derived variables not in ``stop``."""
+        key = (name, stop)
+        if key in self._deps_cache:
+            return self._deps_cache[key]
+        if name not in self._by_lhs or name in stop:
+            out = frozenset([name])
+        else:
+            acc = set()
+            for d in self._by_lhs[name].inputs:
+                acc |= self.input_deps(d, stop)
+            out = frozenset(acc)
+        self._deps_cache[key] = out
+        return out
+
+    def check_dimensions(self) -> None:
+        """Raise :class:`DimensionError` naming the equation and term that is inconsistent."""
+        from .errors import DimensionError
+
+        for eq in self.equations.values():
+            want = eq.lhs.pint_unit.dimensionality
+            for reg, e in eq.branches().items():
+                where = f"{self.name}.{eq.key}" + (f" [{reg}]" if reg else "")
+                got = expr_dimensionality(e, where)
+                if got != want:
+                    raise DimensionError(f"{where}: right-hand side {e} has dimension {dict(got) or 'dimensionless'}"
+                                         f" but {eq.lhs.name} is {dict(want) or 'dimensionless'}")
+
+    # -- compiled kernels -----------------------------------------------------------------------
+    def _kernel(self, eq: Equation, regime: str):
+        k = (eq.key, regime)
+        fn = self._fns.get(k)
+        if fn is None:
+            sp = _sympy()
+            e = eq.branches()[regime]
+            args = sorted(s.name for s in e.free_symbols)
+            f = sp.lambdify([VARIABLES[a].symbol for a in args], e, modules="numpy", cse=True)
+            fn = self._fns[k] = (f, args)
+        return fn
+
+    # -- input handling -------------------------------------------------------------------------
+    def _convert(self, knowns: Mapping[str, Any]) -> dict:
+        mags = {}
+        for name, value in knowns.items():
+            if name not in VARIABLES or name not in self.variables:
+                close = difflib.get_close_matches(name, self.variables, n=4)
+                raise UnknownVariableError(
+                    f"{self.name} has no variable {name!r}" + (f"; did you mean {', '.join(close)}?" if close else
+                                                               f"; its variables are {', '.join(self.variables)}"))
+            v = VARIABLES[name]
+            if isinstance(value, (list, tuple)):
+                raise UnitError(f"{name}: pass a numpy array (inside a Quantity) rather than a {type(value).__name__}")
+            if isinstance(value, str):
+                raise UnitError(f"{name}: got the string {value!r}; pass Q_(value, unit) "
+                                f"(parse user strings with mlsysim.core.units.parse_quantity)")
+            m = magnitude_in(value, v.base_unit, name)
+            if isinstance(m, np.ndarray) and m.ndim == 0:
+                m = m.item()
+            if not isinstance(m, np.ndarray):
+                if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, float, np.integer, np.floating)):
+                    raise DomainError(f"{name} must be a number; got {value!r} ({type(value).__name__})")
+                m = float(m)
+            elif m.dtype.kind in "iu":
+                m = m.astype(float)
+            v.check(m, value)
+            mags[name] = m
+        return mags
+
+    # -- forward evaluation ---------------------------------------------------------------------
+    def evaluate(self, outputs: Iterable[str] | None = None, **knowns) -> EvalResult:
+        """Compute every derived quantity (or only ``outputs``) from the inputs given.
+
+        Inputs are pint Quantities (plain numbers for dimensionless variables); numpy arrays broadcast.
+        Giving a derived quantity raises :class:`OverdeterminedError` (use :meth:`solve` to find an
+        input from a target); missing inputs raise :class:`UnderdeterminedError` naming them.
+        """
+        mags = self._convert(knowns)
+        given_derived = [k for k in mags if k in self._by_lhs]
+        if given_derived:
+            raise OverdeterminedError(
+                f"{', '.join(given_derived)} {'is' if len(given_derived) == 1 else 'are'} computed by {self.name}; "
+                f"evaluate() takes only inputs ({', '.join(self.inputs)}). To find an input that meets a target, "
+                f"use solve(unknown, {given_derived[0]}=...)")
+        want = list(outputs) if outputs is not None else list(self.derived)
+        for w in want:
+            if w not in self._by_lhs:
+                raise UnknownVariableError(f"{self.name} does not derive {w!r}; it derives {', '.join(self.derived)}")
+        missing = {}
+        for w in want:
+            miss = sorted(self.input_deps(w) - set(mags))
+            if miss:
+                missing[w] = miss
+        if missing:
+            allmiss = sorted({m for ms in missing.values() for m in ms})
+            raise UnderdeterminedError(
+                f"{self.name}.evaluate is missing input(s) {', '.join(allmiss)} "
+                f"(needed for {', '.join(missing)}); or pass outputs=[...] to compute only some quantities")
+        needed = set()
+        for w in want:
+            needed |= self._derived_closure(w)
+        vals, regs = self._forward(mags, [n for n in self._order if n in needed])
+        result = {n: vals[n] for n in self._order if n in needed}
+        given_q = {k: knowns[k] for k in knowns}
+        return EvalResult(self, result, regs, given_q)
+
+    def _derived_closure(self, name: str, stop=frozenset()) -> set:
+        out = set()
+        if name in self._by_lhs and name not in stop:
+            out.add(name)
+            for d in self._by_lhs[name].inputs:
+                out |= self._derived_closure(d, stop)
+        return out
+
+    def _forward(self, mags: dict, order: list[str]):
+        """Evaluate ``order`` (derived names, topologically sorted) from base magnitudes in ``mags``."""
+        vals = dict(mags)
+        regs = {}
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+            try:
+                for n in order:
+                    eq = self._by_lhs[n]
+                    if not eq.is_regime:
+                        f, args = self._kernel(eq, "")
+                        vals[n] = f(*[vals[a] for a in args])
+                        continue
+                    outs = []
+                    for r in eq.regimes:
+                        f, args = self._kernel(eq, r)
+                        outs.append(f(*[vals[a] for a in args]))
+                    vals[n], regs[eq.key] = _combine(outs, eq.combine)
+            except FloatingPointError as exc:
+                raise DomainError(f"{self.name}: evaluating {n} ({self._by_lhs[n].key}) gave a non-finite "
+                                  f"result ({exc}); check the inputs' magnitudes") from None
+        return vals, regs
+
+    # -- inverse --------------------------------------------------------------------------------
+    def solve(self, unknown: str, *, method: str = "auto", on_infeasible: str | None = None, **knowns) -> Solution:
+        """Find ``unknown`` such that the given target (a derived quantity among ``knowns``) is met.
+
+        Exactly one derived quantity that depends on ``unknown`` must be given (the target); every
+        other leaf it depends on must be known. ``method``: ``"auto"`` (symbolic inverse, cached; numeric
+        root finding if sympy fails or times out), ``"symbolic"``, ``"numeric"``.
+
+        An unreachable target raises :class:`InfeasibleError` naming the binding constraint (scalars),
+        or yields NaN with a reason per element (arrays; ``on_infeasible="raise"`` raises instead).
+        """
+        if method not in ("auto", "symbolic", "numeric"):
+            raise ValueError(f"method must be 'auto', 'symbolic' or 'numeric'; got {method!r}")
+        if not isinstance(unknown, str) or unknown not in self.variables:
+            close = difflib.get_close_matches(str(unknown), self.variables, n=4)
+            raise UnknownVariableError(f"{self.name} has no variable {unknown!r} to solve for"
+                                       + (f"; did you mean {', '.join(close)}?" if close else
+                                          f"; its variables are {', '.join(self.variables)}"))
+        if unknown in knowns:
+            raise OverdeterminedError(f"{unknown} is the unknown; do not also pass it as a known")
+        mags = self._convert(knowns)
+        plan = self._plan(unknown, frozenset(mags), method)
+        if plan["kind"] == "forward":
+            order = [n for n in self._order if n in plan["closure"]]
+            vals, regs = self._forward(mags, order)
+            val = VARIABLES[unknown].quantity(vals[unknown])
+            all_values = EvalResult(self, {n: vals[n] for n in order}, regs, dict(knowns))
+            return Solution(unknown, val, all_values.regimes, True, "", all_values, "forward", unknown)
+        return self._solve_with_plan(plan, unknown, mags, knowns, on_infeasible)
+
+    def _plan(self, unknown: str, known: frozenset, method: str) -> dict:
+        key = (unknown, known, method)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        # forward: the unknown is derived and computable from the knowns
+        if unknown in self._by_lhs and self.input_deps(unknown, known) <= known:
+            extra = sorted(k for k in known if k in self._by_lhs and k in self._derived_closure(unknown, known))
+            plan = {"kind": "forward", "closure": self._derived_closure(unknown, known - {unknown}) - set(known)}
+            if extra:
+                plan["closure"] = self._derived_closure(unknown, known)
+            self._plans[key] = plan
+            return plan
+        stop_for = lambda t: (known - {t}) | {unknown}  # noqa: E731
+        targets = [t for t in known if t in self._by_lhs and unknown in self.input_deps(t, stop_for(t))]
+        if not targets:
+            dependents = [d for d in self.derived if unknown in self.input_deps(d)]
+            raise UnderdeterminedError(
+                f"to solve for {unknown}, give a target value for a quantity that depends on it"
+                + (f" (one of {', '.join(dependents)})" if dependents else
+                   f"; nothing in {self.name} depends on {unknown}"))
+        if len(targets) > 1:
+            raise OverdeterminedError(
+                f"several targets depend on {unknown}: {', '.join(sorted(targets))}; give only one of them")
+        t = targets[0]
+        stop = stop_for(t)
+        leaves = self.input_deps(t, stop)
+        missing = sorted(leaves - known - {unknown})
+        if missing:
+            raise UnderdeterminedError(f"to solve {t} = target for {unknown}, also give {', '.join(missing)}")
+        extra_derived = sorted(k for k in known if k in self._by_lhs and k != t)
+        closure_order = [n for n in self._order if n in self._derived_closure(t, stop - {t} | {unknown})]
+        branches = self._expand(t, stop)
+        args = sorted(leaves - {unknown})
+        candidates = []
+        floors = []
+        numeric = method == "numeric"
+        if not numeric:
+            for br in branches:
+                if unknown not in {s.name for s in br.expr.free_symbols}:
+                    floors.append(br)
+                    continue
+                sols = self._symbolic_inverse(t, unknown, br.expr, method)
+                if sols is None:
+                    numeric = True
+                    candidates = []
+                    break
+                for s in sols:
+                    candidates.append((br, s, self._lambdify_solution(s, args + [t])))
+        else:
+            floors = [br for br in branches if unknown not in {s.name for s in br.expr.free_symbols}]
+        floor_fns = [(br, self._lambdify_solution(br.expr, args)) for br in floors]
+        plan = {"kind": "numeric" if numeric else "symbolic", "target": t, "args": args,
+                "candidates": candidates, "floors": floor_fns, "order": closure_order,
+                "extra_derived": extra_derived, "branches": branches, "stop": stop}
+        self._plans[key] = plan
+        return plan
+
+    def _expand(self, name: str, stop) -> list[_Branch]:
+        """All regime combinations of ``name``'s definition expanded down to ``stop``/leaves."""
+        eq = self._by_lhs[name]
+        out = []
+        for reg, e in eq.branches().items():
+            subs_opts = []
+            for s in sorted(e.free_symbols, key=lambda s: s.name):
+                if s.name in self._by_lhs and s.name not in stop:
+                    subs_opts.append([(s, b) for b in self._expand(s.name, stop)])
+            for combo in itertools.product(*subs_opts):
+                expr = e.xreplace({s: b.expr for s, b in combo}) if combo else e
+                choices = ((eq.key, reg),) if eq.is_regime else ()
+                for _s, b in combo:
+                    choices += b.choices
+                out.append(_Branch(expr, choices))
+        return out
+
+    _inverse_cache: dict = {}
+
+    def _symbolic_inverse(self, target: str, unknown: str, expr, method: str):
+        """Solutions of ``target = expr`` for ``unknown`` (list of exprs) or ``None`` to go numeric."""
+        sp = _sympy()
+        ck = (target, unknown, expr)
+        if ck in EquationSet._inverse_cache:
+            return EquationSet._inverse_cache[ck]
+        u = VARIABLES[unknown].symbol
+        tsym = VARIABLES[target].symbol
+        try:
+            with _TimeLimit(SYMBOLIC_TIME_LIMIT):
+                sols = sp.solve(sp.Eq(tsym, expr), u, dict=False)
+        except (NotImplementedError, TimeoutError, TypeError, ValueError, RecursionError):
+            sols = None
+        if sols is not None:
+            sols = [s for s in sols if not s.has(sp.I) and s.is_real is not False]
+            if not sols:
+                sols = None
+        if sols is None and method == "symbolic":
+            raise SolveError(f"sympy found no closed form for {unknown} in {target} = {expr}; use method='numeric'")
+        EquationSet._inverse_cache[ck] = sols
+        return sols
+
+    def _lambdify_solution(self, expr, args):
+        sp = _sympy()
+        return sp.lambdify([VARIABLES[a].symbol for a in args], expr, modules="numpy", cse=True)
+
+    def _solve_with_plan(self, plan, unknown, mags, knowns, on_infeasible):
+        t = plan["target"]
+        args = plan["args"]
+        uvar = VARIABLES[unknown]
+        arrays = any(isinstance(m, np.ndarray) for m in mags.values())
+        if on_infeasible is None:
+            on_infeasible = "nan" if arrays else "raise"
+        if on_infeasible not in ("raise", "nan"):
+            raise ValueError("on_infeasible must be 'raise' or 'nan'")
+        shape = np.broadcast_shapes(*[np.shape(m) for m in mags.values()])
+        target_val = mags[t]
+
+        def forward_at(u):
+            local = dict(mags)
+            local[unknown] = u
+            local.pop(t)
+            with np.errstate(all="ignore"):
+                vals, regs = self._forward_lenient(local, plan["order"])
+            return vals, regs
+
+        if plan["kind"] == "symbolic":
+            chosen = np.full(shape, np.nan)
+            found = np.zeros(shape, dtype=bool)
+            argvals = [mags[a] for a in args]
+            for br, _s, fn in plan["candidates"]:
+                with np.errstate(all="ignore"):
+                    try:
+                        u = np.broadcast_to(np.asarray(fn(*argvals, target_val), dtype=complex), shape)
+                    except (ZeroDivisionError, OverflowError, TypeError, ValueError):
+                        continue
+                real_ok = np.abs(u.imag) <= 1e-12 * np.maximum(np.abs(u.real), 1e-300)
+                ur = np.where(real_ok, u.real, np.nan)
+                ok = real_ok & np.isfinite(ur) & _in_domain(uvar, ur)
+                if not ok.any():
+                    continue
+                vals, _ = forward_at(np.where(ok, ur, 1.0))
+                got = vals[t]
+                ok &= np.isfinite(got) & (np.abs(got - target_val) <= ACCEPT_RTOL * np.maximum(np.abs(target_val), 1e-300))
+                take = ok & ~found
+                chosen = np.where(take, ur, chosen)
+                found |= take
+            method = "symbolic"
+        else:
+            chosen, found = _numeric_root(lambda u: forward_at(u)[0][t], target_val, uvar, shape)
+            method = "numeric"
+
+        reasons = None
+        if not found.all():
+            reasons = self._explain(plan, unknown, t, mags, shape, found)
+            if on_infeasible == "raise" or not arrays:
+                msg = reasons if isinstance(reasons, str) else next(r for r in np.ravel(reasons) if r)
+                binding, floor = self._binding(plan, mags, shape)
+                raise InfeasibleError(msg, binding=binding, floor=floor)
+        if not arrays:
+            chosen = float(chosen)
+        vals, regs = forward_at(chosen if arrays else chosen)
+        # every other derived value given must agree with the solution (over-determination check)
+        for d in plan["extra_derived"]:
+            if d in vals and d in mags:
+                if not np.allclose(vals[d], mags[d], rtol=1e-6, equal_nan=True):
+                    raise OverdeterminedError(f"{d} was given but the solution implies a different {d}")
+        all_mag = {n: vals[n] for n in plan["order"] if n in vals}
+        all_mag[t] = target_val
+        all_values = EvalResult(self, all_mag, regs, dict(knowns))
+        val = uvar.quantity(chosen)
+        feasible = found if arrays else True
+        return Solution(unknown, val, all_values.regimes, feasible,
+                        reasons if reasons is not None else "", all_values, method, t)
+
+    def _forward_lenient(self, mags, order):
+        vals = dict(mags)
+        regs = {}
+        for n in order:
+            if n in vals:
+                continue
+            eq = self._by_lhs[n]
+            if not eq.is_regime:
+                f, a = self._kernel(eq, "")
+                vals[n] = f(*[vals[x] for x in a])
+            else:
+                outs = []
+                for r in eq.regimes:
+                    f, a = self._kernel(eq, r)
+                    outs.append(f(*[vals[x] for x in a]))
+                vals[n], regs[eq.key] = _combine(outs, eq.combine)
+        return vals, regs
+
+    def _binding(self, plan, mags, shape):
+        """(name of the regime that bounds the target independent of the unknown, its value)."""
+        best, best_v = None, None
+        for br, fn in plan["floors"]:
+            with np.errstate(all="ignore"):
+                v = fn(*[mags[a] for a in plan["args"]])
+            vmax = float(np.nanmax(v)) if np.ndim(v) else float(v)
+            if best_v is None or vmax > best_v:
+                best, best_v = br, vmax
+        if best is None:
+            return None, None
+        label = ", ".join(f"{k}={r}" for k, r in best.choices) or "fixed"
+        return label, VARIABLES[plan["target"]].quantity(best_v)
+
+    def _explain(self, plan, unknown, t, mags, shape, found):
+        """Reason(s) why the target cannot be met, naming the binding constraint."""
+        tv = VARIABLES[t]
+        target = np.broadcast_to(np.asarray(mags[t], dtype=float), shape)
+        reasons = np.full(shape, "", dtype=object)
+        eq = self._by_lhs[t]
+        comb = eq.combine if eq.is_regime else "max"
+        bound = None
+        bound_label = None
+        for br, fn in plan["floors"]:
+            with np.errstate(all="ignore"):
+                v = np.broadcast_to(np.asarray(fn(*[mags[a] for a in plan["args"]]), dtype=float), shape)
+            label = ", ".join(r for _k, r in br.choices) or "fixed part"
+            if bound is None:
+                bound, bound_label = v.copy(), np.full(shape, label, dtype=object)
+            else:
+                better = v > bound if comb == "max" else v < bound
+                bound = np.where(better, v, bound)
+                bound_label = np.where(better, label, bound_label)
+        for idx in zip(*np.nonzero(~np.asarray(found).reshape(shape))) if shape else [()]:
+            if shape == () and found:
+                break
+            tgt = float(target[idx])
+            if bound is not None:
+                b = float(bound[idx])
+                if (comb == "max" and tgt < b) or (comb == "min" and tgt > b):
+                    word = "floor" if comb == "max" else "ceiling"
+                    reasons[idx] = (f"{t} = {fmt_quantity(tv.quantity(tgt))} is unreachable by any {unknown}: the "
+                                    f"{bound_label[idx]}-bound {word} of {fmt_quantity(tv.quantity(b))} does not depend "
+                                    f"on {unknown} (binding constraint: {bound_label[idx]})")
+                    continue
+            reasons[idx] = (f"no {unknown} in its domain ({VARIABLES[unknown].domain}) gives {t} = "
+                            f"{fmt_quantity(tv.quantity(tgt))}")
+        if shape == ():
+            return reasons[()]
+        return reasons
+
+    # -- rendering ----------------------------------------------------------------------------------
+    def latex(self) -> str:
+        """The set as a LaTeX ``align`` block, one labelled line per equation."""
+        lines = []
+        for eq in self.equations.values():
+            lines.append(f"  {eq.latex()} \\label{{eq:{_label(self.name)}-{_label(eq.key)}}}")
+        return "\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}"
+
+    def _repr_latex_(self):
+        return "$$" + self.latex().replace("\\begin{align}", "\\begin{aligned}").replace(
+            "\\end{align}", "\\end{aligned}").replace("\\label", "\\tag*{}\\quad\\text") + "$$"
+
+    def __repr__(self):
+        eqs = "\n".join(f"  {eq.key}: {eq.lhs.name} = {eq.expression()}" for eq in self.equations.values())
+        return f"EquationSet {self.name!r} (inputs: {', '.join(self.inputs)})\n{eqs}"
+
+
+def _label(s: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in s.lower())
+
+
+def _combine(outs, how):
+    """Combine regime values elementwise; return (value, index of the binding regime)."""
+    if len(outs) == 2 and not any(isinstance(o, np.ndarray) for o in outs):
+        a, b = outs
+        if how == "max":
+            return (b, 1) if b > a else (a, 0)
+        return (b, 1) if b < a else (a, 0)
+    if not any(isinstance(o, np.ndarray) for o in outs):
+        idx = max(range(len(outs)), key=lambda i: outs[i]) if how == "max" else min(range(len(outs)), key=lambda i: outs[i])
+        return outs[idx], idx
+    if len(outs) == 2:
+        a, b = outs
+        sel = (b > a) if how == "max" else (b < a)
+        val = np.maximum(a, b) if how == "max" else np.minimum(a, b)
+        return val, sel.astype(np.intp)
+    stack = np.stack(np.broadcast_arrays(*outs))
+    idx = stack.argmax(axis=0) if how == "max" else stack.argmin(axis=0)
+    return np.take_along_axis(stack, idx[None], 0)[0], idx
+
+
+def _in_domain(v: Var, x):
+    d = v.domain
+    x = np.asarray(x)
+    with np.errstate(invalid="ignore"):
+        if d in ("positive", "count"):
+            return x > 0
+        if d in ("nonnegative", "count0"):
+            return x >= 0
+        if d == "fraction":
+            return (x > 0) & (x <= 1 + 1e-12)
+        if d == "ge1":
+            return x >= 1 - 1e-12
+        return np.isfinite(x)
+
+
+def _numeric_root(f, target, uvar: Var, shape):
+    """Vectorised bracketed root finding of ``f(u) = target`` over ``uvar``'s domain.
+
+    A log-spaced scan brackets the first sign change, then bisection in log space narrows it to
+    machine precision. Returns (values with NaN where no root, found mask).
+    """
+    target = np.broadcast_to(np.asarray(target, dtype=float), shape)
+    if uvar.domain == "fraction":
+        grid = np.concatenate([np.geomspace(1e-12, 1.0, 121)])
+    else:
+        lo = 1.0 if uvar.domain == "ge1" else 1e-40
+        grid = np.geomspace(lo, 1e40, 321)
+    prev_u = None
+    prev_r = None
+    lo_b = np.full(shape, np.nan)
+    hi_b = np.full(shape, np.nan)
+    found = np.zeros(shape, dtype=bool)
+    with np.errstate(all="ignore"):
+        for g in grid:
+            u = np.full(shape, g)
+            try:
+                r = np.broadcast_to(np.asarray(f(u), dtype=float), shape) - target
+            except (ZeroDivisionError, OverflowError, FloatingPointError):
+                r = np.full(shape, np.nan)
+            if prev_r is not None:
+                change = ~found & np.isfinite(r) & np.isfinite(prev_r) & ((np.sign(r) != np.sign(prev_r)) | (r == 0))
+                lo_b = np.where(change, prev_u, lo_b)
+                hi_b = np.where(change, u, hi_b)
+                found |= change
+            prev_u, prev_r = u, r
+            if found.all():
+                break
+        if not found.any():
+            return np.full(shape, np.nan) if shape else np.nan, found
+        a = np.where(found, lo_b, 1.0)
+        b = np.where(found, hi_b, 1.0)
+        ra = np.broadcast_to(np.asarray(f(a), dtype=float), shape) - target
+        for _ in range(200):
+            m = np.sqrt(a * b)
+            rm = np.broadcast_to(np.asarray(f(m), dtype=float), shape) - target
+            left = np.sign(rm) == np.sign(ra)
+            a = np.where(left, m, a)
+            ra = np.where(left, rm, ra)
+            b = np.where(left, b, m)
+            if np.all(np.abs(b - a) <= 1e-15 * np.abs(b)):
+                break
+        root = np.where(found, 0.5 * (a + b), np.nan)
+    return root, found
+
+
+def _ensure_float(x):
+    return float(x) if not isinstance(x, np.ndarray) else x

@@ -1,0 +1,188 @@
+"""Variables: the nomenclature as data.
+
+One name, one meaning, one unit, one LaTeX symbol (``shared/design/NOMENCLATURE.md``). Equation sets,
+solver arguments, result fields and CLI flags use these names. A :class:`Var` also carries a *domain*
+that every input is checked against (positive, non-negative, a fraction in (0, 1], >= 1, a count).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DomainError, UnknownVariableError
+from .units import Q_, base_unit_of, conversion_factor, unit
+
+#: Allowed domains and their meaning (used in error messages).
+DOMAINS = {
+    "positive": "a finite number > 0",
+    "nonnegative": "a finite number >= 0",
+    "fraction": "a finite number with 0 < x <= 1",
+    "ge1": "a finite number >= 1",
+    "count": "a whole number >= 1",
+    "count0": "a whole number >= 0",
+    "real": "a finite number",
+}
+
+
+@dataclass(eq=False)
+class Var:
+    """A named physical quantity.
+
+    Parameters
+    ----------
+    name : str
+        Canonical name (a Python identifier), e.g. ``memory_bandwidth``.
+    unit : str
+        Unit the variable is reported in, e.g. ``"byte/s"``; ``""`` for plain numbers.
+    latex : str
+        LaTeX symbol, e.g. ``r"\\mathrm{BW}"``.
+    description : str
+        One-line meaning.
+    domain : str
+        One of :data:`DOMAINS`.
+    """
+
+    name: str
+    unit: str
+    latex: str
+    description: str
+    domain: str = "positive"
+    _symbol: object = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if not self.name.isidentifier():
+            raise ValueError(f"Var name must be an identifier; got {self.name!r}")
+        if self.domain not in DOMAINS:
+            raise ValueError(f"Var {self.name}: domain must be one of {list(DOMAINS)}; got {self.domain!r}")
+        self.pint_unit = unit(self.unit)
+        self.base_unit = base_unit_of(self.pint_unit)
+        # factor from base-unit magnitude to reporting-unit magnitude
+        self.from_base = conversion_factor(self.base_unit, self.pint_unit)
+
+    @property
+    def symbol(self):
+        """The sympy Symbol of this variable (created lazily; sympy is imported on first use)."""
+        if self._symbol is None:
+            import sympy
+
+            kw = {"positive": True} if self.domain in ("positive", "fraction", "ge1", "count") else (
+                {"nonnegative": True} if self.domain in ("nonnegative", "count0") else {"real": True})
+            self._symbol = sympy.Symbol(self.name, **kw)
+        return self._symbol
+
+    @property
+    def dimensionless(self) -> bool:
+        return bool(self.pint_unit.dimensionless)
+
+    def check(self, magnitude, given=None):
+        """Check a base-unit magnitude (float or array) against the domain; raise :class:`DomainError`."""
+        a = magnitude
+        if isinstance(a, (bool, np.bool_)):
+            raise DomainError(f"{self.name} must be {DOMAINS[self.domain]}; got the boolean {a!r}")
+        if isinstance(a, np.ndarray):
+            if a.dtype.kind not in "fiu":
+                raise DomainError(f"{self.name} must be numeric; got an array of dtype {a.dtype}")
+            if a.size == 0:
+                raise DomainError(f"{self.name} is an empty array")
+            ok_finite = bool(np.isfinite(a).all()) if a.dtype.kind == "f" else True
+            if not ok_finite:
+                self._fail(a, given, "contains NaN or infinite values")
+            d = self.domain
+            lo = a.min()
+            if d in ("positive", "count", "fraction") and lo <= 0:
+                self._fail(a, given, f"has a value <= 0 (min {lo:g})")
+            if d in ("nonnegative", "count0") and lo < 0:
+                self._fail(a, given, f"has a negative value (min {lo:g})")
+            if d == "fraction" and a.max() > 1:
+                self._fail(a, given, f"has a value > 1 (max {a.max():g})")
+            if d == "ge1" and lo < 1:
+                self._fail(a, given, f"has a value < 1 (min {lo:g})")
+            if d in ("count", "count0") and a.dtype.kind == "f" and not bool((a == np.round(a)).all()):
+                self._fail(a, given, "has non-integer values")
+            return
+        try:
+            x = float(a)
+        except (TypeError, ValueError):
+            raise DomainError(f"{self.name} must be {DOMAINS[self.domain]}; got {given if given is not None else a!r}"
+                              f" ({type(a).__name__})") from None
+        d = self.domain
+        bad = (not np.isfinite(x)
+               or (d in ("positive", "count") and x <= 0)
+               or (d in ("nonnegative", "count0") and x < 0)
+               or (d == "fraction" and not (0 < x <= 1))
+               or (d == "ge1" and x < 1)
+               or (d in ("count", "count0") and x != round(x)))
+        if bad:
+            shown = given if given is not None else a
+            if hasattr(shown, "units"):
+                shown = f"{shown:~C}"
+            raise DomainError(f"{self.name} must be {DOMAINS[self.domain]}; got {shown}")
+
+    def _fail(self, a, given, what):
+        raise DomainError(f"{self.name} must be {DOMAINS[self.domain]} everywhere; the array given {what}")
+
+    def quantity(self, base_magnitude):
+        """Wrap a base-unit magnitude as a Quantity in this variable's reporting unit."""
+        m = base_magnitude * self.from_base if self.from_base != 1.0 else base_magnitude
+        return Q_(m, self.pint_unit)
+
+    def __repr__(self):
+        return f"Var({self.name!r}, unit={self.unit!r}, domain={self.domain!r})"
+
+
+#: The registry of every variable, by canonical name.
+VARIABLES: dict[str, Var] = {}
+
+
+def define_var(name: str, unit: str, latex: str, description: str, domain: str = "positive") -> Var:
+    """Register a variable (idempotent for an identical definition; a conflicting one raises)."""
+    existing = VARIABLES.get(name)
+    if existing is not None:
+        if (existing.unit, existing.latex, existing.domain) != (unit, latex, domain):
+            raise ValueError(f"variable {name!r} is already defined differently: {existing!r}")
+        return existing
+    v = Var(name, unit, latex, description, domain)
+    VARIABLES[name] = v
+    return v
+
+
+def var(name: str) -> Var:
+    """Look a variable up by name; unknown names raise :class:`UnknownVariableError` with close matches."""
+    try:
+        return VARIABLES[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(VARIABLES), n=4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownVariableError(f"no variable named {name!r}{hint}") from None
+
+
+class _Symbols:
+    """``sym.flops`` is the sympy Symbol of the variable ``flops``."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return var(name).symbol
+
+
+sym = _Symbols()
+
+# ---------------------------------------------------------------- the canonical nomenclature
+_D = define_var
+# Roofline and Iron Law
+_D("flops", "FLOP", "O", "work of one step or inference")
+_D("bytes_moved", "byte", "D", "memory traffic of that step")
+_D("peak_flops", "FLOP/s", r"R_{\text{peak}}", "device peak compute at the precision used")
+_D("memory_bandwidth", "byte/s", r"\mathrm{BW}", "device memory bandwidth")
+_D("compute_efficiency", "", r"\eta", "achieved / peak compute", "fraction")
+_D("arithmetic_intensity", "FLOP/byte", "I", "flops / bytes_moved")
+_D("ridge_point", "FLOP/byte", "I^{*}", "peak_flops / memory_bandwidth")
+_D("compute_time", "s", r"T_{\text{comp}}", "time the step's arithmetic takes at the achieved rate")
+_D("memory_time", "s", r"T_{\text{mem}}", "time the step's memory traffic takes at full bandwidth")
+_D("overhead", "s", r"T_{\text{ovh}}", "fixed per-step cost (launch, dispatch)", "nonnegative")
+_D("latency", "s", "T", "time of the step")
+_D("throughput", "1/s", "X", "items (samples, tokens) per second")
+_D("attainable_flops", "FLOP/s", r"R_{\text{att}}", "roofline-attainable compute rate")
+_D("achieved_flops", "FLOP/s", r"R_{\text{ach}}", "compute rate achieved: compute_efficiency * peak_flops")
