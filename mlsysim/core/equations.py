@@ -316,15 +316,29 @@ class EvalResult(Mapping):
 
 
 def fmt_quantity(q, digits: int = 4) -> str:
-    """Readable text for a scalar or array Quantity (compact SI prefix for scalars)."""
+    """Readable text for a scalar or array Quantity (SI prefix chosen for scalars; long times in h/days)."""
     if not hasattr(q, "units"):
         return repr(q)
     m = q.magnitude
     if isinstance(m, np.ndarray) and m.ndim > 0:
         return f"array{m.shape} [{np.nanmin(m):.{digits}g} .. {np.nanmax(m):.{digits}g}] {q.units:~C}"
+    q = Q_(float(m), q.units)
+    if q.dimensionless or not np.isfinite(q.magnitude) or q.magnitude == 0:
+        return f"{q.magnitude:.{digits}g} {q.units:~C}".strip()
     try:
-        qc = q.to_compact() if q.units != Q_(1, "").units and not q.dimensionless else q
-    except Exception:
+        if q.check("[time]"):
+            secs = q.m_as("s")
+            if secs >= 2 * 86400:
+                qc = q.to("day")
+            elif secs >= 2 * 3600:
+                qc = q.to("h")
+            elif secs >= 1:
+                qc = q.to("s")
+            else:
+                qc = q.to("s").to_compact()
+        else:
+            qc = q.to_compact()
+    except Exception:  # to_compact cannot handle every compound unit
         qc = q
     return f"{float(qc.magnitude):.{digits}g} {qc.units:~C}".strip()
 
@@ -368,11 +382,18 @@ class Solution:
             raise UnitError(f"{self.unknown} has units {self.value.units:~C}; use .m_as(unit) instead of float()")
         return float(self.value.magnitude)
 
+    bound = ""
+
     def __repr__(self):
         reg = self.regime
+        note = ""
+        if isinstance(self.bound, str) and self.bound:
+            note = {"min": f"; minimum: any larger {self.unknown} also meets {self.target}",
+                    "max": f"; maximum: any smaller {self.unknown} also meets {self.target}",
+                    "any": f"; {self.target} does not depend on {self.unknown} here"}[self.bound]
         if isinstance(reg, dict):
             reg = ", ".join(f"{k}: {v if not isinstance(v, np.ndarray) else 'array'}" for k, v in reg.items())
-        return f"Solution({self.unknown} = {fmt_quantity(self.value)}; regime: {reg or '-'}; via {self.method})"
+        return f"Solution({self.unknown} = {fmt_quantity(self.value)}; regime: {reg or '-'}{note}; via {self.method})"
 
     __str__ = __repr__
 
@@ -721,7 +742,10 @@ class EquationSet:
         sp = _sympy()
         ck = (target, unknown, expr)
         if ck in EquationSet._inverse_cache:
-            return EquationSet._inverse_cache[ck]
+            sols = EquationSet._inverse_cache[ck]
+            if sols is None and method == "symbolic":
+                raise SolveError(f"sympy found no closed form for {unknown} in {target} = {expr}; use method='numeric'")
+            return sols
         u = VARIABLES[unknown].symbol
         tsym = VARIABLES[target].symbol
         try:
@@ -751,7 +775,7 @@ class EquationSet:
             on_infeasible = "nan" if arrays else "raise"
         if on_infeasible not in ("raise", "nan"):
             raise ValueError("on_infeasible must be 'raise' or 'nan'")
-        shape = np.broadcast_shapes(*[np.shape(m) for m in mags.values()])
+        shape = np.broadcast_shapes(*[np.shape(m) for m in mags.values()]) if arrays else ()
         target_val = mags[t]
 
         def forward_at(u):
@@ -762,7 +786,10 @@ class EquationSet:
                 vals, regs = self._forward_lenient(local, plan["order"])
             return vals, regs
 
-        if plan["kind"] == "symbolic":
+        if plan["kind"] == "symbolic" and not arrays:
+            chosen, found, scalar_vals = self._scalar_candidates(plan, unknown, uvar, mags, target_val, t)
+            method = "symbolic"
+        elif plan["kind"] == "symbolic":
             chosen = np.full(shape, np.nan)
             found = np.zeros(shape, dtype=bool)
             argvals = [mags[a] for a in args]
@@ -789,7 +816,7 @@ class EquationSet:
             method = "numeric"
 
         reasons = None
-        if not found.all():
+        if not np.all(found):
             reasons = self._explain(plan, unknown, t, mags, shape, found)
             if on_infeasible == "raise" or not arrays:
                 msg = reasons if isinstance(reasons, str) else next(r for r in np.ravel(reasons) if r)
@@ -797,36 +824,119 @@ class EquationSet:
                 raise InfeasibleError(msg, binding=binding, floor=floor)
         if not arrays:
             chosen = float(chosen)
-        vals, regs = forward_at(chosen if arrays else chosen)
+        if arrays or plan["kind"] != "symbolic":
+            vals, regs = forward_at(chosen)
+        else:
+            vals, regs = scalar_vals
         # every other derived value given must agree with the solution (over-determination check)
+        known_now = frozenset(mags) | {unknown}
         for d in plan["extra_derived"]:
-            if d in vals and d in mags:
-                if not np.allclose(vals[d], mags[d], rtol=1e-6, equal_nan=True):
-                    raise OverdeterminedError(f"{d} was given but the solution implies a different {d}")
+            stop = known_now - {d}
+            if not self.input_deps(d, stop) <= stop:
+                continue
+            local = dict(mags)
+            local.pop(d)
+            local[unknown] = chosen
+            order = [n for n in self._order if n in self._derived_closure(d, stop)]
+            with np.errstate(all="ignore"):
+                implied = self._forward_lenient(local, order)[0][d]
+            if not np.allclose(implied, mags[d], rtol=1e-6, equal_nan=True):
+                dv = VARIABLES[d]
+                raise OverdeterminedError(
+                    f"{d} = {fmt_quantity(dv.quantity(mags[d]))} was given, but with {unknown} solved from {t} the "
+                    f"other inputs imply {d} = {fmt_quantity(dv.quantity(np.asarray(implied)))}; give only one target")
         all_mag = {n: vals[n] for n in plan["order"] if n in vals}
         all_mag[t] = target_val
         all_values = EvalResult(self, all_mag, regs, dict(knowns))
         val = uvar.quantity(chosen)
         feasible = found if arrays else True
-        return Solution(unknown, val, all_values.regimes, feasible,
-                        reasons if reasons is not None else "", all_values, method, t)
+        sol = Solution(unknown, val, all_values.regimes, feasible,
+                       reasons if reasons is not None else "", all_values, method, t)
+        sol.bound = self._bound_kind(lambda u: forward_at(u)[0][t], chosen, target_val)
+        return sol
+
+    @staticmethod
+    def _bound_kind(f, u, target):
+        """Is the solution unique, or a bound? ``"min"``: any larger value also meets the target (the
+        target does not depend on the unknown above it, e.g. efficiency in a memory-bound regime);
+        ``"max"``: any smaller value does; ``"any"``: the target does not depend on it here; ``""``: unique.
+        """
+        eps = 1e-6
+        if not isinstance(u, np.ndarray):
+            try:
+                up, dn, tg = float(f(u * (1 + eps))), float(f(u * (1 - eps))), float(target)
+            except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError, TypeError):
+                return ""
+            fu, fd = abs(up - tg) <= 1e-12 * abs(tg), abs(dn - tg) <= 1e-12 * abs(tg)
+            return "any" if (fu and fd) else "min" if fu else "max" if fd else ""
+        with np.errstate(all="ignore"):
+            try:
+                up = np.asarray(f(u * (1 + eps)), dtype=float)
+                dn = np.asarray(f(u * (1 - eps)), dtype=float)
+            except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError):
+                return ""
+        tgt = np.asarray(target, dtype=float)
+        flat_up = np.abs(up - tgt) <= 1e-12 * np.abs(tgt)
+        flat_dn = np.abs(dn - tgt) <= 1e-12 * np.abs(tgt)
+        kind = np.where(flat_up & flat_dn, "any", np.where(flat_up, "min", np.where(flat_dn, "max", "")))
+        return str(kind) if kind.ndim == 0 else kind.astype(object)
+
+    def _scalar_candidates(self, plan, unknown, uvar, mags, target_val, t):
+        """Scalar fast path: try each symbolic candidate, keep the first that reproduces the target."""
+        argvals = [mags[a] for a in plan["args"]]
+        base = dict(mags)
+        del base[t]
+        tol = ACCEPT_RTOL * abs(target_val)
+        with np.errstate(all="ignore"):
+            for _br, _s, fn in plan["candidates"]:
+                try:
+                    u = fn(*argvals, target_val)
+                except (ZeroDivisionError, OverflowError, ValueError, TypeError, FloatingPointError):
+                    continue
+                if isinstance(u, (complex, np.complexfloating)):
+                    if abs(u.imag) > 1e-12 * max(abs(u.real), 1e-300):
+                        continue
+                    u = u.real
+                try:
+                    u = float(u)
+                except (TypeError, ValueError):
+                    continue
+                if not math.isfinite(u) or not _in_domain_scalar(uvar.domain, u):
+                    continue
+                base[unknown] = u
+                try:
+                    vals, regs = self._forward_lenient(base, plan["order"])
+                except (ZeroDivisionError, OverflowError, FloatingPointError):
+                    continue
+                got = vals[t]
+                if math.isfinite(got) and abs(got - target_val) <= tol:
+                    return u, True, (vals, regs)
+        return math.nan, False, None
+
+    def _steps(self, order):
+        """Compiled evaluation steps for ``order``: (name, eq key, combine, [(kernel, arg names)])."""
+        key = tuple(order)
+        st = self._fns.get(("__steps__", key))
+        if st is None:
+            st = []
+            for n in order:
+                eq = self._by_lhs[n]
+                st.append((n, eq.key if eq.is_regime else None, eq.combine,
+                           [self._kernel(eq, r) for r in eq.branches()]))
+            self._fns[("__steps__", key)] = st
+        return st
 
     def _forward_lenient(self, mags, order):
         vals = dict(mags)
         regs = {}
-        for n in order:
+        for n, rkey, comb, kernels in self._steps(order):
             if n in vals:
                 continue
-            eq = self._by_lhs[n]
-            if not eq.is_regime:
-                f, a = self._kernel(eq, "")
+            if rkey is None:
+                f, a = kernels[0]
                 vals[n] = f(*[vals[x] for x in a])
             else:
-                outs = []
-                for r in eq.regimes:
-                    f, a = self._kernel(eq, r)
-                    outs.append(f(*[vals[x] for x in a]))
-                vals[n], regs[eq.key] = _combine(outs, eq.combine)
+                vals[n], regs[rkey] = _combine([f(*[vals[x] for x in a]) for f, a in kernels], comb)
         return vals, regs
 
     def _binding(self, plan, mags, shape):
@@ -919,6 +1029,18 @@ def _combine(outs, how):
     stack = np.stack(np.broadcast_arrays(*outs))
     idx = stack.argmax(axis=0) if how == "max" else stack.argmin(axis=0)
     return np.take_along_axis(stack, idx[None], 0)[0], idx
+
+
+def _in_domain_scalar(d: str, x: float) -> bool:
+    if d in ("positive", "count"):
+        return x > 0
+    if d in ("nonnegative", "count0"):
+        return x >= 0
+    if d == "fraction":
+        return 0 < x <= 1 + 1e-12
+    if d == "ge1":
+        return x >= 1 - 1e-12
+    return True
 
 
 def _in_domain(v: Var, x):

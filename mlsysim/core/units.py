@@ -33,6 +33,7 @@ DimensionalityError = pint.DimensionalityError
 
 _unit_cache: dict[str, pint.Unit] = {}
 _factor_cache: dict[tuple, float] = {}
+_fast_factors: dict[tuple, float] = {}  # keyed by (UnitsContainer, UnitsContainer)
 
 
 def unit(spec: str | pint.Unit) -> pint.Unit:
@@ -108,7 +109,11 @@ def magnitude_in(value, target: pint.Unit, name: str = "value"):
     ``name``, the value given and the unit expected.
     """
     if isinstance(value, pint.Quantity):
-        f = conversion_factor_named(value._units, target, name, value)
+        key = (value._units, target._units)
+        f = _fast_factors.get(key)
+        if f is None:
+            f = conversion_factor_named(value._units, target, name, value)
+            _fast_factors[key] = f
         m = value._magnitude
         return m * f if f != 1.0 else m
     if target.dimensionless:

@@ -7,6 +7,7 @@ that every input is checked against (positive, non-negative, a fraction in (0, 1
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,6 +103,14 @@ class Var:
             if d in ("count", "count0") and a.dtype.kind == "f" and not bool((a == np.round(a)).all()):
                 self._fail(a, given, "has non-integer values")
             return
+        if type(a) is float:
+            d = self.domain
+            if d == "positive" and 0.0 < a < math.inf:
+                return
+            if d == "fraction" and 0.0 < a <= 1.0:
+                return
+            if d == "nonnegative" and 0.0 <= a < math.inf:
+                return
         try:
             x = float(a)
         except (TypeError, ValueError):

@@ -1,0 +1,219 @@
+"""The equation engine on the Roofline and IronLaw sets (hand calculations in each test)."""
+import numpy as np
+import pytest
+
+import mlsysim
+from mlsysim import Q_
+from mlsysim.core.equations import Equation, EquationSet
+from mlsysim.core.errors import (DimensionError, DomainError, InfeasibleError, MlsysimError,
+                                 OverdeterminedError, SolveError, UnderdeterminedError, UnitError,
+                                 UnknownNameError, UnknownVariableError)
+from mlsysim.core.sources import Source
+from mlsysim.core.variables import define_var, sym
+
+R = mlsysim.Equations.Roofline
+TEST_SRC = Source("hand-written test relation", kind="assumption", note="used only by the engine tests")
+
+
+def decode_knowns(**over):
+    k = dict(flops=Q_(1.41e11, "FLOP"), bytes_moved=Q_(141, "GB"), peak_flops=Q_(989, "TFLOP/s"),
+             compute_efficiency=1.0, overhead=Q_(0, "s"))
+    k.update(over)
+    return k
+
+
+def test_acceptance_inverse_memory_bound():
+    bw = R.solve("memory_bandwidth", latency=Q_(20, "ms"), **decode_knowns())
+    # memory-bound: BW = D / T = 141e9 B / 0.020 s = 7.05e12 B/s
+    assert bw.to("TB/s").magnitude == pytest.approx(7.05, rel=1e-12)
+    assert bw.regime == {"latency": "memory"}
+    # compute time 1.41e11 / 9.89e14 = 0.1426 ms < 20 ms: a unique answer, not a bound
+    assert bw.bound == ""
+
+
+def test_acceptance_infeasible_compute_floor():
+    with pytest.raises(InfeasibleError) as ei:
+        R.solve("memory_bandwidth", flops=Q_(1e18, "FLOP"), bytes_moved=Q_(1, "GB"),
+                peak_flops=Q_(989, "TFLOP/s"), compute_efficiency=1.0, overhead=Q_(0, "s"),
+                latency=Q_(1, "ms"))
+    e = ei.value
+    assert "compute" in str(e) and "memory_bandwidth" in str(e)
+    assert e.binding == "latency=compute"
+    # floor = 1e18 / 9.89e14 = 1011.12 s
+    assert e.floor.to("s").magnitude == pytest.approx(1e18 / 9.89e14, rel=1e-12)
+
+
+def test_acceptance_arrays_in_arrays_out():
+    flops = np.geomspace(1e9, 1e15, 1_000_000)
+    out = R.evaluate(flops=Q_(flops, "FLOP"), bytes_moved=Q_(1, "GB"), peak_flops=Q_(989, "TFLOP/s"),
+                     memory_bandwidth=Q_(3.35, "TB/s"), compute_efficiency=0.5, overhead=Q_(0, "s"))
+    lat = out.latency.to("s").magnitude
+    assert lat.shape == (1_000_000,)
+    # hand: compute = F / (0.5 * 989e12), memory = 1e9 / 3.35e12
+    expected = np.maximum(flops / (0.5 * 989e12), 1e9 / 3.35e12)
+    np.testing.assert_allclose(lat, expected, rtol=1e-12)
+    reg = out.regime("latency")
+    # the crossover is at F = 0.5 * 989e12 * 1e9 / 3.35e12 = 1.476e11 FLOP
+    cross = 0.5 * 989e12 * 1e9 / 3.35e12
+    assert set(reg[flops < cross * 0.999]) == {"memory"}
+    assert set(reg[flops > cross * 1.001]) == {"compute"}
+    assert out.ridge_point.to("FLOP/byte").magnitude == pytest.approx(989e12 / 3.35e12)
+
+
+def test_latex_contains_every_equation():
+    tex = R.latex()
+    assert tex.startswith("\\begin{align}")
+    for key in R.equations:
+        assert f"\\label{{eq:roofline-{key.replace('_', '-')}}}" in tex
+    assert r"\max" in tex and r"\mathrm{BW}" in tex
+    assert R._repr_latex_().startswith("$$")
+
+
+def test_all_sets_dimension_check():
+    for name in mlsysim.Equations:
+        mlsysim.Equations[name].check_dimensions()
+
+
+def test_dimension_check_names_offending_term():
+    define_var("test_speed", "byte/s", "v", "test-only variable")
+    bad = EquationSet("Bad", [Equation("bad", "memory_time", sym.bytes_moved / sym.test_speed + sym.bytes_moved,
+                                       source=TEST_SRC, description="adds bytes to seconds")])
+    with pytest.raises(DimensionError, match="bytes_moved"):
+        bad.check_dimensions()
+
+
+def test_overhead_shifts_latency_and_inverse():
+    # latency 20 ms with 5 ms overhead leaves 15 ms for memory: BW = 141e9 / 0.015
+    bw = R.solve("memory_bandwidth", latency=Q_(20, "ms"), **decode_knowns(overhead=Q_(5, "ms")))
+    assert bw.m_as("B/s") == pytest.approx(141e9 / 0.015, rel=1e-12)
+    # a latency below the overhead is infeasible for any bandwidth
+    with pytest.raises(InfeasibleError):
+        R.solve("memory_bandwidth", latency=Q_(4, "ms"), **decode_knowns(overhead=Q_(5, "ms")))
+
+
+def test_solution_that_is_a_bound_is_marked():
+    # memory-bound at 43.09 ms: any efficiency above the crossover gives the same latency
+    k = decode_knowns(memory_bandwidth=Q_(3.35, "TB/s"))
+    k.pop("compute_efficiency")
+    t_mem = 141e9 / 3.35e12
+    s = R.solve("compute_efficiency", latency=Q_(t_mem, "s"), **k)
+    # minimum efficiency: compute time equals memory time: eta = F / (R * t_mem)
+    assert s.value.magnitude == pytest.approx(1.41e11 / (989e12 * t_mem), rel=1e-9)
+    assert s.bound == "min"
+    assert "minimum" in repr(s)
+
+
+def test_numeric_path_agrees_with_symbolic():
+    k = decode_knowns(overhead=Q_(1, "ms"))
+    a = R.solve("memory_bandwidth", latency=Q_(20, "ms"), **k)
+    b = R.solve("memory_bandwidth", latency=Q_(20, "ms"), method="numeric", **k)
+    assert b.method == "numeric"
+    assert b.m_as("B/s") == pytest.approx(a.m_as("B/s"), rel=1e-10)
+
+
+def test_numeric_fallback_when_sympy_has_no_closed_form():
+    define_var("test_x", "", "x", "test-only", "positive")
+    define_var("test_y", "", "y", "test-only", "positive")
+    import sympy as sp
+
+    # y = x + log(x) + sin(x)/10 has no closed-form inverse in sympy
+    s = EquationSet("Transcendental", [Equation("y", "test_y", sym.test_x + sp.log(sym.test_x) + sp.sin(sym.test_x) / 10 + 5,
+                                                source=TEST_SRC, description="test")])
+    x0 = 3.7
+    y0 = x0 + np.log(x0) + np.sin(x0) / 10 + 5
+    sol = s.solve("test_x", test_y=y0)
+    assert sol.method == "numeric"
+    assert float(sol) == pytest.approx(x0, rel=1e-9)
+    with pytest.raises(SolveError):
+        s.solve("test_x", test_y=y0, method="symbolic")
+
+
+def test_array_inverse_with_infeasible_points():
+    lat = Q_(np.array([20.0, 0.05, 30.0]), "ms")  # 0.05 ms is below the 0.1426 ms compute floor
+    s = R.solve("memory_bandwidth", latency=lat, **decode_knowns())
+    v = s.m_as("B/s")
+    assert v[0] == pytest.approx(141e9 / 0.020) and v[2] == pytest.approx(141e9 / 0.030)
+    assert np.isnan(v[1])
+    assert list(s.feasible) == [True, False, True]
+    assert "compute" in s.reason[1] and s.reason[0] == ""
+    with pytest.raises(InfeasibleError):
+        R.solve("memory_bandwidth", latency=lat, on_infeasible="raise", **decode_knowns())
+
+
+def test_solve_for_derived_is_forward():
+    s = R.solve("latency", memory_bandwidth=Q_(3.35, "TB/s"), **decode_knowns())
+    assert s.m_as("s") == pytest.approx(141e9 / 3.35e12)
+
+
+@pytest.mark.parametrize("kwargs,err,match", [
+    (dict(memory_bandwidth=Q_(3.35, "TB/s"), bytes_moved=Q_(1, "s")), UnitError, "bytes_moved"),
+    (dict(memory_bandwidth=3.35e12), UnitError, "memory_bandwidth.*plain number"),
+    (dict(memory_bandwidth=Q_(-3.35, "TB/s")), DomainError, "memory_bandwidth must be"),
+    (dict(memory_bandwidth=Q_(float("nan"), "TB/s")), DomainError, "memory_bandwidth"),
+    (dict(memory_bandwidth=Q_(float("inf"), "TB/s")), DomainError, "memory_bandwidth"),
+    (dict(memory_bandwidth=Q_(3.35, "TB/s"), compute_efficiency=1.5), DomainError, "compute_efficiency"),
+    (dict(memory_bandwidth=Q_(3.35, "TB/s"), compute_efficiency=0.0), DomainError, "compute_efficiency"),
+    (dict(memory_bandwidth=Q_(3.35, "TB/s"), overhead=Q_(-1, "ms")), DomainError, "overhead"),
+    (dict(memory_bandwith=Q_(3.35, "TB/s")), UnknownVariableError, "memory_bandwidth"),
+    (dict(memory_bandwidth=Q_(3.35, "TB/s"), latency=Q_(1, "s")), OverdeterminedError, "latency"),
+    (dict(memory_bandwidth="3.35 TB/s"), UnitError, "string"),
+    (dict(memory_bandwidth=Q_(np.array([1.0, -1.0]), "TB/s")), DomainError, "memory_bandwidth"),
+])
+def test_evaluate_bad_inputs(kwargs, err, match):
+    k = decode_knowns()
+    k.update(kwargs)
+    with pytest.raises(err, match=match):
+        R.evaluate(**k)
+
+
+def test_errors_are_mlsysim_errors():
+    for e in (UnitError, DomainError, UnknownVariableError, UnknownNameError, OverdeterminedError,
+              UnderdeterminedError, InfeasibleError, DimensionError, SolveError):
+        assert issubclass(e, MlsysimError)
+
+
+def test_underdetermined_requests():
+    k = decode_knowns()
+    k.pop("flops")
+    with pytest.raises(UnderdeterminedError, match="flops"):
+        R.evaluate(memory_bandwidth=Q_(3.35, "TB/s"), **k)
+    # only some outputs: memory_time needs no flops
+    out = R.evaluate(outputs=["memory_time"], memory_bandwidth=Q_(3.35, "TB/s"), **k)
+    assert out.memory_time.m_as("s") == pytest.approx(141e9 / 3.35e12)
+    with pytest.raises(UnderdeterminedError, match="target"):
+        R.solve("memory_bandwidth", **decode_knowns())
+    with pytest.raises(UnderdeterminedError, match="bytes_moved"):
+        kk = decode_knowns()
+        kk.pop("bytes_moved")
+        R.solve("memory_bandwidth", latency=Q_(20, "ms"), **kk)
+    with pytest.raises(OverdeterminedError):
+        R.solve("memory_bandwidth", latency=Q_(30, "ms"), memory_time=Q_(20, "ms"), **decode_knowns())
+    # consistent extra knowns are accepted: latency = max(0.14 ms, 20 ms) = 20 ms
+    ok = R.solve("memory_bandwidth", latency=Q_(20, "ms"), memory_time=Q_(20, "ms"), **decode_knowns())
+    assert ok.m_as("TB/s") == pytest.approx(7.05)
+    with pytest.raises(UnknownVariableError, match="memory_bandwidth"):
+        R.solve("memory_bandwith", latency=Q_(20, "ms"), **decode_knowns())
+    with pytest.raises(OverdeterminedError):
+        R.solve("memory_bandwidth", memory_bandwidth=Q_(1, "TB/s"), latency=Q_(20, "ms"), **decode_knowns())
+
+
+def test_iron_law():
+    il = mlsysim.Equations.IronLaw
+    out = il.evaluate(flops=Q_(1e15, "FLOP"), peak_flops=Q_(989, "TFLOP/s"), compute_efficiency=0.5)
+    assert out.compute_time.m_as("s") == pytest.approx(1e15 / (0.5 * 989e12))
+    assert out.achieved_flops.m_as("TFLOP/s") == pytest.approx(494.5)
+    # IronLaw's compute_time is the same Equation object the Roofline uses (one relation, one place)
+    assert il.equations["compute_time"] is R.equations["compute_time"]
+
+
+def test_registry_close_matches():
+    with pytest.raises(UnknownNameError, match="Roofline"):
+        mlsysim.Equations.get("Rooflin")
+    assert mlsysim.Equations.get("roofline") is mlsysim.Equations.Roofline
+
+
+def test_result_data_and_repr():
+    out = R.evaluate(memory_bandwidth=Q_(3.35, "TB/s"), **decode_knowns())
+    d = out.to_dict()
+    assert d["latency"]["unit"] == "s" and d["regimes"]["latency"] == "memory"
+    assert "latency" in repr(out) and "<table>" in out._repr_html_()
