@@ -817,6 +817,8 @@ class EquationSet:
 
         reasons = None
         if not np.all(found):
+            if not arrays:
+                self._raise_if_independent(forward_at, unknown, uvar, t, target_val)
             reasons = self._explain(plan, unknown, t, mags, shape, found)
             if on_infeasible == "raise" or not arrays:
                 msg = reasons if isinstance(reasons, str) else next(r for r in np.ravel(reasons) if r)
@@ -854,6 +856,22 @@ class EquationSet:
                        reasons if reasons is not None else "", all_values, method, t)
         sol.bound = self._bound_kind(lambda u: forward_at(u)[0][t], chosen, target_val)
         return sol
+
+    @staticmethod
+    def _raise_if_independent(forward_at, unknown, uvar, t, target_val):
+        """A target that no value of the unknown changes is under-determined, not infeasible."""
+        probes = {"fraction": (0.25, 0.75), "ge1": (1.5, 3.0)}.get(uvar.domain, (0.5, 2.0))
+        try:
+            with np.errstate(all="ignore"):
+                a, b = (float(forward_at(p)[0][t]) for p in probes)
+        except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError, TypeError):
+            return
+        if a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b)):
+            tv = VARIABLES[t]
+            same = abs(a - target_val) <= 1e-9 * abs(target_val)
+            raise UnderdeterminedError(
+                f"{t} does not depend on {unknown} at these inputs (it is {fmt_quantity(tv.quantity(a))} for any "
+                f"{unknown}); " + ("every value meets the target" if same else "no value can change it to the target"))
 
     @staticmethod
     def _bound_kind(f, u, target):

@@ -15,6 +15,11 @@ import numpy as np
 from .errors import DomainError, UnknownVariableError
 from .units import Q_, base_unit_of, conversion_factor, unit
 
+#: Relative tolerance within which a computed count (e.g. 61.99999999999999) counts as a whole number.
+COUNT_TOL = 1e-9
+#: Floating-point slack at the closed edges of the fraction and >= 1 domains (values are not clipped).
+EDGE_TOL = 1e-12
+
 #: Allowed domains and their meaning (used in error messages).
 DOMAINS = {
     "positive": "a finite number > 0",
@@ -96,18 +101,19 @@ class Var:
                 self._fail(a, given, f"has a value <= 0 (min {lo:g})")
             if d in ("nonnegative", "count0") and lo < 0:
                 self._fail(a, given, f"has a negative value (min {lo:g})")
-            if d == "fraction" and a.max() > 1:
+            if d == "fraction" and a.max() > 1 + EDGE_TOL:
                 self._fail(a, given, f"has a value > 1 (max {a.max():g})")
-            if d == "ge1" and lo < 1:
+            if d == "ge1" and lo < 1 - EDGE_TOL:
                 self._fail(a, given, f"has a value < 1 (min {lo:g})")
-            if d in ("count", "count0") and a.dtype.kind == "f" and not bool((a == np.round(a)).all()):
+            if d in ("count", "count0") and a.dtype.kind == "f" and not bool(
+                    (np.abs(a - np.round(a)) <= COUNT_TOL * np.maximum(1.0, np.abs(a))).all()):
                 self._fail(a, given, "has non-integer values")
             return
         if type(a) is float:
             d = self.domain
             if d == "positive" and 0.0 < a < math.inf:
                 return
-            if d == "fraction" and 0.0 < a <= 1.0:
+            if d == "fraction" and 0.0 < a <= 1.0 + EDGE_TOL:
                 return
             if d == "nonnegative" and 0.0 <= a < math.inf:
                 return
@@ -120,9 +126,9 @@ class Var:
         bad = (not np.isfinite(x)
                or (d in ("positive", "count") and x <= 0)
                or (d in ("nonnegative", "count0") and x < 0)
-               or (d == "fraction" and not (0 < x <= 1))
-               or (d == "ge1" and x < 1)
-               or (d in ("count", "count0") and x != round(x)))
+               or (d == "fraction" and not (0 < x <= 1 + EDGE_TOL))
+               or (d == "ge1" and x < 1 - EDGE_TOL)
+               or (d in ("count", "count0") and abs(x - round(x)) > COUNT_TOL * max(1.0, abs(x))))
         if bad:
             shown = given if given is not None else a
             if hasattr(shown, "units"):
