@@ -266,6 +266,9 @@ class EvalResult(Mapping):
     def __len__(self):
         return len(self._mag) + len([k for k in self._given if k not in self._mag])
 
+    def _given_mag(self):
+        return self._set._convert(self._given)
+
     def magnitude(self, name: str):
         """Base-unit magnitude (float or array) of a derived quantity, without wrapping."""
         return self._mag[name]
@@ -276,6 +279,8 @@ class EvalResult(Mapping):
         if not eq.is_regime:
             raise KeyError(f"{name} is not defined by a regime equation")
         idx = self._regimes[eq.key]
+        if idx is None:
+            idx = self._regimes[eq.key] = self._set._regime_index(eq, {**self._given_mag(), **self._mag})
         labels = list(eq.regimes)
         if np.ndim(idx) == 0:
             return labels[int(idx)]
@@ -624,7 +629,12 @@ class EquationSet:
                     for r in eq.regimes:
                         f, args = self._kernel(eq, r)
                         outs.append(f(*[vals[a] for a in args]))
-                    vals[n], regs[eq.key] = _combine(outs, eq.combine)
+                    if any(isinstance(o, np.ndarray) for o in outs):
+                        # arrays: the binding regime is recomputed only if asked (EvalResult.regime)
+                        vals[n] = _combine_values(outs, eq.combine)
+                        regs[eq.key] = None
+                    else:
+                        vals[n], regs[eq.key] = _combine(outs, eq.combine)
             except FloatingPointError as exc:
                 raise DomainError(f"{self.name}: evaluating {n} ({self._by_lhs[n].key}) gave a non-finite "
                                   f"result ({exc}); check the inputs' magnitudes") from None
@@ -931,6 +941,13 @@ class EquationSet:
                     return u, True, (vals, regs)
         return math.nan, False, None
 
+    def _regime_index(self, eq: Equation, vals: dict):
+        outs = []
+        for r in eq.regimes:
+            f, args = self._kernel(eq, r)
+            outs.append(f(*[vals[a] for a in args]))
+        return _combine(outs, eq.combine)[1]
+
     def _steps(self, order):
         """Compiled evaluation steps for ``order``: (name, eq key, combine, [(kernel, arg names)])."""
         key = tuple(order)
@@ -1027,6 +1044,14 @@ class EquationSet:
 
 def _label(s: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in s.lower())
+
+
+def _combine_values(outs, how):
+    f = np.maximum if how == "max" else np.minimum
+    val = f(outs[0], outs[1])
+    for o in outs[2:]:
+        val = f(val, o)
+    return val
 
 
 def _combine(outs, how):

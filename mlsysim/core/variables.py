@@ -92,17 +92,16 @@ class Var:
                 raise DomainError(f"{self.name} must be numeric; got an array of dtype {a.dtype}")
             if a.size == 0:
                 raise DomainError(f"{self.name} is an empty array")
-            ok_finite = bool(np.isfinite(a).all()) if a.dtype.kind == "f" else True
-            if not ok_finite:
-                self._fail(a, given, "contains NaN or infinite values")
             d = self.domain
-            lo = a.min()
+            lo, hi = a.min(), a.max()  # NaN propagates through min/max: two reductions, no temporaries
+            if a.dtype.kind == "f" and not (math.isfinite(lo) and math.isfinite(hi)):
+                self._fail(a, given, "contains NaN or infinite values")
             if d in ("positive", "count", "fraction") and lo <= 0:
                 self._fail(a, given, f"has a value <= 0 (min {lo:g})")
             if d in ("nonnegative", "count0") and lo < 0:
                 self._fail(a, given, f"has a negative value (min {lo:g})")
-            if d == "fraction" and a.max() > 1 + EDGE_TOL:
-                self._fail(a, given, f"has a value > 1 (max {a.max():g})")
+            if d == "fraction" and hi > 1 + EDGE_TOL:
+                self._fail(a, given, f"has a value > 1 (max {hi:g})")
             if d == "ge1" and lo < 1 - EDGE_TOL:
                 self._fail(a, given, f"has a value < 1 (min {lo:g})")
             if d in ("count", "count0") and a.dtype.kind == "f" and not bool(
