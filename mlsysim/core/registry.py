@@ -18,6 +18,7 @@ class Registry:
         self._kind = kind
         self._items: dict[str, Any] = {}
         self._factories: dict[str, Callable[[], Any]] = {}
+        self._order: list[str] = []  # registration order, stable whatever is built first
 
     def register(self, name: str, item: Any = None, *, factory: Callable[[], Any] | None = None):
         if name in self._items or name in self._factories:
@@ -26,10 +27,12 @@ class Registry:
             self._factories[name] = factory
         else:
             self._items[name] = item
+        self._order.append(name)
         return item
 
     def names(self) -> list[str]:
-        return list(dict.fromkeys(list(self._items) + list(self._factories)))
+        """Entry names in registration order."""
+        return list(self._order)
 
     def get(self, name: str) -> Any:
         if not isinstance(name, str):

@@ -1,0 +1,236 @@
+"""NVIDIA datacentre GPUs, grouped by the datasheet or whitepaper each value comes from.
+
+Dense rates are the datasheets' figures without the "*with sparsity" footnote; the 2:4 structured
+sparsity figures (exactly twice the dense ones) go to ``sparse_peak_flops`` and are never used by default.
+Figures follow ``shared/reference/published_cases.json`` (cases ``hw_*``), where they are verified.
+"""
+from __future__ import annotations
+
+from ..core.sources import Source, assumption, derived
+from ..core.specs import sv
+from .spec import HardwareSpec, with_note
+
+# ---------------------------------------------------------------------------------------------- sources
+A100_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA A100 Tensor Core GPU' datasheet (1758950-r4)", kind="datasheet", year=2021,
+    locator="specifications table, A100 80GB SXM column",
+    url="https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
+        "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf")
+H100_WHITEPAPER = Source(
+    "NVIDIA, 'NVIDIA H100 Tensor Core GPU Architecture' whitepaper v1.04", kind="datasheet", year=2022,
+    locator="Table 1 (p. 20) and Table 3 (p. 39-40), H100 SXM5 column",
+    url="https://www.nvidia.com/en-us/data-center/h100/")
+H100_PCIE_WHITEPAPER = Source(
+    "NVIDIA, 'NVIDIA H100 Tensor Core GPU Architecture' whitepaper v1.04", kind="datasheet", year=2022,
+    locator="Table 1 (p. 20) and Table 3 (p. 39-40), H100 PCIe column",
+    url="https://www.nvidia.com/en-us/data-center/h100/")
+H200_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA H200 Tensor Core GPU' product page and datasheet", kind="datasheet", year=2023,
+    locator="specifications table, H200 SXM column", url="https://www.nvidia.com/en-us/data-center/h200/")
+B200_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA HGX B200' and 'GB200 NVL72' datasheets (Blackwell)", kind="datasheet", year=2024,
+    locator="specifications tables, per-GPU figures of the HGX B200 (1000 W) configuration",
+    url="https://www.nvidia.com/en-us/data-center/hgx/")
+V100_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA Tesla V100 GPU Accelerator' datasheet", kind="datasheet", year=2018,
+    locator="specifications table, V100 SXM2 column",
+    url="https://www.nvidia.com/en-us/data-center/v100/")
+PATTERSON_2021 = Source(
+    "D. Patterson et al., 'Carbon Emissions and Large Neural Network Training', arXiv:2104.10350",
+    kind="paper", year=2021, locator="Table 4, footnote 12 (V100 and TPU v3 peak rates and power)",
+    url="https://arxiv.org/abs/2104.10350")
+T4_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA T4 Tensor Core GPU for AI Inference' datasheet", kind="datasheet", year=2019,
+    locator="specifications table", url="https://www.nvidia.com/en-us/data-center/tesla-t4/")
+
+_NVLINK_BIDIR = "total of both directions, per GPU (half of it in each direction)"
+_PCIE_BIDIR = "x16 link, total of both directions"
+
+
+def _half_of_sparse(src: Source, figure: str) -> Source:
+    return derived(src.short(), f"dense rate = half of the datasheet's 2:4-sparsity figure {figure}")
+
+
+# ---------------------------------------------------------------------------------------------- devices
+def a100() -> HardwareSpec:
+    s = A100_DATASHEET
+    return HardwareSpec(
+        "A100", "NVIDIA A100 SXM4 80GB", vendor="NVIDIA", year=2020, category="cloud",
+        memory_type="HBM2e", interconnect_name="NVLink 3",
+        peak_flops={
+            "fp64": sv(19.5, "TFLOP/s", with_note(s, "FP64 Tensor Core; the vector FP64 rate is 9.7 TFLOP/s")),
+            "fp32": sv(19.5, "TFLOP/s", s),
+            "tf32": sv(156, "TFLOP/s", s),
+            "bf16": sv(312, "TFLOP/s", s),
+            "fp16": sv(312, "TFLOP/s", s),
+            "int8": sv(624, "TOPS", s),
+        },
+        sparse_peak_flops={
+            "tf32": sv(312, "TFLOP/s", s),
+            "bf16": sv(624, "TFLOP/s", s),
+            "int8": sv(1248, "TOPS", s),
+        },
+        memory_bandwidth=sv(2039, "GB/s", s),
+        memory_capacity=sv(80, "GB", s),
+        tdp=sv(400, "W", s),
+        interconnect_bandwidth=sv(600, "GB/s", with_note(s, f"NVLink 3: {_NVLINK_BIDIR}")),
+        pcie_bandwidth=sv(64, "GB/s", with_note(s, f"PCIe Gen4 {_PCIE_BIDIR}")),
+        unit_price=sv(24875, "USD", derived(
+            "NVIDIA DGX A100 launch price USD 199,000 (May 2020), as reported by gadgetmix (secondary source)",
+            "USD 199,000 / 8 GPUs = USD 24,875: the whole system's price per GPU, so it includes the host "
+            "CPUs, NVSwitches, networking and storage; an upper bound on the GPU's own price")),
+        description="Ampere datacentre GPU; the peak used by Megatron-LM (312 TFLOP/s bf16).",
+    )
+
+
+def h100() -> HardwareSpec:
+    s = H100_WHITEPAPER
+    return HardwareSpec(
+        "H100", "NVIDIA H100 SXM5 80GB", vendor="NVIDIA", year=2022, category="cloud",
+        memory_type="HBM3", interconnect_name="NVLink 4",
+        peak_flops={
+            "fp64": sv(67, "TFLOP/s", with_note(s, "FP64 Tensor Core; the vector FP64 rate is 34 TFLOP/s")),
+            "fp32": sv(67, "TFLOP/s", s),
+            "tf32": sv(494.7, "TFLOP/s", s),
+            "bf16": sv(989.4, "TFLOP/s", s),
+            "fp16": sv(989.4, "TFLOP/s", s),
+            "fp8": sv(1978.9, "TFLOP/s", s),
+            "int8": sv(1978.9, "TOPS", s),
+        },
+        sparse_peak_flops={
+            "bf16": sv(1978.9, "TFLOP/s", s),
+            "fp8": sv(3958, "TFLOP/s", s),
+        },
+        memory_bandwidth=sv(3.35, "TB/s", s),
+        memory_capacity=sv(80, "GB", s),
+        tdp=sv(700, "W", s),
+        interconnect_bandwidth=sv(900, "GB/s", with_note(s, f"NVLink 4 (18 links): {_NVLINK_BIDIR}")),
+        pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
+        unit_price=sv(30000, "USD", assumption(
+            "H100 SXM purchase price (no list price published)",
+            "NVIDIA publishes no list price; a round figure inside the USD 25,000-40,000 range widely "
+            "reported by the 2023-2024 trade press. Override with Hardware.H100.replace(unit_price=...)")),
+        description="Hopper datacentre GPU, SXM5 form factor (DGX/HGX H100).",
+    )
+
+
+def h100_pcie() -> HardwareSpec:
+    s = H100_PCIE_WHITEPAPER
+    return HardwareSpec(
+        "H100_PCIe", "NVIDIA H100 PCIe 80GB", vendor="NVIDIA", year=2022, category="cloud",
+        memory_type="HBM2e", interconnect_name="NVLink bridge",
+        peak_flops={
+            "bf16": sv(756, "TFLOP/s", s),
+            "fp8": sv(1513, "TFLOP/s", s),
+        },
+        sparse_peak_flops={
+            "bf16": sv(1513, "TFLOP/s", s),
+        },
+        memory_bandwidth=sv(2000, "GB/s", s),
+        memory_capacity=sv(80, "GB", s),
+        tdp=sv(350, "W", s),
+        interconnect_bandwidth=sv(600, "GB/s", with_note(s, f"NVLink bridge between two cards: {_NVLINK_BIDIR}")),
+        pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
+        description="Hopper GPU on a PCIe card: fewer SMs and lower clocks and power than the SXM5 part.",
+    )
+
+
+def h200() -> HardwareSpec:
+    s = H200_DATASHEET
+    return HardwareSpec(
+        "H200", "NVIDIA H200 SXM 141GB", vendor="NVIDIA", year=2023, category="cloud",
+        memory_type="HBM3e", interconnect_name="NVLink 4",
+        peak_flops={
+            "fp64": sv(67, "TFLOP/s", with_note(s, "FP64 Tensor Core; the vector FP64 rate is 34 TFLOP/s")),
+            "fp32": sv(67, "TFLOP/s", s),
+            "bf16": sv(989, "TFLOP/s", s),
+            "fp16": sv(989, "TFLOP/s", _half_of_sparse(s, "1,979 TFLOP/s")),
+            "fp8": sv(1979, "TFLOP/s", s),
+            "int8": sv(1979, "TOPS", _half_of_sparse(s, "3,958 TOPS")),
+        },
+        sparse_peak_flops={
+            "fp8": sv(3958, "TFLOP/s", s),
+        },
+        memory_bandwidth=sv(4.8, "TB/s", s),
+        memory_capacity=sv(141, "GB", s),
+        tdp=sv(700, "W", with_note(s, "configurable up to 700 W")),
+        interconnect_bandwidth=sv(900, "GB/s", with_note(s, f"NVLink 4: {_NVLINK_BIDIR}")),
+        pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
+        description="The H100's GH100 compute with 141 GB of HBM3e at 4.8 TB/s.",
+    )
+
+
+def b200() -> HardwareSpec:
+    s = B200_DATASHEET
+    return HardwareSpec(
+        "B200", "NVIDIA B200 (HGX B200, 1000 W)", vendor="NVIDIA", year=2024, category="cloud",
+        memory_type="HBM3e", interconnect_name="NVLink 5",
+        peak_flops={
+            "fp64": sv(40, "TFLOP/s", s),
+            "tf32": sv(1.1, "PFLOP/s", s),
+            "bf16": sv(2.25, "PFLOP/s", s),
+            "fp16": sv(2.25, "PFLOP/s", with_note(s, "FP16 and BF16 share one figure")),
+            "fp8": sv(4.5, "PFLOP/s", s),
+            "fp4": sv(9, "PFLOP/s", s),
+        },
+        sparse_peak_flops={
+            "fp8": sv(9, "PFLOP/s", s),
+        },
+        memory_bandwidth=sv(8.0, "TB/s", s),
+        memory_capacity=sv(180, "GB", with_note(s, "usable HBM3e of an HGX/DGX B200 GPU; 192 GB physical")),
+        tdp=sv(1000, "W", s),
+        interconnect_bandwidth=sv(1.8, "TB/s", with_note(s, f"NVLink 5: {_NVLINK_BIDIR}")),
+        description="Blackwell GPU in the air-cooled HGX B200 configuration (the GB200 part runs at "
+                    "1200 W: 2.5 PFLOP/s bf16, 5 PFLOP/s fp8 dense).",
+    )
+
+
+def v100() -> HardwareSpec:
+    s = V100_DATASHEET
+    return HardwareSpec(
+        "V100", "NVIDIA Tesla V100 SXM2 32GB", vendor="NVIDIA", year=2018, category="cloud",
+        memory_type="HBM2", interconnect_name="NVLink 2",
+        peak_flops={
+            "fp64": sv(7.8, "TFLOP/s", s),
+            "fp32": sv(15.7, "TFLOP/s", s),
+            "fp16": sv(125, "TFLOP/s", with_note(PATTERSON_2021, "Tensor Core mixed precision (fp16 "
+                                                "multiply, fp32 accumulate); same figure in the V100 datasheet")),
+        },
+        memory_bandwidth=sv(900, "GB/s", s),
+        memory_capacity=sv(32, "GB", with_note(s, "the 2018 32 GB version (the 2017 launch part had 16 GB)")),
+        tdp=sv(300, "W", s),
+        interconnect_bandwidth=sv(300, "GB/s", with_note(s, f"NVLink 2 (6 links): {_NVLINK_BIDIR}")),
+        pcie_bandwidth=sv(32, "GB/s", with_note(s, f"PCIe Gen3 {_PCIE_BIDIR}")),
+        description="Volta GPU; the reference accelerator of Strubell 2019 and Patterson 2021.",
+    )
+
+
+def t4() -> HardwareSpec:
+    s = T4_DATASHEET
+    return HardwareSpec(
+        "T4", "NVIDIA T4 16GB (PCIe, 70 W)", vendor="NVIDIA", year=2018, category="cloud",
+        memory_type="GDDR6", interconnect_name="PCIe Gen3",
+        peak_flops={
+            "fp32": sv(8.1, "TFLOP/s", s),
+            "fp16": sv(65, "TFLOP/s", with_note(s, "Tensor Core mixed precision (FP16/FP32)")),
+            "int8": sv(130, "TOPS", s),
+            "int4": sv(260, "TOPS", s),
+        },
+        memory_bandwidth=sv(320, "GB/s", with_note(s, "datasheet: '320+ GB/s' (256-bit GDDR6)")),
+        memory_capacity=sv(16, "GB", s),
+        tdp=sv(70, "W", s),
+        pcie_bandwidth=sv(32, "GB/s", with_note(s, f"PCIe Gen3 {_PCIE_BIDIR}")),
+        description="Turing inference GPU; no structured-sparsity mode.",
+    )
+
+
+#: registry name -> factory, in registration order
+ENTRIES = {
+    "H100": h100,
+    "H100_PCIe": h100_pcie,
+    "H200": h200,
+    "A100": a100,
+    "B200": b200,
+    "V100": v100,
+    "T4": t4,
+}
