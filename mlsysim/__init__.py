@@ -30,6 +30,8 @@ _LAZY = {
     "ServingSolver": ("mlsysim.core.solver", "ServingSolver"),
     "DistributedSolver": ("mlsysim.core.solver", "DistributedSolver"),
     "SustainabilitySolver": ("mlsysim.core.solver", "SustainabilitySolver"),
+    "TCOSolver": ("mlsysim.core.solver", "TCOSolver"),
+    "sweep": ("mlsysim.sweep", "sweep"),
 }
 
 

@@ -329,9 +329,14 @@ def fmt_quantity(q, digits: int = 4) -> str:
         return f"array{m.shape} [{np.nanmin(m):.{digits}g} .. {np.nanmax(m):.{digits}g}] {q.units:~C}"
     q = Q_(float(m), q.units)
     if q.dimensionless or not np.isfinite(q.magnitude) or q.magnitude == 0:
-        return f"{q.magnitude:.{digits}g} {q.units:~C}".strip()
+        x = float(q.to("").magnitude) if q.dimensionless else q.magnitude
+        if q.dimensionless and np.isfinite(x) and x == round(x) and abs(x) < 1e15:
+            return f"{int(round(x)):,}"
+        return f"{x:.{digits}g} {'' if q.dimensionless else f'{q.units:~C}'}".strip()
     try:
-        if q.check("[time]"):
+        if q.check("1/[time]"):
+            qc = q.to("1/s")
+        elif q.check("[time]"):
             secs = q.m_as("s")
             if secs >= 2 * 86400:
                 qc = q.to("day")

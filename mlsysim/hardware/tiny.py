@@ -72,6 +72,10 @@ def esp32_s3() -> HardwareSpec:
         sram=sv(512, "KiB", with_note(s, _KIB)),
         flash=sv(8, "MiB", with_note(s, f"embedded flash of the 8 MB variants (ESP32-S3FN8, -S3R8...); other "
                                          f"variants have none and use up to 1 GB of external Octal SPI flash; {_MIB}")),
+        memory_bandwidth=sv(1.92, "GB/s", derived(
+            s.short(), "internal SRAM read by the two cores: one 32-bit load per core per cycle x 2 cores x "
+                       "240 MHz = 1.92 GB/s (the 128-bit SIMD loads of the AI extensions can move more); a "
+                       "modelling value, not a datasheet figure")),
         description="AIoT microcontroller with vector (SIMD) instructions; CoreMark 1181.6 (dual core).",
     )
 

@@ -53,8 +53,7 @@ _var("tco", "USD", r"\mathrm{TCO}", "total cost of ownership over the duration")
 BARROSO_2018 = Source(
     "L. A. Barroso, U. Hoelzle, P. Ranganathan, 'The Datacenter as a Computer: Designing Warehouse-Scale "
     "Machines', 3rd ed., Synthesis Lectures on Computer Architecture, Morgan & Claypool", kind="paper", year=2018,
-    locator="Ch. 6 (Modeling Costs: capital expenses depreciated over their lifetime plus operational expenses)",
-    url="doi:10.2200/S00874ED3V01Y201809CAC046")
+    locator="Ch. 6 (Modeling Costs: capital expenses depreciated over their lifetime plus operational expenses)")
 TCO_SUM = derived("definition of total cost of ownership",
                   "TCO over the duration = depreciated capex + maintenance + electricity + facility overhead "
                   "(the capex + opex decomposition of Barroso et al. 2018, Ch. 6)")

@@ -1,0 +1,61 @@
+"""Default assumptions of the single-node and serving solvers, each named, sourced and overridable.
+
+Pass any of them by keyword to a solver call to override (e.g. ``compute_efficiency=0.55``); results
+list the assumptions they used with their sources.
+"""
+from __future__ import annotations
+
+from .assumptions import Assumption
+from .sources import Source, assumption
+from .units import Q_
+
+COMPUTE_EFFICIENCY = Assumption(
+    "compute_efficiency", 0.7,
+    assumption("mlsysim default matmul efficiency",
+               "large dense matrix multiplications reach roughly 60-80% of a GPU's dense datasheet peak (cuBLAS-class "
+               "kernels on Hopper/Ampere); 0.7 is the mid-point, used for every device unless overridden. The "
+               "device check in docs/performance.md records one measured bf16 GEMM on an H100/H200"),
+    "achieved / peak compute of the step's arithmetic")
+
+OVERHEAD = Assumption(
+    "overhead", Q_(0.0, "s"),
+    assumption("mlsysim default fixed overhead",
+               "no fixed per-step cost (kernel launch, framework dispatch) unless the caller gives one; a "
+               "measured value for a given software stack can be passed as overhead=Q_(..., 'ms')"),
+    "fixed per-step cost")
+
+ACTIVATION_TRAFFIC = Assumption(
+    "activation_traffic_bytes", Q_(0.0, "byte"),
+    assumption("mlsysim default activation traffic",
+               "a step's intermediate activations stay in on-chip memory (fused kernels), so only weights and "
+               "the KV cache cross the memory bus; for a batch-1 LLM decode step the activations are ~h bytes "
+               "per layer, < 0.01% of the weights. Give a per-sample value to model unfused execution"),
+    "activation bytes per sample moved to and from device memory")
+
+TP_ALLREDUCES_PER_LAYER = Assumption(
+    "tp_allreduces_per_layer", 2,
+    Source("M. Shoeybi et al., 'Megatron-LM: Training Multi-Billion Parameter Language Models Using Model "
+           "Parallelism'", kind="paper", year=2019, locator="Sec. 3, Fig. 3 (one all-reduce after attention and one "
+           "after the MLP in the forward pass)", url="arXiv:1909.08053"),
+    "tensor-parallel all-reduces per layer in a forward pass")
+
+TP_LINK_LATENCY = Assumption(
+    "link_latency", Q_(1.0, "us"),
+    assumption("mlsysim default intra-node per-step latency",
+               "NVLink/NVSwitch small-message latency is of the order of a microsecond per ring step; used when "
+               "the device's fabric gives none"),
+    "per-hop latency of the tensor-parallel link")
+
+POWER_AT_TDP = Assumption(
+    "power", None,
+    assumption("mlsysim default device power",
+               "the device draws its rated TDP during the step (an upper bound on its energy); pass power=Q_(..., "
+               "'W') for a measured figure"),
+    "average device power during the step")
+
+
+def pick(name: str, given, default: Assumption):
+    """``(value, Assumption)``: the caller's value (marked as given) or the default."""
+    if given is None:
+        return default.value, default
+    return given, default.with_value(given)

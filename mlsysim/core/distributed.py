@@ -1,0 +1,585 @@
+"""``DistributedSolver``: 3D-parallel training of a transformer on a fleet.
+
+A thin façade over ``Equations.Parallelism``: it binds a model (``TransformerWorkload``), a fleet
+(``Fleet``) and a layout (tp, pp, dp, microbatch, ZeRO stage, recomputation) to the set's inputs,
+calls ``EquationSet.evaluate`` (scalars for :meth:`DistributedSolver.solve`, numpy arrays of every
+layout at once for :meth:`DistributedSolver.search`) and wraps the result. No relation is written
+here: the only arithmetic is the *placement* of ranks on nodes (how many ranks of a group share a
+node), which selects inputs and is documented in :func:`placement`.
+
+Efficiency assumptions (one set, used for every configuration; override any by keyword):
+
+``compute_efficiency`` = 0.5
+    achieved / peak FLOP/s of the training step's arithmetic (see :data:`DEFAULT_ASSUMPTIONS`).
+``link_efficiency`` = 0.8
+    achievable fraction of every link's nominal bandwidth.
+``dp_overlap`` = 0.0
+    fraction of the data-parallel gradient all-reduce hidden behind the backward pass.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .assumptions import Assumption
+from .errors import DomainError, MlsysimError, UnknownNameError, UnknownVariableError
+from .precision import bytes_per_element, normalize_precision
+from .sources import assumption
+from .units import Q_
+
+RECOMPUTE_MODES = ("none", "selective", "full")
+
+DEFAULT_ASSUMPTIONS: dict[str, Assumption] = {
+    "compute_efficiency": Assumption(
+        "compute_efficiency", 0.5, assumption(
+            "mlsysim training compute efficiency",
+            "achieved / peak FLOP/s of a transformer training step's arithmetic (matmuls plus the softmax, "
+            "norm and element-wise kernels between them), before communication and pipeline bubbles. Chosen "
+            "once for all configurations: Megatron-LM reaches 44-52% of A100 peak end to end with those "
+            "overheads included (Narayanan et al. 2021, Table 1), so the arithmetic alone must run faster; "
+            "one round value for every configuration, not fitted per case (with it the five Megatron-LM Table 1 "
+            "rows are predicted within 15%, see tests/test_distributed.py)"),
+        "achieved / peak compute of the arithmetic"),
+    "link_efficiency": Assumption(
+        "link_efficiency", 0.8, assumption(
+            "mlsysim achievable link bandwidth",
+            "nccl-tests all-reduce bus bandwidth of 8 x A100 over NVLink 3 is typically 230-250 GB/s against "
+            "300 GB/s per direction, i.e. about 0.8 (published_cases.json nccl_allreduce_8x_h100_nvlink_typical, "
+            "a practitioner's blog, unverified); applied to every link"),
+        "achievable fraction of a link's nominal bandwidth"),
+    "dp_overlap": Assumption(
+        "dp_overlap", 0.0, assumption(
+            "mlsysim data-parallel overlap",
+            "Megatron-LM (2021) all-reduces gradients after the pipeline flush, not during the backward pass; "
+            "0 = no overlap (conservative). Frameworks with bucketed overlap (PyTorch DDP, Li et al. 2020) "
+            "justify values up to ~0.9: pass dp_overlap=..."),
+        "fraction of the gradient all-reduce hidden by the backward pass"),
+}
+
+#: outputs computed for every layout
+OUTPUTS = ["step_time", "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "bubble_fraction",
+           "dp_comm_time", "dp_exposed_time", "mfu", "hfu", "device_flops_rate", "scaling_efficiency",
+           "tokens_per_second", "flops_per_iteration", "model_flops_per_iteration", "microbatches",
+           "model_state_bytes", "activation_memory", "memory_per_device", "memory_utilization"]
+
+
+def _parallelism():
+    from .equation_sets import Equations
+
+    return Equations.Parallelism
+
+
+def placement(tp, pp, dp, devices_per_node):
+    """Ranks of each parallel group that share a node (Megatron-LM order: tp innermost, then pp, then dp).
+
+    Parameters
+    ----------
+    tp, pp, dp : int or ndarray
+        Parallel degrees [1].
+    devices_per_node : int
+        Devices per node g [1].
+
+    Returns
+    -------
+    dict
+        ``tp_local`` = min(tp, g) and ``tp_nodes`` = ceil(tp / g) [1]; ``dp_local``: data-parallel ranks on
+        one node, gcd(dp, g / (tp pp)) when tp * pp divides g, else 1 [1]; ``pp_intra``: True where every
+        pipeline boundary stays inside a node (tp * pp <= g).
+    """
+    g = int(devices_per_node)
+    tp = np.asarray(tp, dtype=np.int64)
+    pp = np.asarray(pp, dtype=np.int64)
+    dp = np.asarray(dp, dtype=np.int64)
+    tpp = tp * pp
+    per_node = np.where(g % tpp == 0, g // np.maximum(tpp, 1), 1)
+    dp_local = np.gcd(dp, np.maximum(per_node, 1))
+    return {"tp_local": np.minimum(tp, g), "tp_nodes": -(-tp // g), "dp_local": dp_local, "pp_intra": tpp <= g}
+
+
+# ------------------------------------------------------------------------------------------ results
+class DistributedResult:
+    """One layout's step time, breakdown, utilisation and memory (every number from ``Parallelism``).
+
+    Attributes (pint Quantities unless noted): ``step_time`` [s] and its parts ``compute_time``,
+    ``tp_comm_time``, ``pp_comm_time``, ``bubble_time``, ``dp_exposed_time`` [s]; ``dp_comm_time`` [s]
+    (before overlap); ``bubble_fraction``, ``mfu``, ``hfu``, ``scaling_efficiency`` [1];
+    ``tokens_per_second`` [1/s]; ``device_flops_rate`` [TFLOP/s]; ``memory_per_device``,
+    ``model_state_bytes``, ``activation_memory`` [GB]; ``fits`` (bool); ``layout`` (dict);
+    ``assumptions`` (list of :class:`~mlsysim.core.assumptions.Assumption`).
+    """
+
+    def __init__(self, result, layout: dict, assumptions: list, model, fleet, knowns: dict):
+        self._r = result
+        self.layout = layout
+        self.assumptions = assumptions
+        self.model = model
+        self.fleet = fleet
+        self._knowns = knowns
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._r[name]
+        except KeyError:
+            raise AttributeError(f"DistributedResult has no {name!r}; available: {', '.join(OUTPUTS)}") from None
+
+    @property
+    def fits(self) -> bool:
+        """True when model states plus activations fit in device memory."""
+        return bool(self._r.magnitude("memory_utilization") <= 1.0)
+
+    @property
+    def memory_capacity(self):
+        return self._knowns["memory_capacity"]
+
+    def breakdown(self) -> dict:
+        """The additive parts of ``step_time`` [s]."""
+        return {k: self._r[k] for k in ("compute_time", "tp_comm_time", "pp_comm_time", "bubble_time",
+                                        "dp_exposed_time")}
+
+    def time_to_train(self, tokens):
+        """Wall-clock time to train on ``tokens`` tokens [day] (``Parallelism.time_to_train``)."""
+        if hasattr(tokens, "units"):
+            raise DomainError(f"tokens is a plain count of training tokens; got {tokens!r}")
+        k = dict(self._knowns)
+        k["training_tokens"] = tokens
+        return _parallelism().evaluate(outputs=["time_to_train"], **k).time_to_train
+
+    def to_dict(self) -> dict:
+        out = {"model": getattr(self.model, "name", str(self.model)), "fleet": self.fleet.name,
+               "layout": dict(self.layout), "fits": self.fits}
+        for k in OUTPUTS:
+            q = self._r[k]
+            out[k] = {"value": float(q.magnitude) if hasattr(q, "magnitude") else float(q),
+                      "unit": f"{q.units:~C}" if hasattr(q, "units") else ""}
+        out["assumptions"] = {a.name: {"value": a.value, "source": str(a.source)} for a in self.assumptions}
+        return out
+
+    def __repr__(self):
+        from .equations import fmt_quantity
+
+        lay = ", ".join(f"{k}={v}" for k, v in self.layout.items())
+        lines = [f"DistributedResult: {getattr(self.model, 'name', self.model)} on {self.fleet.name}", f"  layout: {lay}",
+                 f"  step_time           {fmt_quantity(self.step_time)}"]
+        for k, q in self.breakdown().items():
+            lines.append(f"    {k:<18}{fmt_quantity(q)}")
+        lines += [f"  mfu / hfu           {float(self.mfu):.3f} / {float(self.hfu):.3f}",
+                  f"  per-device rate     {fmt_quantity(self.device_flops_rate)}",
+                  f"  tokens/s            {float(self.tokens_per_second.m_as('1/s')):.4g}",
+                  f"  scaling efficiency  {float(self.scaling_efficiency):.3f}",
+                  f"  memory per device   {fmt_quantity(self.memory_per_device)} of "
+                  f"{fmt_quantity(self.memory_capacity)} ({'fits' if self.fits else 'DOES NOT FIT'})",
+                  "  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions)]
+        return "\n".join(lines)
+
+
+class LayoutTable:
+    """Valid layouts that fit, ranked by the objective (best first).
+
+    ``len(table)``, ``table[i]`` (a row dict), iteration over rows, ``table.best`` (a
+    :class:`DistributedResult` of the best layout, re-solved), ``table.to_dict()``.
+    """
+
+    def __init__(self, rows: list, objective: str, evaluated: int, solver, context: dict):
+        self.rows = rows
+        self.objective = objective
+        self.evaluated = evaluated
+        self._solver = solver
+        self._context = context
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    @property
+    def best(self) -> DistributedResult:
+        if not self.rows:
+            raise DomainError("no layout fits in device memory; try a larger fleet, ZeRO or recomputation")
+        return self.result(0)
+
+    def result(self, i: int) -> DistributedResult:
+        """The full :class:`DistributedResult` of row ``i``."""
+        lay = {k: self.rows[i][k] for k in ("tp", "pp", "dp", "micro_batch_size", "zero_stage", "recompute",
+                                            "sequence_parallel", "pipeline_interleave")}
+        return self._solver.solve(**self._context, **lay)
+
+    def to_dict(self) -> dict:
+        return {"objective": self.objective, "evaluated": self.evaluated, "fitting": len(self.rows),
+                "rows": list(self.rows)}
+
+    def __repr__(self):
+        head = (f"LayoutTable: {len(self.rows)} fitting layouts of {self.evaluated} evaluated, by {self.objective}")
+        lines = [head, "   tp  pp    dp  mbs zero recompute  sp  v   step_time[s]   mfu   mem[GB]"]
+        for r in self.rows[:10]:
+            lines.append(f"  {r['tp']:>3} {r['pp']:>3} {r['dp']:>5} {r['micro_batch_size']:>4} {r['zero_stage']:>4} "
+                         f"{r['recompute']:>9} {str(r['sequence_parallel'])[0]:>3} {r['pipeline_interleave']:>2} "
+                         f"{r['step_time']:>12.4g} {r['mfu']:>6.3f} {r['memory_per_device']:>8.1f}")
+        if len(self.rows) > 10:
+            lines.append(f"  ... {len(self.rows) - 10} more")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ solver
+def _int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) and not (
+            isinstance(value, float) and float(value).is_integer()):
+        raise DomainError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+    if int(value) < minimum:
+        raise DomainError(f"{name} must be a whole number >= {minimum}; got {value!r}")
+    return int(value)
+
+
+class DistributedSolver:
+    """3D-parallel training time, utilisation and memory of a transformer on a fleet.
+
+    Examples
+    --------
+    >>> r = DistributedSolver().solve(model="GPT3", fleet="A100_Megatron", tp=8, pp=8, dp=48,
+    ...                               global_batch=1536)                               # doctest: +SKIP
+    >>> r.step_time, r.mfu, r.fits                                                      # doctest: +SKIP
+    """
+
+    def __init__(self, **assumption_overrides):
+        self.assumptions = dict(DEFAULT_ASSUMPTIONS)
+        for k, v in assumption_overrides.items():
+            self.assumptions[k] = self._assumption(k, v)
+
+    def _assumption(self, name, value):
+        if name not in DEFAULT_ASSUMPTIONS:
+            raise UnknownVariableError(f"DistributedSolver has no assumption {name!r}; its assumptions are "
+                                       f"{', '.join(DEFAULT_ASSUMPTIONS)}")
+        if isinstance(value, Assumption):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise DomainError(f"{name} must be a number; got {value!r}")
+        lo_ok = value >= 0 if name == "dp_overlap" else value > 0
+        if not (lo_ok and value <= 1):
+            rng = "0 <= x <= 1" if name == "dp_overlap" else "0 < x <= 1"
+            raise DomainError(f"{name} must be a fraction with {rng}; got {value!r}")
+        return DEFAULT_ASSUMPTIONS[name].with_value(float(value))
+
+    # ------------------------------------------------------------------ binding
+    @staticmethod
+    def _resolve(model, fleet):
+        if isinstance(model, str):
+            from ..models import Models
+
+            model = Models.get(model)
+        if isinstance(fleet, str):
+            from ..systems import Systems
+
+            fleet = Systems.get(fleet)
+        for attr in ("num_layers", "hidden_size", "num_heads", "vocab_size", "parameters"):
+            if not hasattr(model, attr):
+                raise DomainError(f"model must be a TransformerWorkload (or a Models name); {model!r} has no {attr}")
+        if not hasattr(fleet, "num_devices") or not hasattr(fleet, "intra_node_fabric"):
+            raise DomainError(f"fleet must be a Fleet (or a Systems name); got {fleet!r}")
+        return model, fleet
+
+    def _assumptions_for(self, compute_efficiency, dp_overlap, link_efficiency):
+        a = dict(self.assumptions)
+        for k, v in (("compute_efficiency", compute_efficiency), ("dp_overlap", dp_overlap),
+                     ("link_efficiency", link_efficiency)):
+            if v is not None:
+                a[k] = self._assumption(k, v)
+        return a
+
+    def _knowns(self, model, fleet, L, precision, seq_len, global_batch, assumptions):
+        """Set inputs for layouts ``L`` (dict of equal-length arrays, or scalars)."""
+        from .equation_sets.parallelism import (ACTIVATION_COEFFICIENTS, ADAM_K_BYTES, TP_ALLREDUCES_PER_LAYER,
+                                                TRAINING_PASSES, ZERO_COMM_FACTOR)
+        from .equation_sets.transformer import FLOPS_PER_MAC
+
+        hw = fleet.hardware
+        g = fleet.devices_per_node
+        intra, inter = fleet.intra_node_fabric, fleet.inter_node_fabric
+        scalar = np.ndim(L["tp"]) == 0
+        arr = (lambda x: x) if scalar else np.asarray
+        tp, pp, dp = L["tp"], L["pp"], L["dp"]
+        place = placement(tp, pp, dp, g)
+        rec = np.asarray(L["recompute"], dtype=object)
+        coeff = np.array([ACTIVATION_COEFFICIENTS[r] for r in np.ravel(rec)]).reshape(np.shape(rec) + (3,))
+        nar = np.array([TP_ALLREDUCES_PER_LAYER[r] for r in np.ravel(rec)], dtype=float).reshape(np.shape(rec))
+        passes = np.array([TRAINING_PASSES[r] for r in np.ravel(rec)], dtype=float).reshape(np.shape(rec))
+        zs = np.asarray(L["zero_stage"])
+        sp = np.asarray(L["sequence_parallel"], dtype=bool)
+
+        def s(x):
+            x = np.asarray(x)
+            return x.item() if scalar else x.astype(float)
+
+        pp_intra = place["pp_intra"]
+        intra_bw = intra.link_bandwidth.m_as("byte/s")
+        inter_bw = inter.link_bandwidth.m_as("byte/s")
+        k = dict(
+            num_layers=model.num_layers, hidden_size=model.hidden_size, num_heads=model.num_heads,
+            vocab_size=model.vocab_size, parameters=float(model.parameters), seq_len=seq_len,
+            global_batch=global_batch, flops_per_mac=FLOPS_PER_MAC,
+            bytes_per_element=bytes_per_element(precision), optimizer_bytes_per_param=Q_(ADAM_K_BYTES, "byte"),
+            peak_flops=hw.peak_flops(precision), memory_capacity=hw.memory_capacity,
+            compute_efficiency=assumptions["compute_efficiency"].value,
+            link_efficiency=assumptions["link_efficiency"].value,
+            dp_overlap=assumptions["dp_overlap"].value,
+            intra_node_bandwidth=intra.link_bandwidth, intra_node_latency=intra.link_latency,
+            inter_node_bandwidth=inter.link_bandwidth, inter_node_latency=inter.link_latency,
+            oversubscription=float(inter.oversubscription),
+            num_devices=fleet.num_devices,
+            tp=s(tp), pp=s(pp), micro_batch_size=s(L["micro_batch_size"]),
+            pipeline_interleave=s(L["pipeline_interleave"]),
+            tp_local=s(place["tp_local"]), tp_nodes=s(place["tp_nodes"]), dp_local=s(place["dp_local"]),
+            pp_link_bandwidth=Q_(s(np.where(pp_intra, intra_bw, inter_bw)), "byte/s"),
+            pp_link_latency=Q_(s(np.where(pp_intra, intra.link_latency.m_as("s"), inter.link_latency.m_as("s"))), "s"),
+            pp_oversubscription=s(np.where(pp_intra, float(intra.oversubscription), float(inter.oversubscription))),
+            tp_allreduces_per_layer=s(nar), training_passes=s(passes),
+            act_replicated_coeff=Q_(s(coeff[..., 0]), "byte"), act_sharded_coeff=Q_(s(coeff[..., 1]), "byte"),
+            act_attention_coeff=Q_(s(coeff[..., 2]), "byte"),
+            sp_shards=s(np.where(sp, tp, 1)),
+            optimizer_shards=s(np.where(zs >= 1, dp, 1)), grad_shards=s(np.where(zs >= 2, dp, 1)),
+            param_shards=s(np.where(zs >= 3, dp, 1)),
+            dp_comm_factor=s(np.array([ZERO_COMM_FACTOR[int(z)] for z in np.ravel(zs)]).reshape(np.shape(zs))),
+        )
+        return k
+
+    def _validate(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
+                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp):
+        tp = _int("tp", tp)
+        pp = _int("pp", pp)
+        n = fleet.num_devices
+        if dp is None:
+            if n % (tp * pp):
+                raise DomainError(f"tp * pp = {tp * pp} does not divide the fleet's {n} devices")
+            dp = n // (tp * pp)
+        dp = _int("dp", dp)
+        global_batch = _int("global_batch", global_batch)
+        seq_len = _int("seq_len", seq_len)
+        micro_batch_size = _int("micro_batch_size", micro_batch_size)
+        pipeline_interleave = _int("pipeline_interleave", pipeline_interleave)
+        precision = normalize_precision(precision)
+        if tp * pp * dp != n:
+            raise DomainError(f"layout tp * pp * dp = {tp} * {pp} * {dp} = {tp * pp * dp} does not match the "
+                              f"fleet's {n} devices ({fleet.name}); choose degrees whose product is {n}")
+        if model.num_heads % tp:
+            raise DomainError(f"tp = {tp} must divide the model's {model.num_heads} attention heads")
+        if model.num_layers % (pp * pipeline_interleave):
+            raise DomainError(f"pp * pipeline_interleave = {pp} * {pipeline_interleave} must divide the model's "
+                              f"{model.num_layers} layers")
+        if global_batch % (dp * micro_batch_size):
+            raise DomainError(f"dp * micro_batch_size = {dp} * {micro_batch_size} must divide global_batch = "
+                              f"{global_batch} (whole microbatches per replica)")
+        g = fleet.devices_per_node
+        if tp > g:
+            if not allow_cross_node_tp:
+                raise DomainError(f"tp = {tp} is larger than a node ({g} devices): tensor parallelism would cross "
+                                  f"the inter-node fabric; pass allow_cross_node_tp=True to model it anyway")
+            if tp % g:
+                raise DomainError(f"tp = {tp} spans nodes, so it must be a multiple of devices_per_node = {g}")
+        if recompute not in RECOMPUTE_MODES:
+            raise UnknownNameError(f"recompute must be one of {', '.join(RECOMPUTE_MODES)}; got {recompute!r}")
+        if isinstance(zero_stage, bool) or zero_stage not in (0, 1, 2, 3):
+            raise DomainError(f"zero_stage must be 0, 1, 2 or 3; got {zero_stage!r}")
+        if not isinstance(sequence_parallel, bool):
+            raise DomainError(f"sequence_parallel must be True or False; got {sequence_parallel!r}")
+        if pipeline_interleave > 1:
+            m = global_batch // (dp * micro_batch_size)
+            if pp == 1:
+                raise DomainError("pipeline_interleave > 1 needs pipeline parallelism (pp > 1)")
+            if m % pp:
+                raise DomainError(f"the interleaved schedule needs the {m} microbatches to be a multiple of pp = {pp}")
+        return dict(tp=tp, pp=pp, dp=dp, micro_batch_size=micro_batch_size, zero_stage=int(zero_stage),
+                    recompute=recompute, sequence_parallel=sequence_parallel,
+                    pipeline_interleave=pipeline_interleave), global_batch, seq_len, precision
+
+    # ------------------------------------------------------------------ forward
+    def solve(self, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None, global_batch: int,
+              seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16", zero_stage: int = 1,
+              recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
+              compute_efficiency=None, dp_overlap=None, link_efficiency=None,
+              allow_cross_node_tp: bool = False) -> DistributedResult:
+        """Step time, breakdown, MFU and memory of one layout.
+
+        Parameters
+        ----------
+        model : TransformerWorkload or str
+            The model (or a ``Models`` name).
+        fleet : Fleet or str
+            The cluster (or a ``Systems`` name); ``tp * pp * dp`` must equal ``fleet.num_devices``.
+        tp, pp, dp : int
+            Tensor, pipeline, data-parallel degrees [1]; ``dp`` defaults to ``num_devices / (tp pp)``.
+        global_batch : int
+            Sequences per optimizer step [1].
+        seq_len : int, optional
+            Training sequence length [1]; default the model's.
+        micro_batch_size : int
+            Sequences per microbatch [1].
+        precision : str
+            Training precision of weights, gradients and activations (``"bf16"``).
+        zero_stage : int
+            0 (none), 1 (optimizer states sharded), 2 (+ gradients), 3 (+ parameters).
+        recompute : {"none", "selective", "full"}
+            Activation recomputation (Korthikanti et al. 2022).
+        sequence_parallel : bool
+            Megatron sequence parallelism (shards the layer-norm/dropout activations over tp).
+        pipeline_interleave : int
+            Model chunks per device (interleaved 1F1B) [1].
+        compute_efficiency, dp_overlap, link_efficiency : float, optional
+            Override the solver's assumptions for this call [1].
+        allow_cross_node_tp : bool
+            Permit tp larger than a node.
+
+        Returns
+        -------
+        DistributedResult
+
+        Raises
+        ------
+        DomainError
+            Invalid layouts (product of degrees, heads, layers, batch divisibility, tp across nodes),
+            out-of-range assumptions.
+        UnknownNameError
+            Unknown model, fleet, precision or recompute mode.
+        """
+        model, fleet = self._resolve(model, fleet)
+        if seq_len is None:
+            seq_len = model.seq_len
+        layout, global_batch, seq_len, precision = self._validate(
+            model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp)
+        assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
+        knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
+        res = _parallelism().evaluate(outputs=OUTPUTS, **knowns)
+        full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
+        return DistributedResult(res, full_layout, list(assumptions.values()), model, fleet, knowns)
+
+    # ------------------------------------------------------------------ search
+    def search(self, *, model, fleet, global_batch: int, seq_len: int | None = None, precision: str = "bf16",
+               objective: str = "step_time", micro_batch_sizes=(1, 2, 4, 8), zero_stages=(0, 1, 2, 3),
+               recompute_modes=RECOMPUTE_MODES, interleaves=(1, 2, 4), compute_efficiency=None, dp_overlap=None,
+               link_efficiency=None) -> LayoutTable:
+        """Every valid layout, evaluated in one vectorised call, those that fit ranked by ``objective``.
+
+        Layouts: tp dividing both the node size and the head count; pp dividing the layer count with
+        tp * pp dividing the fleet; dp = N / (tp pp); microbatch sizes dividing the per-replica batch;
+        ZeRO stages; recomputation modes; sequence parallelism on/off (tp > 1); interleaving where the
+        layers and microbatches allow it.
+
+        Parameters
+        ----------
+        objective : {"step_time", "mfu", "tokens_per_second", "memory_per_device"}
+            Ranking: smallest step time / memory, largest MFU / throughput.
+
+        Returns
+        -------
+        LayoutTable
+        """
+        model, fleet = self._resolve(model, fleet)
+        objectives = {"step_time": 1, "mfu": -1, "tokens_per_second": -1, "memory_per_device": 1}
+        if objective not in objectives:
+            raise UnknownNameError(f"objective must be one of {', '.join(objectives)}; got {objective!r}")
+        seq_len = model.seq_len if seq_len is None else _int("seq_len", seq_len)
+        global_batch = _int("global_batch", global_batch)
+        precision = normalize_precision(precision)
+        for r in recompute_modes:
+            if r not in RECOMPUTE_MODES:
+                raise UnknownNameError(f"recompute must be one of {', '.join(RECOMPUTE_MODES)}; got {r!r}")
+        assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
+        n, g = fleet.num_devices, fleet.devices_per_node
+        rows = []
+        for tp in range(1, g + 1):
+            if g % tp or model.num_heads % tp:
+                continue
+            for pp in range(1, model.num_layers + 1):
+                if model.num_layers % pp or n % (tp * pp):
+                    continue
+                dp = n // (tp * pp)
+                for b in micro_batch_sizes:
+                    if global_batch % (dp * b):
+                        continue
+                    m = global_batch // (dp * b)
+                    for v in interleaves:
+                        if v > 1 and (pp == 1 or model.num_layers % (pp * v) or m % pp):
+                            continue
+                        for sp in ((False, True) if tp > 1 else (False,)):
+                            for z in zero_stages:
+                                if z > 0 and dp == 1:
+                                    continue
+                                for r in recompute_modes:
+                                    rows.append((tp, pp, dp, b, z, r, sp, v))
+        if not rows:
+            raise DomainError(f"no valid layout of {model.name} on {fleet.name} with global_batch = {global_batch}")
+        cols = list(zip(*rows))
+        L = {"tp": np.array(cols[0]), "pp": np.array(cols[1]), "dp": np.array(cols[2]),
+             "micro_batch_size": np.array(cols[3]), "zero_stage": np.array(cols[4]),
+             "recompute": np.array(cols[5], dtype=object), "sequence_parallel": np.array(cols[6]),
+             "pipeline_interleave": np.array(cols[7])}
+        knowns = self._knowns(model, fleet, L, precision, seq_len, global_batch, assumptions)
+        res = _parallelism().evaluate(outputs=OUTPUTS, **knowns)
+        mag = {k: np.broadcast_to(res.magnitude(k), (len(rows),)) for k in
+               ("step_time", "mfu", "tokens_per_second", "memory_per_device", "memory_utilization",
+                "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "dp_exposed_time")}
+        fits = mag["memory_utilization"] <= 1.0
+        order = np.argsort(objectives[objective] * mag[objective][fits], kind="stable")
+        idx = np.nonzero(fits)[0][order]
+        out = []
+        for i in idx:
+            out.append({"tp": int(L["tp"][i]), "pp": int(L["pp"][i]), "dp": int(L["dp"][i]),
+                        "micro_batch_size": int(L["micro_batch_size"][i]), "zero_stage": int(L["zero_stage"][i]),
+                        "recompute": str(L["recompute"][i]), "sequence_parallel": bool(L["sequence_parallel"][i]),
+                        "pipeline_interleave": int(L["pipeline_interleave"][i]),
+                        "step_time": float(mag["step_time"][i]), "mfu": float(mag["mfu"][i]),
+                        "tokens_per_second": float(mag["tokens_per_second"][i]),
+                        "memory_per_device": float(mag["memory_per_device"][i]) / 1e9,
+                        "compute_time": float(mag["compute_time"][i]), "tp_comm_time": float(mag["tp_comm_time"][i]),
+                        "pp_comm_time": float(mag["pp_comm_time"][i]), "bubble_time": float(mag["bubble_time"][i]),
+                        "dp_exposed_time": float(mag["dp_exposed_time"][i])})
+        context = dict(model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len, precision=precision,
+                       compute_efficiency=compute_efficiency, dp_overlap=dp_overlap, link_efficiency=link_efficiency)
+        return LayoutTable(out, objective, len(rows), self, context)
+
+    # ------------------------------------------------------------------ inverse
+    ALIASES = {"link_bandwidth": "inter_node_bandwidth"}
+
+    def solve_for(self, unknown: str, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None,
+                  global_batch: int, seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16",
+                  zero_stage: int = 1, recompute: str = "selective", sequence_parallel: bool = False,
+                  pipeline_interleave: int = 1, compute_efficiency=None, dp_overlap=None, link_efficiency=None,
+                  allow_cross_node_tp: bool = False, training_tokens=None, method: str = "auto", **target):
+        """Solve ``Parallelism`` for one input given one target (``step_time=``, ``time_to_train=``, ``mfu=`` ...).
+
+        ``unknown`` is any input of the set; ``"link_bandwidth"`` means the inter-node (NIC) bandwidth
+        per device. The layout given is the starting point: its placement of ranks on nodes is kept,
+        and the returned value is continuous (e.g. a fractional ``num_devices``: round up to a valid
+        layout). Returns the :class:`~mlsysim.core.equations.Solution` of ``EquationSet.solve``.
+        """
+        if len(target) != 1:
+            raise UnknownVariableError(f"give exactly one target such as step_time=Q_(10, 's'); got "
+                                       f"{', '.join(target) or 'none'}")
+        P = _parallelism()
+        unknown = self.ALIASES.get(unknown, unknown)
+        if unknown not in P.inputs:
+            raise UnknownVariableError(f"cannot solve for {unknown!r}; Parallelism inputs: {', '.join(P.inputs)}")
+        model, fleet = self._resolve(model, fleet)
+        if seq_len is None:
+            seq_len = model.seq_len
+        layout, global_batch, seq_len, precision = self._validate(
+            model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp)
+        assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
+        knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
+        if training_tokens is not None:
+            knowns["training_tokens"] = training_tokens
+        knowns.pop(unknown)
+        (tname, tval), = target.items()
+        knowns[tname] = tval
+        # keep only what the target depends on (the set refuses unused derived inputs)
+        needed = P.input_deps(tname) | {tname}
+        knowns = {k: v for k, v in knowns.items() if k in needed}
+        return P.solve(unknown, method=method, **knowns)

@@ -1,0 +1,212 @@
+"""DistributedSolver: Megatron-LM Table 1, layouts, search, inverse questions."""
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import mlsysim
+from mlsysim import Q_
+from mlsysim.core.distributed import DEFAULT_ASSUMPTIONS, DistributedSolver, placement
+from mlsysim.core.errors import DomainError, MlsysimError, UnknownNameError, UnknownVariableError
+from mlsysim.models import TransformerWorkload
+from mlsysim.systems import Systems
+
+PATH = pathlib.Path("/work/shared/reference/published_cases.json")
+CASES = {c["id"]: c for c in json.loads(PATH.read_text())} if PATH.exists() else {}
+ROWS = ["megatron_t1_1p7B", "megatron_t1_7p5B", "megatron_t1_39p1B", "megatron_t1_145p6B", "megatron_t1_529p6B"]
+S = DistributedSolver()
+
+
+def gpt(layers, hidden, heads, vocab=51200, seq=2048):
+    return TransformerWorkload(name=f"GPT l{layers} h{hidden}", num_layers=layers, hidden_size=hidden,
+                               num_heads=heads, vocab_size=vocab, seq_len=seq, learned_positions=True, bias="all",
+                               norm="layernorm")
+
+
+def megatron_row(row):
+    """The Table 1 configuration: full recomputation, interleaved 1F1B (largest v <= 4 dividing the stage's
+    layers; the paper does not list v per row), no ZeRO, bf16, microbatch 1, default assumptions."""
+    i = CASES[row]["inputs"]
+    per_stage = i["layers"] // i["pipeline_parallel"]
+    v = max(v for v in (1, 2, 3, 4) if per_stage % v == 0 and (i["pipeline_parallel"] > 1 or v == 1))
+    fleet = Systems.A100_Megatron.replace(num_nodes=i["gpus"] // 8)
+    return S.solve(model=gpt(i["layers"], i["hidden"], i["attention_heads"], i["vocab"], i["seq_len"]), fleet=fleet,
+                   tp=i["tensor_parallel"], pp=i["pipeline_parallel"], dp=i["data_parallel"],
+                   global_batch=i["global_batch"], micro_batch_size=1, recompute="full", zero_stage=0,
+                   pipeline_interleave=v)
+
+
+@pytest.mark.skipif(not CASES, reason="published_cases.json not available")
+@pytest.mark.parametrize("row", ROWS)
+def test_megatron_table1_throughput_within_15_percent(row):
+    r = megatron_row(row)
+    pub = CASES[row]["published"]["achieved_tflops_per_gpu"]
+    pred = r.device_flops_rate.to("TFLOP/s").magnitude
+    print(f"{row}: predicted {pred:.1f} TFLOP/s per GPU vs {pub} published ({pred / pub - 1:+.1%})")
+    assert pred == pytest.approx(pub, rel=CASES[row]["tolerance"]["tflops_per_gpu_rel_if_predicted"])
+    assert r.fits
+    # full recomputation: HFU / MFU = F(4 passes) / F(3 passes) = 4/3 with Megatron's closed forms
+    assert float(r.hfu) / float(r.mfu) == pytest.approx(4 / 3, rel=1e-12)
+
+
+def test_breakdown_adds_up_and_mfu_definition():
+    r = megatron_row("megatron_t1_145p6B")
+    total = sum(q.to("s").magnitude for q in r.breakdown().values())
+    assert r.step_time.to("s").magnitude == pytest.approx(total, rel=1e-12)
+    # MFU = model FLOPs / (T N peak), peak = 312 TFLOP/s (A100 bf16)
+    mfu = r.model_flops_per_iteration.to("FLOP").magnitude / (r.step_time.to("s").magnitude * 1536 * 312e12)
+    assert float(r.mfu) == pytest.approx(mfu, rel=1e-12)
+    # bubble: (p - 1)/(v m) = 7 / (2 * 2304/24) = 7/192
+    assert float(r.bubble_fraction) == pytest.approx(7 / 192, rel=1e-12)
+    assert float(r.scaling_efficiency) == pytest.approx(r.compute_time.to("s").magnitude / total, rel=1e-12)
+
+
+def test_time_to_train_and_tokens_per_second():
+    r = megatron_row("megatron_t1_39p1B")
+    tps = 1536 * 2048 / r.step_time.to("s").magnitude
+    assert r.tokens_per_second.to("1/s").magnitude == pytest.approx(tps, rel=1e-12)
+    assert r.time_to_train(300e9).to("s").magnitude == pytest.approx(300e9 / tps, rel=1e-12)
+
+
+def test_result_reports_assumptions_and_serialises():
+    r = megatron_row("megatron_t1_7p5B")
+    names = {a.name for a in r.assumptions}
+    assert names == set(DEFAULT_ASSUMPTIONS)
+    assert all(a.source.kind == "assumption" and a.source.note for a in r.assumptions)
+    d = r.to_dict()
+    assert d["layout"]["tp"] == 4 and "step_time" in d and d["fits"] is True
+    assert "step_time" in repr(r) and "compute_efficiency" in repr(r)
+
+
+def test_overrides_change_the_result_and_are_recorded():
+    base = S.solve(model=gpt(24, 2304, 24), fleet=Systems.A100_Megatron.replace(num_nodes=4), tp=1, pp=1, dp=32,
+                   global_batch=512, recompute="full")
+    slow = S.solve(model=gpt(24, 2304, 24), fleet=Systems.A100_Megatron.replace(num_nodes=4), tp=1, pp=1, dp=32,
+                   global_batch=512, recompute="full", compute_efficiency=0.25)
+    # compute time scales as 1/eta: halving eta doubles it
+    assert slow.compute_time.to("s").magnitude == pytest.approx(2 * base.compute_time.to("s").magnitude, rel=1e-12)
+    ce = [a for a in slow.assumptions if a.name == "compute_efficiency"][0]
+    assert ce.value == 0.25 and ce.source.citation == "value given by the caller"
+
+
+def test_oversubscription_doubles_inter_node_share_of_dp_allreduce():
+    model = gpt(48, 8192, 64)
+    fleet = Systems.A100_Megatron.replace(num_nodes=16)
+    kw = dict(model=model, tp=8, pp=1, dp=16, global_batch=512, recompute="full", zero_stage=0)
+    one = S.solve(fleet=fleet, **kw)
+    two = S.solve(fleet=fleet.with_oversubscription(2), **kw)
+    # tp = 8 fills a node, so each DP group has one rank per node: the all-reduce is all inter-node,
+    # T = 2(n-1) alpha + bandwidth term; 2:1 oversubscription doubles the bandwidth term only
+    lat = 2 * 15 * 5e-6
+    t1 = one.dp_comm_time.to("s").magnitude
+    t2 = two.dp_comm_time.to("s").magnitude
+    assert t2 - lat == pytest.approx(2 * (t1 - lat), rel=1e-12)
+    # hand: M = P/8 * 2 bytes; 2 * 15/16 * M / (0.8 * 25e9) + lat
+    M = model.parameters / 8 * 2
+    assert t1 == pytest.approx(2 * 15 / 16 * M / (0.8 * 25e9) + lat, rel=1e-12)
+
+
+def test_placement_rule():
+    p = placement(np.array([1, 2, 8, 16]), np.array([1, 2, 1, 1]), np.array([32, 8, 4, 2]), 8)
+    np.testing.assert_array_equal(p["tp_local"], [1, 2, 8, 8])
+    np.testing.assert_array_equal(p["tp_nodes"], [1, 1, 1, 2])
+    np.testing.assert_array_equal(p["dp_local"], [8, 2, 1, 1])
+    np.testing.assert_array_equal(p["pp_intra"], [True, True, True, False])
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(tp=8, pp=2, dp=3), "does not match"),
+    (dict(tp=5, pp=1, dp=64 * 8 // 5), None),
+    (dict(tp=8, pp=5, dp=64 // 5), None),
+    (dict(tp=2, pp=2, dp=128, global_batch=100), "must divide global_batch"),
+    (dict(tp=16, pp=1, dp=32), "larger than a node"),
+    (dict(tp=8, pp=1, dp=64, recompute="some"), "recompute"),
+    (dict(tp=8, pp=1, dp=64, zero_stage=4), "zero_stage"),
+    (dict(tp=8, pp=1, dp=64, compute_efficiency=1.5), "compute_efficiency"),
+    (dict(tp=8, pp=1, dp=64, precision="fp12"), "precision"),
+])
+def test_invalid_layouts(kw, match):
+    args = dict(model=gpt(48, 8192, 64), fleet=Systems.A100_Megatron.replace(num_nodes=64), global_batch=512)
+    args.update(kw)
+    with pytest.raises(MlsysimError) as ei:
+        S.solve(**args)
+    if match:
+        assert match in str(ei.value)
+
+
+def test_specific_layout_messages():
+    args = dict(model=gpt(48, 8192, 64), fleet=Systems.A100_Megatron.replace(num_nodes=64), global_batch=512)
+    with pytest.raises(DomainError, match="64 attention heads"):
+        S.solve(tp=3, pp=1, dp=None, **dict(args, fleet=Systems.A100_Megatron.replace(num_nodes=3)))
+    with pytest.raises(DomainError, match="48 layers"):
+        S.solve(tp=8, pp=32, dp=2, **args)
+    with pytest.raises(UnknownNameError):
+        S.solve(tp=8, pp=1, dp=64, **dict(args, recompute="partial"))
+    # cross-node tensor parallelism is allowed on request
+    r = S.solve(tp=16, pp=1, dp=32, allow_cross_node_tp=True, **args)
+    assert r.layout["tp"] == 16 and r.tp_comm_time.to("s").magnitude > 0
+
+
+def test_search_returns_ranked_valid_layouts():
+    fleet = Systems.A100_Megatron.replace(num_nodes=8)
+    model = gpt(48, 8192, 64)
+    table = S.search(model=model, fleet=fleet, global_batch=512)
+    assert len(table) > 0 and table.evaluated >= len(table)
+    times = [r["step_time"] for r in table]
+    assert times == sorted(times)
+    for r in table:
+        assert r["tp"] * r["pp"] * r["dp"] == 64
+        assert model.num_heads % r["tp"] == 0 and model.num_layers % r["pp"] == 0
+        assert 512 % (r["dp"] * r["micro_batch_size"]) == 0
+        assert r["memory_per_device"] <= 80.0
+    best = table.best
+    assert best.step_time.to("s").magnitude == pytest.approx(times[0], rel=1e-12)
+    assert best.fits
+    d = table.to_dict()
+    assert d["fitting"] == len(table) and d["rows"][0]["step_time"] == times[0]
+    by_mfu = S.search(model=model, fleet=fleet, global_batch=512, objective="mfu")
+    mfus = [r["mfu"] for r in by_mfu]
+    assert mfus == sorted(mfus, reverse=True)
+    with pytest.raises(UnknownNameError):
+        S.search(model=model, fleet=fleet, global_batch=512, objective="speed")
+
+
+def test_search_matches_scalar_solve():
+    fleet = Systems.A100_Megatron.replace(num_nodes=8)
+    table = S.search(model=gpt(48, 8192, 64), fleet=fleet, global_batch=512)
+    row = table[len(table) // 2]
+    r = table.result(len(table) // 2)
+    assert r.step_time.to("s").magnitude == pytest.approx(row["step_time"], rel=1e-12)
+    assert r.memory_per_device.to("GB").magnitude == pytest.approx(row["memory_per_device"], rel=1e-12)
+
+
+def _layout():
+    return dict(model=gpt(48, 8192, 64), fleet=Systems.A100_Megatron.replace(num_nodes=64), tp=8, pp=2, dp=32,
+                global_batch=1536, recompute="full", zero_stage=1)
+
+
+def test_solve_for_link_bandwidth_round_trip():
+    r = S.solve(**_layout())
+    sol = S.solve_for("link_bandwidth", step_time=r.step_time, **_layout())
+    assert sol.value.to("GB/s").magnitude == pytest.approx(25.0, rel=1e-9)
+
+
+def test_solve_for_compute_efficiency_round_trip():
+    r = S.solve(**_layout())
+    sol = S.solve_for("compute_efficiency", step_time=r.step_time, **_layout())
+    assert float(sol) == pytest.approx(0.5, rel=1e-9)
+
+
+def test_solve_for_num_devices_from_time_to_train():
+    r = S.solve(**_layout())
+    target = r.time_to_train(1e11)
+    sol = S.solve_for("num_devices", time_to_train=target, training_tokens=1e11, **_layout())
+    assert float(sol) == pytest.approx(512, rel=1e-9)
+
+
+def test_solve_for_errors():
+    with pytest.raises(UnknownVariableError):
+        S.solve_for("warp_speed", step_time=Q_(1, "s"), **_layout())
+    with pytest.raises(UnknownVariableError):
+        S.solve_for("link_bandwidth", **_layout())

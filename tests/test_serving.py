@@ -1,0 +1,227 @@
+"""SingleNodeSolver and ServingSolver: hand calculations written out in each test.
+
+Datasheet values used by hand: H100 SXM 3.35 TB/s, 80 GB, 989.4 TFLOP/s bf16/fp16 dense, 1978.9 fp8 dense;
+H200 4.8 TB/s, 141 GB (NVIDIA datasheets, in tests/data/published_cases.json).
+"""
+import numpy as np
+import pytest
+
+from mlsysim import Hardware, Models, Q_
+from mlsysim.core.errors import DomainError, InfeasibleError, MlsysimError, UnknownNameError
+from mlsysim.core.solver import ServingSolver, SingleNodeSolver
+
+# ---- Llama-3-70B parameter count by hand (config: L=80, h=8192, 64 heads, 8 KV heads, d=128, ffn 28672,
+# vocab 128256, untied output, RMSNorm, no biases):
+L, H, NH, NKV, D, F, V = 80, 8192, 64, 8, 128, 28672, 128256
+ATTN = H * NH * D * 2 + H * NKV * D * 2          # q, o and k, v projections
+MLP = 3 * H * F                                  # SwiGLU: gate, up, down
+PER_LAYER = ATTN + MLP + 2 * H                   # + two RMSNorm weight vectors
+N70 = L * PER_LAYER + 2 * V * H + H              # + embedding + output head + final norm
+KV_PER_TOKEN_FP8 = 2 * L * NKV * D * 1           # keys and values, 1 byte each
+H200_BW = 4.8e12
+
+
+def test_llama3_70b_parameters_by_hand():
+    assert N70 == 70_553_706_496
+    assert Models.Llama3_70B.parameters == pytest.approx(N70, rel=1e-12)
+
+
+def test_decode_llama3_70b_fp8_on_h200():
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, batch_size=1, precision="fp8")
+    # decode reads every weight (1 byte each in fp8) and the KV cache of 8192 tokens once per step
+    bytes_step = N70 * 1 + KV_PER_TOKEN_FP8 * 8192
+    assert r.tpot.m_as("s") == pytest.approx(bytes_step / H200_BW, rel=1e-9)   # ~14.98 ms
+    assert 14.5e-3 < r.tpot.m_as("s") < 15.5e-3
+    assert r.bottleneck == "memory"
+    assert r.kv_cache_bytes.m_as("B") == KV_PER_TOKEN_FP8 * 8192
+    assert r.fits and r.memory_required.m_as("GB") == pytest.approx(bytes_step / 1e9)
+    # throughput: one token per sequence per step
+    assert r.tokens_per_second.m_as("1/s") == pytest.approx(1 / (bytes_step / H200_BW), rel=1e-9)
+
+
+def test_fp16_llama3_70b_does_not_fit_h200_once_kv_is_added():
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, batch_size=1, precision="fp16")
+    weights = N70 * 2                         # 141.1 GB: already more than 141 GB
+    kv = 2 * L * NKV * D * 2 * 8192           # 2.68 GB
+    assert r.memory_required.m_as("B") == pytest.approx(weights + kv)
+    assert not r.fits
+    assert "does NOT fit" in r.memory_message()
+
+
+def test_prefill_is_compute_bound_and_uses_causal_context():
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, prompt_tokens=2048, output_tokens=128,
+                              batch_size=1, precision="fp8", compute_efficiency=0.5)
+    # forward FLOPs per token (Kaplan et al. 2020): 2 x (non-embedding params + V h + L s n_h d) at the causal mean
+    # context s = (2048 + 1) / 2
+    non_emb = N70 - 2 * V * H
+    per_token = 2 * (non_emb + V * H + L * ((2048 + 1) / 2) * NH * D)
+    flops = 2048 * per_token
+    assert r.ttft.m_as("s") == pytest.approx(flops / (0.5 * 1979e12), rel=1e-9)
+    assert r.prefill_bottleneck == "compute"
+    # request latency = ttft + 128 x tpot (tpot at the final context 8192: an upper bound)
+    assert r.request_latency.m_as("s") == pytest.approx(r.ttft.m_as("s") + 128 * r.tpot.m_as("s"), rel=1e-12)
+
+
+def test_kv_growth_linear_in_context_and_batch():
+    s = ServingSolver()
+    a = s.solve(Models.Llama3_8B, Hardware.H100, seq_len=1024, batch_size=2, precision="fp16")
+    b = s.solve(Models.Llama3_8B, Hardware.H100, seq_len=2048, batch_size=2, precision="fp16")
+    c = s.solve(Models.Llama3_8B, Hardware.H100, seq_len=1024, batch_size=4, precision="fp16")
+    # Llama-3-8B: 32 layers, 8 KV heads of 128: 2 x 32 x 8 x 128 x 2 B = 131,072 B per token
+    assert a.kv_cache_bytes.m_as("B") == 131072 * 1024 * 2
+    assert b.kv_cache_bytes.m_as("B") == 2 * a.kv_cache_bytes.m_as("B")
+    assert c.kv_cache_bytes.m_as("B") == 2 * a.kv_cache_bytes.m_as("B")
+    growth = a.kv_growth(np.array([1, 10, 100]))
+    np.testing.assert_allclose(growth.m_as("B"), 131072 * 2 * np.array([1, 10, 100]))
+
+
+def test_resnet50_batch_regimes_on_h100():
+    n = SingleNodeSolver()
+    r1 = n.solve(Models.ResNet50, Hardware.H100, batch_size=1, precision="fp16")
+    r256 = n.solve(Models.ResNet50, Hardware.H100, batch_size=256, precision="fp16")
+    # ResNet-50: 25,557,032 parameters and 4.09e9 MACs (torchvision). fp16 weights 51.1 MB.
+    # batch 1: intensity = 2 x 4.09e9 / (2 x 25,557,032) = 160 FLOP/B < ridge 989.4e12 / 3.35e12 = 295
+    assert r1.arithmetic_intensity.m_as("FLOP/B") == pytest.approx(4.09e9 / 25_557_032, rel=1e-9)
+    assert r1.bottleneck == "memory"
+    assert r1.latency.m_as("s") == pytest.approx(2 * 25_557_032 / 3.35e12, rel=1e-9)
+    # batch 256: intensity x256 >> ridge: compute-bound, time = 256 x 8.18e9 / (0.7 x 989.4e12)
+    assert r256.bottleneck == "compute"
+    assert r256.latency.m_as("s") == pytest.approx(256 * 2 * 4.09e9 / (0.7 * 989.4e12), rel=1e-9)
+    assert r256.throughput.m_as("1/s") == pytest.approx(256 / r256.latency.m_as("s"))
+    # energy = TDP (700 W, the default assumption) x latency
+    assert r256.energy.m_as("J") == pytest.approx(700 * r256.latency.m_as("s"))
+
+
+def test_tiny_model_on_esp32():
+    r = SingleNodeSolver().solve(Models.MobileNetV1_VWW, Hardware.ESP32, batch_size=1, precision="int8",
+                                 compute_efficiency=0.056)
+    # 7.5e6 MACs = 1.5e7 OP at 0.056 x 15.36 GOP/s = 17.4 ms; weights 210,850 B at 1.92 GB/s = 0.11 ms
+    assert r.latency.m_as("ms") == pytest.approx(1.5e7 / (0.056 * 15.36e9) * 1e3, rel=1e-9)
+    assert r.bottleneck == "compute"
+    # fits in 512 KiB SRAM: 210,850 B weights + 36,864 B largest activation
+    assert r.fits
+    assert r.memory_required.m_as("B") == 210_850 + 36_864
+
+
+def test_single_node_and_serving_agree_on_decode():
+    a = SingleNodeSolver().solve(Models.Llama3_8B, Hardware.H100, batch_size=4, precision="bf16", seq_len=2048)
+    b = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, batch_size=4, precision="bf16", seq_len=2048)
+    assert a.latency.m_as("s") == b.tpot.m_as("s")
+    assert a.bottleneck == b.bottleneck
+
+
+def test_issue_inverse_examples():
+    s = ServingSolver()
+    fp8 = s.solve_for("memory_bandwidth", model=Models.Llama3_70B, hardware=Hardware.H100, seq_len=8192,
+                      batch_size=1, precision="fp8", tpot=Q_(20, "ms"))
+    bytes_fp8 = N70 + KV_PER_TOKEN_FP8 * 8192            # 71.9 GB per step
+    assert fp8.m_as("B/s") == pytest.approx(bytes_fp8 / 0.020, rel=1e-9)   # ~3.6 TB/s
+    assert fp8.fits and not fp8.warnings
+    fp16 = s.solve_for("memory_bandwidth", model=Models.Llama3_70B, hardware=Hardware.H100, seq_len=8192,
+                       batch_size=1, precision="fp16", tpot=Q_(20, "ms"))
+    assert fp16.m_as("TB/s") == pytest.approx(2 * bytes_fp8 / 0.020 / 1e12, rel=1e-9)   # ~7.2 TB/s
+    assert not fp16.fits
+    assert any("143.8 GB does NOT fit" in w and "80 GB" in w for w in fp16.warnings)
+
+    # largest batch for Llama-3-8B at 4096 tokens, fp16, tpot 30 ms on H100:
+    # weights 8,030,261,248 x 2 B; KV 131,072 B/token x 4096 = 536,870,912 B per sequence
+    w8 = Models.Llama3_8B.parameters * 2
+    kv_seq = 131072 * 4096
+    b_time = (0.030 * 3.35e12 - w8) / kv_seq          # 157.3: what the time target alone allows
+    b_mem = (80e9 - w8) / kv_seq                       # 119.1: what fits in 80 GB
+    bs = s.solve_for("batch_size", model=Models.Llama3_8B, hardware=Hardware.H100, seq_len=4096,
+                     precision="fp16", tpot=Q_(30, "ms"))
+    assert bs.magnitude == int(b_mem) == 119
+    assert bs.binding == "memory" and int(bs.time_limited_value.magnitude) == int(b_time) == 157
+
+    # longest context for Llama-3-70B, batch 8, fp8, on H200: (141e9 - N70) / (8 x 163,840 B)
+    sl = s.solve_for("seq_len", model=Models.Llama3_70B, hardware=Hardware.H200, batch_size=8, precision="fp8",
+                     memory_required=Hardware.H200.memory_capacity)
+    assert sl.magnitude == int((141e9 - N70) / (8 * KV_PER_TOKEN_FP8))
+
+
+def test_infeasible_tpot_names_compute_floor():
+    # batch 512 of Llama-3-70B fp8 on an H100: decode FLOPs ~ 512 x 1.5e11 = 7.7e13 at 0.7 x 1979e12
+    # -> a compute floor of ~55 ms; no bandwidth gives 20 ms
+    with pytest.raises(InfeasibleError) as e:
+        ServingSolver().solve_for("memory_bandwidth", model=Models.Llama3_70B, hardware=Hardware.H100, seq_len=1024,
+                                  batch_size=512, precision="fp8", tpot=Q_(20, "ms"))
+    assert "compute" in str(e.value) and e.value.binding
+
+
+def test_inverse_round_trip_through_the_solver():
+    s = ServingSolver()
+    kw = dict(model=Models.Llama3_8B, hardware=Hardware.H100, seq_len=4096, batch_size=16, precision="bf16")
+    fwd = s.solve(**kw)
+    inv = s.solve_for("memory_bandwidth", tpot=fwd.tpot, **kw)
+    assert inv.m_as("B/s") == pytest.approx(3.35e12, rel=1e-9)
+    inv_c = s.solve_for("compute_efficiency", ttft=fwd.ttft, **kw)
+    assert float(inv_c.magnitude) == pytest.approx(0.7, rel=1e-9)
+
+
+def test_tensor_parallel_split():
+    s = ServingSolver()
+    one = s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, batch_size=1, precision="fp16", num_devices=1)
+    eight = s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, batch_size=1, precision="fp16", num_devices=8)
+    assert eight.memory_required.m_as("B") == pytest.approx(one.memory_required.m_as("B") / 8)
+    assert eight.fits and not one.fits
+    # decode: 2 all-reduces per layer of 1 x 8192 x 2 B over NVLink (900 GB/s total -> 450 GB/s per direction):
+    # ring: 2 x 7/8 x 16384 B / 450e9 + 2 x 7 x 1 us
+    ar = 2 * 7 / 8 * 16384 / 450e9 + 2 * 7 * 1e-6
+    assert eight.decode_allreduce_time.m_as("s") == pytest.approx(ar, rel=1e-9)
+    mem_time = one.decode_bytes.m_as("B") / 8 / 3.35e12
+    assert eight.tpot.m_as("s") == pytest.approx(mem_time + 2 * 80 * ar, rel=1e-9)
+    with pytest.raises(DomainError, match="heads"):
+        s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, num_devices=3)
+    with pytest.raises(DomainError, match="node"):
+        s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, num_devices=16)
+
+
+def test_arrays_in_arrays_out():
+    batch = np.arange(1, 65)
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=2048, batch_size=batch, precision="bf16")
+    t = r.tpot.m_as("s")
+    assert t.shape == (64,)
+    assert np.all(np.diff(t) > 0)                   # more KV per step: never faster
+    fits = r.fits
+    assert fits.shape == (64,) and fits.all()
+
+
+@pytest.mark.parametrize("kwargs,err,match", [
+    (dict(batch_size=0), DomainError, "batch_size"),
+    (dict(batch_size=-3), DomainError, "batch_size"),
+    (dict(batch_size=1.5), DomainError, "batch_size"),
+    (dict(precision="fp9"), UnknownNameError, "precision"),
+    (dict(seq_len=0), DomainError, "seq_len"),
+    (dict(compute_efficiency=1.2), DomainError, "compute_efficiency"),
+    (dict(overhead=Q_(-1, "ms")), DomainError, "overhead"),
+    (dict(overhead=5), MlsysimError, "overhead"),
+    (dict(bacth_size=4), MlsysimError, "batch_size"),
+])
+def test_bad_inputs(kwargs, err, match):
+    kw = dict(seq_len=1024)
+    kw.update(kwargs)
+    with pytest.raises(err, match=match):
+        ServingSolver().solve(Models.Llama3_8B, Hardware.H100, **kw)
+
+
+def test_precision_the_device_lacks():
+    with pytest.raises(UnknownNameError, match="supports"):
+        SingleNodeSolver().solve(Models.MobileNetV1_VWW, Hardware.ESP32, precision="fp16")
+
+
+def test_unknown_names():
+    with pytest.raises(UnknownNameError, match="Llama3_70B"):
+        ServingSolver().solve("Llama3_70", "H100", seq_len=128)
+    r = ServingSolver().solve("Llama3_8B", "h100", seq_len=128)
+    assert r.fits
+
+
+def test_assumptions_listed_and_overridable():
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=128, compute_efficiency=0.5)
+    names = {a.name: a for a in r.assumptions}
+    assert names["compute_efficiency"].value == 0.5
+    assert "caller" in names["compute_efficiency"].source.citation
+    assert names["overhead"].source.kind == "assumption"
+    d = r.to_dict()
+    assert d["tpot"]["unit"] == "s" and d["fits"] is True
