@@ -393,6 +393,8 @@ class Solution:
         return float(self.value.magnitude)
 
     bound = ""
+    #: other values of the unknown that also meet the target (e.g. the second root of a quadratic)
+    alternatives: list = []
 
     def __repr__(self):
         reg = self.regime
@@ -403,6 +405,8 @@ class Solution:
                     "any": f"; {self.target} does not depend on {self.unknown} here"}[self.bound]
         if isinstance(reg, dict):
             reg = ", ".join(f"{k}: {v if not isinstance(v, np.ndarray) else 'array'}" for k, v in reg.items())
+        if self.alternatives:
+            note += "; also met by " + ", ".join(fmt_quantity(a) for a in self.alternatives)
         return f"Solution({self.unknown} = {fmt_quantity(self.value)}; regime: {reg or '-'}{note}; via {self.method})"
 
     __str__ = __repr__
@@ -802,7 +806,7 @@ class EquationSet:
             return vals, regs
 
         if plan["kind"] == "symbolic" and not arrays:
-            chosen, found, scalar_vals = self._scalar_candidates(plan, unknown, uvar, mags, target_val, t)
+            chosen, found, scalar_vals, alternatives = self._scalar_candidates(plan, unknown, uvar, mags, target_val, t)
             method = "symbolic"
         elif plan["kind"] == "symbolic":
             chosen = np.full(shape, np.nan)
@@ -830,6 +834,8 @@ class EquationSet:
             chosen, found = _numeric_root(lambda u: forward_at(u)[0][t], target_val, uvar, shape)
             method = "numeric"
 
+        if plan["kind"] != "symbolic" or arrays:
+            alternatives = []
         reasons = None
         if not np.all(found):
             if not arrays:
@@ -870,6 +876,7 @@ class EquationSet:
         sol = Solution(unknown, val, all_values.regimes, feasible,
                        reasons if reasons is not None else "", all_values, method, t)
         sol.bound = self._bound_kind(lambda u: forward_at(u)[0][t], chosen, target_val)
+        sol.alternatives = [uvar.quantity(a) for a in alternatives]
         return sol
 
     @staticmethod
@@ -920,6 +927,7 @@ class EquationSet:
         base = dict(mags)
         del base[t]
         tol = ACCEPT_RTOL * abs(target_val)
+        first, alternatives = None, []
         with np.errstate(all="ignore"):
             for _br, _s, fn in plan["candidates"]:
                 try:
@@ -943,8 +951,20 @@ class EquationSet:
                     continue
                 got = vals[t]
                 if math.isfinite(got) and abs(got - target_val) <= tol:
-                    return u, True, (vals, regs)
-        return math.nan, False, None
+                    if first is None:
+                        first = (u, (vals, regs))
+                    elif abs(u - first[0]) > 1e-9 * max(abs(u), abs(first[0])):
+                        alternatives.append(u)
+        if first is not None:
+            if uvar.domain in ("count", "count0") and first[0] != round(first[0]):
+                # a count: prefer a whole-number root when the relation has several (e.g. a quadratic)
+                whole = [a for a in alternatives if abs(a - round(a)) <= 1e-9 * max(1.0, abs(a))]
+                if whole:
+                    alternatives = [first[0]] + [a for a in alternatives if a != whole[0]]
+                    base[unknown] = whole[0]
+                    return whole[0], True, self._forward_lenient(base, plan["order"]), alternatives
+            return first[0], True, first[1], alternatives
+        return math.nan, False, None, []
 
     def _regime_index(self, eq: Equation, vals: dict):
         outs = []
@@ -1046,6 +1066,21 @@ class EquationSet:
         eqs = "\n".join(f"  {eq.key}: {eq.lhs.name} = {eq.expression()}" for eq in self.equations.values())
         return f"EquationSet {self.name!r} (inputs: {', '.join(self.inputs)})\n{eqs}"
 
+    # ---- LaTeX worked examples and solved forms (added for mlsysim.latex; they only delegate there) ----
+    def worked_example(self, outputs=None, **knowns):
+        """``formula = numbers substituted = result`` as LaTeX (see :func:`mlsysim.latex.worked_example`)."""
+        from ..latex.render import worked_example
+
+        return worked_example(self, outputs, **knowns)
+
+    def solve_latex(self, unknown: str, target: str, given=None):
+        """Closed-form inverse of ``target`` for ``unknown`` with regime conditions, as a LaTeX ``cases``
+        (see :func:`mlsysim.latex.solved_form`)."""
+        from ..latex.render import solved_form
+
+        return solved_form(self, unknown, target, given)
+    # ---- end of mlsysim.latex additions ----
+
 
 def _label(s: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in s.lower())
@@ -1080,8 +1115,10 @@ def _combine(outs, how):
 
 
 def _in_domain_scalar(d: str, x: float) -> bool:
-    if d in ("positive", "count"):
+    if d == "positive":
         return x > 0
+    if d == "count":
+        return x >= 1 - 1e-9
     if d in ("nonnegative", "count0"):
         return x >= 0
     if d == "fraction":
@@ -1095,8 +1132,10 @@ def _in_domain(v: Var, x):
     d = v.domain
     x = np.asarray(x)
     with np.errstate(invalid="ignore"):
-        if d in ("positive", "count"):
+        if d == "positive":
             return x > 0
+        if d == "count":
+            return x >= 1 - 1e-9
         if d in ("nonnegative", "count0"):
             return x >= 0
         if d == "fraction":
@@ -1116,7 +1155,7 @@ def _numeric_root(f, target, uvar: Var, shape):
     if uvar.domain == "fraction":
         grid = np.concatenate([np.geomspace(1e-12, 1.0, 121)])
     else:
-        lo = 1.0 if uvar.domain == "ge1" else 1e-40
+        lo = 1.0 if uvar.domain in ("ge1", "count") else 1e-40
         grid = np.geomspace(lo, 1e40, 321)
     prev_u = None
     prev_r = None

@@ -1,0 +1,555 @@
+"""The ``mlsysim`` command line.
+
+::
+
+    mlsysim evaluate doorbell [--model M] [--hardware H] [--region R] [--json]
+    mlsysim solve serving --for memory_bandwidth --model Llama3_70B --hardware H100 --seq-len 8192 --tpot 20ms
+    mlsysim solve node --for batch_size --model ResNet50 --hardware H100 --latency 10ms
+    mlsysim solve carbon --for duration --hardware H100 --num-devices 1 --region Poland --carbon 50t
+    mlsysim solve tco --for unit_price --hardware H100 --num-devices 8 --duration 1year --region US_Avg --tco 300000USD
+    mlsysim serve --model Llama3_70B --hardware H200 --seq-len 8192 --precision fp8
+    mlsysim node --model ResNet50 --hardware H100 --batch-size 256
+    mlsysim list models|hardware|infra|applications|equations [--sources]
+    mlsysim latex --out equations/
+    mlsysim validate [...]
+
+Every command takes ``--json``. Quantities are written with their unit (``20ms``, ``3.35TB/s``, ``50t``)
+and parsed by pint's parser (:func:`mlsysim.core.units.parse_quantity`), never evaluated as code. Bad
+input prints one line, ``mlsysim: error: ...``, and exits with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+PROG = "mlsysim"
+
+
+class CLIError(Exception):
+    """A usage error found after argument parsing (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``mlsysim: error: ...`` and exit status 2."""
+
+    def error(self, message):  # noqa: D401 - argparse API
+        hint = f" (see '{self.prog} --help')"
+        sys.stderr.write(f"{PROG}: error: {message}{hint}\n")
+        sys.exit(2)
+
+
+# ------------------------------------------------------------------------------------ value parsing
+def _quantity(text: str):
+    """argparse type: a quantity with a unit (``20ms``, ``3.35TB/s``)."""
+    from .core.errors import UnitError
+    from .core.units import parse_quantity
+
+    try:
+        q = parse_quantity(text)
+    except UnitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return q
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {text!r}")
+    return v
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1]; got {text!r}") from None
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1]; got {text!r}")
+    return v
+
+
+def _number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+    return v
+
+
+def _jsonable(obj: Any):
+    """``json.dumps`` fallback for numpy and pint values."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "magnitude") and hasattr(obj, "units"):
+        m = obj.magnitude
+        return {"value": m.tolist() if isinstance(m, np.ndarray) else float(m), "unit": f"{obj.units:~C}"}
+    return str(obj)
+
+
+def _emit(args, text: str, data: Any) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, default=_jsonable))
+    else:
+        print(text)
+
+
+def _q_dict(q):
+    if q is None:
+        return None
+    m = np.asarray(q.magnitude)
+    return {"value": m.tolist() if m.ndim else float(m), "unit": f"{q.units:~C}"}
+
+
+# ------------------------------------------------------------------------------------ commands
+def cmd_evaluate(args) -> int:
+    from .systems.applications import Applications
+
+    scenario = Applications.get(args.scenario)
+    overrides = {k: getattr(args, k) for k in ("model", "hardware", "region") if getattr(args, k) is not None}
+    if overrides:
+        scenario = scenario.replace(**overrides)
+    ev = scenario.evaluate()
+    _emit(args, ev.scorecard(), ev.to_dict())
+    return 0
+
+
+# serving/node options: (flag, dest, type, help)
+_SERVING_OPTS = [
+    ("--seq-len", "seq_len", _positive_int, "context length of the decode step and KV cache [tokens]"),
+    ("--batch-size", "batch_size", _positive_int, "sequences decoded together [1] (default 1)"),
+    ("--precision", "precision", str, "numeric precision: fp32, bf16, fp16, fp8, int8, int4 (default fp16)"),
+    ("--prompt-tokens", "prompt_tokens", _positive_int, "prompt length [tokens]"),
+    ("--output-tokens", "output_tokens", _positive_int, "generated tokens [tokens]"),
+    ("--num-devices", "num_devices", _positive_int, "tensor-parallel devices in one node [1] (default 1)"),
+]
+_NODE_OPTS = [
+    ("--batch-size", "batch_size", _positive_int, "samples per forward pass [1] (default 1)"),
+    ("--precision", "precision", str, "numeric precision: fp32, bf16, fp16, fp8, int8 (default fp16)"),
+    ("--seq-len", "seq_len", _positive_int, "context length for a decoder LLM [tokens]"),
+]
+_OVERRIDE_OPTS = [
+    ("--memory-bandwidth", "memory_bandwidth", _quantity, "override the device memory bandwidth, e.g. 3.35TB/s"),
+    ("--peak-flops", "peak_flops", _quantity, "override the device peak, e.g. 989TFLOP/s"),
+    ("--compute-efficiency", "compute_efficiency", _fraction, "achieved / peak compute, (0, 1] (default 0.7)"),
+]
+_SERVING_TARGETS = [("--tpot", "tpot", "time per output token, e.g. 20ms"),
+                    ("--ttft", "ttft", "time to first token, e.g. 500ms"),
+                    ("--request-latency", "request_latency", "whole-request latency, e.g. 10s"),
+                    ("--memory-required", "memory_required", "memory per device, e.g. 80GB")]
+_NODE_TARGETS = [("--latency", "latency", "latency of one forward pass, e.g. 10ms"),
+                 ("--memory-required", "memory_required", "memory needed, e.g. 16GB")]
+_CARBON_OPTS = [
+    ("--hardware", "hardware", str, "device (Hardware name)"),
+    ("--fleet", "fleet", str, "a Systems cluster instead of --hardware"),
+    ("--num-devices", "num_devices", _positive_int, "devices in the job [1]"),
+    ("--duration", "duration", _quantity, "wall-clock time, e.g. 30day"),
+    ("--region", "region", str, "grid region (Infra name), e.g. Poland"),
+    ("--datacenter", "datacenter", str, "datacentre profile (Infra name), e.g. Hyperscale"),
+    ("--utilization", "utilization", _fraction, "fraction of the idle-to-TDP power range drawn, (0, 1]"),
+    ("--power", "power", _quantity, "measured average power per device, e.g. 500W"),
+    ("--pue", "pue", _number, "power usage effectiveness (>= 1)"),
+    ("--carbon-intensity", "carbon_intensity", _quantity, "grid intensity, e.g. 400g/kWh"),
+]
+_CARBON_TARGETS = [("--carbon", "carbon", "operational emissions, e.g. 50t"),
+                   ("--energy", "energy", "facility energy, e.g. 100MWh"),
+                   ("--water", "water", "water, e.g. 1e6L"),
+                   ("--total-carbon", "total_carbon", "operational + embodied emissions, e.g. 60t")]
+_TCO_EXTRA = [("--unit-price", "unit_price", _quantity, "purchase price per device, e.g. 30000USD"),
+              ("--electricity-price", "electricity_price", _quantity, "price of energy, e.g. 0.1USD/kWh"),
+              ("--lifetime", "lifetime", _quantity, "amortization period, e.g. 4year")]
+_TCO_TARGETS = [("--tco", "tco", "total cost of ownership, e.g. 300000USD"),
+                ("--energy-cost", "energy_cost", "electricity cost, e.g. 10000USD")]
+
+
+def _given(args, opts) -> dict:
+    return {dest: getattr(args, dest) for _, dest, *_ in opts if getattr(args, dest, None) is not None}
+
+
+def _targets(args, targets) -> dict:
+    return {dest: getattr(args, dest) for _, dest, _ in targets if getattr(args, dest, None) is not None}
+
+
+def _need_one_target(args, targets, what) -> dict:
+    t = _targets(args, targets)
+    flags = ", ".join(f for f, *_ in targets)
+    if not t:
+        raise CLIError(f"solve {what} needs one target: one of {flags} (e.g. --tpot 20ms)")
+    if len(t) > 1:
+        raise CLIError(f"solve {what} takes one target; got {', '.join('--' + k.replace('_', '-') for k in t)}")
+    return t
+
+
+def _print_inverse(args, res, extra: dict | None = None) -> int:
+    from .core.equations import fmt_quantity
+
+    if hasattr(res, "to_dict") and hasattr(res, "result"):  # InverseResult of the single-node/serving solvers
+        data = res.to_dict()
+        text = repr(res)
+    else:  # engine Solution (sustainability, TCO)
+        data = {"unknown": res.unknown, "value": _q_dict(res.value), "feasible": bool(np.all(res.feasible)),
+                "reason": res.reason, "regime": res.regime if isinstance(res.regime, (dict, str)) else None}
+        text = f"{res.unknown} = {fmt_quantity(res.value)}"
+        if extra:
+            (tname, tval), = extra.items()
+            text += f" meets {tname} = {fmt_quantity(tval)}"
+            data["target"] = {"name": tname, **_q_dict(tval)}
+        if res.reason:
+            text += f"\n  note: {res.reason}"
+    _emit(args, text, data)
+    return 0
+
+
+def cmd_solve_serving(args) -> int:
+    from .core.solver import ServingSolver
+
+    targets = _need_one_target(args, _SERVING_TARGETS, "serving")
+    kw = _given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS)
+    if args.unknown in kw:
+        raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
+                       f"--{args.unknown.replace('_', '-')}")
+    res = ServingSolver().solve_for(args.unknown, model=args.model, hardware=args.hardware, **kw, **targets)
+    return _print_inverse(args, res)
+
+
+def cmd_solve_node(args) -> int:
+    from .core.solver import SingleNodeSolver
+
+    targets = _need_one_target(args, _NODE_TARGETS, "node")
+    kw = _given(args, _NODE_OPTS) | _given(args, _OVERRIDE_OPTS)
+    kw.pop("seq_len", None)
+    if args.unknown in kw:
+        raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
+                       f"--{args.unknown.replace('_', '-')}")
+    res = SingleNodeSolver().solve_for(args.unknown, model=args.model, hardware=args.hardware, **kw, **targets)
+    return _print_inverse(args, res)
+
+
+def _carbon_kwargs(args, extra_opts=()) -> dict:
+    kw = _given(args, _CARBON_OPTS) | _given(args, extra_opts)
+    if "fleet" in kw:
+        from .systems import Systems
+
+        kw["fleet"] = Systems.get(kw["fleet"])
+    return kw
+
+
+def cmd_solve_carbon(args) -> int:
+    from .core.solver import SustainabilitySolver
+
+    targets = _need_one_target(args, _CARBON_TARGETS, "carbon")
+    kw = _carbon_kwargs(args)
+    if args.unknown in kw:
+        raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
+                       f"--{args.unknown.replace('_', '-')}")
+    res = SustainabilitySolver().solve_for(args.unknown, **kw, **targets)
+    return _print_inverse(args, res, targets)
+
+
+def cmd_solve_tco(args) -> int:
+    from .core.solver import TCOSolver
+
+    targets = _need_one_target(args, _TCO_TARGETS, "tco")
+    kw = _carbon_kwargs(args, _TCO_EXTRA)
+    if args.unknown in kw:
+        raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
+                       f"--{args.unknown.replace('_', '-')}")
+    res = TCOSolver().solve_for(args.unknown, **kw, **targets)
+    return _print_inverse(args, res, targets)
+
+
+def cmd_serve(args) -> int:
+    from .core.solver import ServingSolver
+
+    kw = _given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS)
+    r = ServingSolver().solve(args.model, args.hardware, **kw)
+    _emit(args, repr(r), r.to_dict())
+    return 0
+
+
+def cmd_node(args) -> int:
+    from .core.solver import SingleNodeSolver
+
+    kw = _given(args, _NODE_OPTS) | _given(args, _OVERRIDE_OPTS)
+    if args.power is not None:
+        kw["power"] = args.power
+    r = SingleNodeSolver().solve(args.model, args.hardware, **kw)
+    _emit(args, repr(r), r.to_dict())
+    return 0
+
+
+def _unique(names):
+    seen, out = set(), []
+    for n in names:
+        if n not in seen:
+            seen.add(n)
+            out.append(n)
+    return out
+
+
+def cmd_list(args) -> int:
+    what = args.what
+    if what == "models":
+        from . import models
+
+        names = models.Models.names()
+        rows = [(n, models.Models.get(n).name) for n in names]
+        text = models.report() if args.sources else "\n".join(f"{n:<18} {d}" for n, d in rows)
+        data = {"models": [{"name": n, "description": d} for n, d in rows]}
+    elif what == "hardware":
+        from . import hardware
+
+        rows = [(n, hardware.Hardware.get(n)) for n in hardware.Hardware.names()]
+        text = hardware.report() if args.sources else "\n".join(f"{n:<24} {h.category:<12} {h.name}" for n, h in rows)
+        data = {"hardware": [{"name": n, "category": h.category, "description": h.name} for n, h in rows]}
+    elif what == "infra":
+        from . import infra
+
+        names = _unique(infra.Infra.names())
+        regions = set(infra.Infra.regions())
+        text = infra.report() if args.sources else "\n".join(
+            f"{n:<20} {'grid region' if n in regions else 'datacentre'}" for n in names)
+        data = {"infra": [{"name": n, "kind": "region" if n in regions else "datacenter"} for n in names]}
+    elif what == "applications":
+        from .systems.applications import Applications
+
+        rows = [(n, Applications.get(n)) for n in Applications.names()]
+        lines = []
+        for n, s in rows:
+            lines.append(f"{n:<16} {s.name}: {s.model.name} on "
+                         f"{s.fleet.name if s.fleet is not None else s.hardware.key} ({s.mode})")
+            if args.sources:
+                for t, v in s.targets.items():
+                    lines.append(f"    target {t} <= {v.value:~P}: {v.source}")
+        text = "\n".join(lines)
+        data = {"applications": [{"name": n, "title": s.name, "model": s.model.name, "hardware": s.hardware.key,
+                                  "mode": s.mode, "description": s.description,
+                                  "targets": {t: {"value": float(v.value.magnitude), "unit": f"{v.value.units:~C}",
+                                                  "source": str(v.source)} for t, v in s.targets.items()}}
+                                 for n, s in rows]}
+    else:  # equations
+        from .core.equation_sets import Equations
+
+        names = Equations.names()
+        if args.sources:
+            lines, sets = [], []
+            for n in names:
+                es = Equations.get(n)
+                eqs = list(es.equations.values()) if isinstance(es.equations, dict) else list(es.equations)
+                lines.append(f"{n}: {es.description}")
+                entries = []
+                for e in eqs:
+                    lines.append(f"    {e.key}: {e.source}")
+                    entries.append({"key": e.key, "source": str(e.source)})
+                sets.append({"name": n, "description": es.description, "equations": entries})
+            text = "\n".join(lines)
+            data = {"equations": sets}
+        else:
+            text = "\n".join(names)
+            data = {"equations": [{"name": n} for n in names]}
+    _emit(args, text, data)
+    return 0
+
+
+def cmd_latex(args) -> int:
+    try:
+        mod = importlib.import_module("mlsysim.latex")
+    except ImportError:
+        mod = None
+    export = getattr(mod, "export", None)
+    if export is None:
+        raise CLIError("LaTeX export is not available in this installation (mlsysim.latex.export is missing)")
+    out = export(args.out)
+    files = [str(f) for f in out] if isinstance(out, (list, tuple)) else []
+    _emit(args, f"wrote {len(files) or 'the'} LaTeX fragment(s) to {args.out}", {"out": str(args.out), "files": files})
+    return 0
+
+
+def cmd_validate(args) -> int:
+    try:
+        mod = importlib.import_module("mlsysim.validation")
+    except ImportError:
+        mod = None
+    fn = getattr(mod, "main", None)
+    if fn is None:
+        raise CLIError("validation is not available in this installation (mlsysim.validation.main is missing)")
+    rc = fn(list(args.rest))
+    return int(rc or 0)
+
+
+# ------------------------------------------------------------------------------------ parser
+def _add(p, opts):
+    for flag, dest, typ, help_ in opts:
+        p.add_argument(flag, dest=dest, type=typ, default=None, help=help_)
+
+
+def _add_targets(p, targets):
+    g = p.add_argument_group("targets (give exactly one)")
+    for flag, dest, help_ in targets:
+        g.add_argument(flag, dest=dest, type=_quantity, default=None, help=help_)
+
+
+def _json_flag(p):
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog=PROG, description="mlsysim: a physics-grounded analytical simulator of ML systems.",
+                     epilog="Quantities take a unit: 20ms, 3.35TB/s, 50t, 30day. Run 'mlsysim COMMAND --help'.")
+    parser.add_argument("--version", action="version", version=f"mlsysim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("evaluate", help="evaluate an application scenario and print its scorecard",
+                       description="Evaluate a scenario of mlsysim.Applications (names are case-insensitive: "
+                                   "doorbell, keywordspotting, autodrive, chatbot, ondevicellm, frontier).")
+    p.add_argument("scenario", help="scenario name (see 'mlsysim list applications')")
+    p.add_argument("--model", help="replace the scenario's model (Models name)")
+    p.add_argument("--hardware", help="replace the scenario's device (Hardware name)")
+    p.add_argument("--region", help="replace the scenario's grid region (Infra name)")
+    _json_flag(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("solve", help="answer an inverse question (what value meets a target?)",
+                       description="Solve for one unknown that meets one target.")
+    ssub = p.add_subparsers(dest="solver", metavar="SOLVER", parser_class=_Parser)
+    ssub.required = True
+
+    sp = ssub.add_parser("serving", help="LLM serving (ServingSolver)",
+                         description="e.g. mlsysim solve serving --for memory_bandwidth --model Llama3_70B "
+                                     "--hardware H100 --seq-len 8192 --tpot 20ms")
+    sp.add_argument("--for", dest="unknown", required=True,
+                    help="the unknown: an input of Equations.Serving (memory_bandwidth, batch_size, seq_len, "
+                         "num_devices, peak_flops, compute_efficiency ...)")
+    sp.add_argument("--model", required=True, help="Models name")
+    sp.add_argument("--hardware", required=True, help="Hardware name")
+    _add(sp, _SERVING_OPTS)
+    _add(sp, _OVERRIDE_OPTS)
+    _add_targets(sp, _SERVING_TARGETS)
+    _json_flag(sp)
+    sp.set_defaults(func=cmd_solve_serving)
+
+    sp = ssub.add_parser("node", help="single-node inference (SingleNodeSolver)",
+                         description="e.g. mlsysim solve node --for batch_size --model ResNet50 --hardware H100 "
+                                     "--latency 10ms")
+    sp.add_argument("--for", dest="unknown", required=True,
+                    help="the unknown: an input of Equations.Inference (batch_size, memory_bandwidth, peak_flops, "
+                         "compute_efficiency ...)")
+    sp.add_argument("--model", required=True, help="Models name (a CNN or encoder)")
+    sp.add_argument("--hardware", required=True, help="Hardware name")
+    _add(sp, _NODE_OPTS)
+    _add(sp, _OVERRIDE_OPTS)
+    _add_targets(sp, _NODE_TARGETS)
+    _json_flag(sp)
+    sp.set_defaults(func=cmd_solve_node)
+
+    sp = ssub.add_parser("carbon", help="energy and carbon (SustainabilitySolver)",
+                         description="e.g. mlsysim solve carbon --for duration --hardware H100 --num-devices 1 "
+                                     "--region Poland --carbon 50t")
+    sp.add_argument("--for", dest="unknown", required=True,
+                    help="the unknown: a variable of Equations.Carbon (duration, num_devices, carbon_intensity, "
+                         "pue, utilization ...)")
+    _add(sp, _CARBON_OPTS)
+    _add_targets(sp, _CARBON_TARGETS)
+    _json_flag(sp)
+    sp.set_defaults(func=cmd_solve_carbon)
+
+    sp = ssub.add_parser("tco", help="total cost of ownership (TCOSolver)",
+                         description="e.g. mlsysim solve tco --for duration --hardware H100 --num-devices 8 "
+                                     "--region US_Avg --tco 300000USD")
+    sp.add_argument("--for", dest="unknown", required=True,
+                    help="the unknown: a variable of Equations.TCO (duration, unit_price, electricity_price, "
+                         "num_devices, lifetime ...)")
+    _add(sp, _CARBON_OPTS)
+    _add(sp, _TCO_EXTRA)
+    _add_targets(sp, _TCO_TARGETS)
+    _json_flag(sp)
+    sp.set_defaults(func=cmd_solve_tco)
+
+    p = sub.add_parser("serve", help="LLM serving forward: TTFT, TPOT, KV cache, memory (ServingSolver)",
+                       description="e.g. mlsysim serve --model Llama3_70B --hardware H200 --seq-len 8192 "
+                                   "--precision fp8")
+    p.add_argument("--model", required=True, help="Models name (a decoder LLM)")
+    p.add_argument("--hardware", required=True, help="Hardware name")
+    _add(p, _SERVING_OPTS)
+    _add(p, _OVERRIDE_OPTS)
+    _json_flag(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("node", help="single-node forward: latency, throughput, bottleneck (SingleNodeSolver)",
+                       description="e.g. mlsysim node --model ResNet50 --hardware H100 --batch-size 256")
+    p.add_argument("--model", required=True, help="Models name")
+    p.add_argument("--hardware", required=True, help="Hardware name")
+    _add(p, _NODE_OPTS)
+    _add(p, _OVERRIDE_OPTS)
+    p.add_argument("--power", type=_quantity, default=None, help="device power during the step, e.g. 0.1W "
+                                                                 "(default: the device's TDP)")
+    _json_flag(p)
+    p.set_defaults(func=cmd_node)
+
+    p = sub.add_parser("list", help="list registry entries",
+                       description="List models, hardware, infra (grids and datacentres), applications or "
+                                   "equations; --sources adds the citations.")
+    p.add_argument("what", choices=["models", "hardware", "infra", "applications", "equations"])
+    p.add_argument("--sources", action="store_true", help="include every value's or equation's source")
+    _json_flag(p)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("latex", help="export the equation sets as LaTeX fragments (mlsysim.latex.export)",
+                       description="Write the LaTeX fragments of every equation set to --out.")
+    p.add_argument("--out", default="equations", help="output folder (default: equations/)")
+    _json_flag(p)
+    p.set_defaults(func=cmd_latex)
+
+    p = sub.add_parser("validate", help="check mlsysim against published cases (mlsysim.validation.main)",
+                       description="Run mlsysim.validation.main with the remaining arguments.")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to mlsysim.validation.main")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    from .core.errors import MlsysimError
+
+    parser = build_parser()
+    args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
+    if extra:
+        if getattr(args, "command", None) == "validate":
+            args.rest = list(args.rest) + list(extra)
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # output piped into `head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except (MlsysimError, CLIError) as exc:
+        msg = " ".join(str(exc).split())
+        sys.stderr.write(f"{PROG}: error: {msg}\n")
+        return 2
+    except (AttributeError, KeyError, ValueError, TypeError, ArithmeticError) as exc:
+        if os.environ.get("MLSYSIM_DEBUG"):
+            raise
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        sys.stderr.write(f"{PROG}: error: {msg} (set MLSYSIM_DEBUG=1 for the traceback)\n")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,315 @@
+"""Application scenarios: scorecards of the seed scenarios checked by hand, custom scenarios, errors.
+
+Every expected number below is a hand calculation written out from datasheet / paper values
+(published_cases.json) and the scenario's stated assumptions, never a value copied from a run.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import mlsysim
+from mlsysim import Q_
+from mlsysim.core.assumptions import Assumption
+from mlsysim.core.errors import (DomainError, MlsysimError, UnderdeterminedError, UnitError, UnknownNameError,
+                                 UnknownVariableError)
+from mlsysim.core.sources import Source, Sourced, assumption
+from mlsysim.systems.applications import Applications, Scenario
+
+HOURS_PER_YEAR = 365.25 * 24  # pint's Julian year: 8766 h
+US_AVG_G_PER_KWH = 379.26      # OWID 2021 (published_cases.json grid_us_average), the Infra.US_Avg value
+US_AVG_USD_PER_KWH = 0.0806    # Infra.US_Avg electricity price
+
+SRC = assumption("test targets", "targets chosen by the test")
+
+
+def rel(a, b):
+    return abs(a - b) / abs(b)
+
+
+# ------------------------------------------------------------------------------------- Doorbell
+@pytest.fixture(scope="module")
+def doorbell():
+    return Applications.Doorbell.evaluate()
+
+
+def test_doorbell_latency_by_hand(doorbell):
+    # MobileNetV1-0.25 VWW: ~7.5 M MAC = 15.0 MFLOP (mlperf_tiny_v05_reference)
+    # ESP32-S3 int8 modelling peak: 2 cores x 240 MHz x 16 MAC x 2 OP = 15.36 GOP/s
+    # TFLM reference efficiency 0.056 -> 0.86016 GOP/s achieved
+    compute = 15.0e6 / (0.056 * 15.36e9)          # = 17.439 ms
+    # memory: 210,850 int8 weights = 210,850 B over 1.92 GB/s SRAM (Hardware.ESP32) = 0.11 ms < compute
+    memory = 210_850 / 1.92e9
+    assert memory < compute
+    c = doorbell.check("latency")
+    assert rel(c.value.m_as("s"), compute) < 1e-3
+    assert c.passed is True and c.target.m_as("ms") == 200
+    assert doorbell.results["inference"].bottleneck == "compute"
+
+
+def test_doorbell_memory_and_power_by_hand(doorbell):
+    mem = doorbell.check("memory")
+    # weights 210,850 B (int8) plus activations, against 512 KiB = 524,288 B of SRAM
+    assert mem.target.m_as("B") == 512 * 1024
+    assert 210_850 <= mem.value.m_as("B") <= 512 * 1024
+    assert mem.passed is True
+    # average power = duty cycle 0.1 x 0.1 W active (energy-proportional, idle 0) = 10 mW <= 20 mW budget
+    p = doorbell.check("power")
+    assert p.level == 1
+    assert rel(p.value.m_as("mW"), 10.0) < 1e-9
+    assert p.passed is True
+
+
+def test_doorbell_annual_energy_and_carbon_by_hand(doorbell):
+    # 10 mW x 8766 h x PUE 1 (edge device) = 87.66 Wh; x 379.26 g/kWh = 33.25 g
+    energy_kwh = 0.010 * HOURS_PER_YEAR / 1000
+    assert rel(doorbell.check("energy").value.m_as("kWh"), energy_kwh) < 1e-9
+    assert rel(doorbell.check("carbon").value.m_as("g"), energy_kwh * US_AVG_G_PER_KWH) < 1e-6
+    # the ESP32 has no published price: TCO is reported as unavailable, not invented
+    assert doorbell.check("tco").value is None
+    assert doorbell.passed
+
+
+def test_doorbell_scorecard_text(doorbell):
+    text = doorbell.scorecard()
+    lines = text.splitlines()
+    assert lines[0] == "=== SYSTEM EVALUATION: Smart Doorbell ==="
+    assert any(l.startswith("Level 1: Feasibility") and "[PASS] Model fits in memory" in l for l in lines)
+    assert any(l.startswith("Level 2: Performance") and "[PASS] Latency: 17.44 ms (Target: 200 ms)" in l
+               for l in lines)
+    assert any(l.startswith("Level 3: Macro/Economics") and "Annual carbon: 0.03325 kg" in l for l in lines)
+    assert "Verdict: PASS" in text
+
+
+# ------------------------------------------------------------------------------------- AutoDrive
+@pytest.fixture(scope="module")
+def autodrive():
+    return Applications.AutoDrive.evaluate()
+
+
+def test_autodrive_by_hand(autodrive):
+    # ResNet-50: 4.09 GMAC = 8.18 GFLOP per image (cnn_reference_costs); 8 cameras per batch
+    # Jetson AGX Orin: 137.5 dense INT8 TOPS, 204.8 GB/s (hw_jetson_agx_orin); default efficiency 0.7
+    compute = 8 * 8.18e9 / (0.7 * 137.5e12)       # = 0.6799 ms
+    memory = 25_557_032 / 204.8e9                  # int8 weights: 0.125 ms < compute
+    assert memory < compute
+    c = autodrive.check("latency")
+    assert rel(c.value.m_as("s"), compute) < 1e-3
+    assert c.passed is True
+    # fleet of 1000 vehicles, 60 W TDP, duty cycle 1/24 (rounded 0.0417), PUE 1
+    kwh = 60 * 0.0417 * 1000 * HOURS_PER_YEAR / 1000   # = 21,933 kWh
+    assert rel(autodrive.check("energy").value.m_as("kWh"), kwh) < 1e-9
+    assert rel(autodrive.check("carbon").value.m_as("kg"), kwh * US_AVG_G_PER_KWH / 1000) < 1e-6
+    # TCO over the 8-year lifetime: 1000 x $1,999 + energy cost; no maintenance or facility cost (edge)
+    tco = 1000 * 1999 + 8 * kwh * US_AVG_USD_PER_KWH   # = $2,013,142
+    assert rel(autodrive.check("tco").value.m_as("USD"), tco) < 1e-6
+    assert "TCO (8 yr): $2,013,142" in autodrive.scorecard()
+    assert autodrive.passed
+
+
+# ------------------------------------------------------------------------------------- Frontier
+@pytest.fixture(scope="module")
+def frontier():
+    return Applications.Frontier.evaluate()
+
+
+def test_frontier_memory_per_device_after_sharding(frontier):
+    r = frontier.results["training"]
+    # ZeRO-3 over all 16,384 GPUs: 16 bytes/param (bf16 weights 2 + grads 2 + Adam fp32 states 12)
+    params = 405_853_388_800      # Llama 3 405B from its architecture (Models.Llama3_405B)
+    assert rel(r.model_state_bytes.m_as("B"), 16 * params / 16384) < 1e-6   # = 0.396 GB
+    mem = frontier.check("memory")
+    assert mem.target.m_as("GB") == 80 and mem.passed is True
+    assert "per device after sharding" in mem.message
+
+
+def test_frontier_time_to_train_by_hand(frontier):
+    r = frontier.results["training"]
+    c = frontier.check("time_to_train")
+    steps = 15.6e12 / (2048 * 8192)                # 929,832 optimizer steps of 16M tokens
+    assert rel(c.value.m_as("s"), steps * r.step_time.m_as("s")) < 1e-6
+    # lower bound: the arithmetic alone, 6 N D / (n x peak x efficiency 0.5) = 54.3 days
+    ideal = 6 * 405.85e9 * 15.6e12 / (16384 * 989.4e12 * 0.5)
+    assert c.value.m_as("s") > ideal
+    # the 90-day target binds: the message names the constraint and the excess
+    assert c.passed is False
+    days = c.value.m_as("day")
+    assert f"exceeds the 90 days target by {100 * (days / 90 - 1):.0f}%" in c.message
+    assert not frontier.passed
+    assert [f.name for f in frontier.failures] == ["time_to_train"]
+
+
+def test_frontier_energy_by_hand(frontier):
+    # 16,384 x 700 W x time to train x PUE 1.09 (Hyperscale datacentre profile)
+    t_h = frontier.check("time_to_train").value.m_as("h")
+    kwh = 16384 * 0.700 * t_h * 1.09
+    assert rel(frontier.check("energy").value.m_as("kWh"), kwh) < 1e-6
+    assert frontier.check("energy").label == "Training energy"
+
+
+# ------------------------------------------------------------------------------------- other seeds
+def test_chatbot_tpot_by_hand():
+    ev = Applications.Chatbot.evaluate()
+    # decode step, memory-bound: fp16 weights 8,030,261,248 x 2 B + KV cache
+    # KV per token = 2 x 32 layers x 8 KV heads x 128 x 2 B = 131,072 B; context 1,024 + 256, batch 16
+    bytes_moved = 8_030_261_248 * 2 + 131_072 * 1280 * 16
+    tpot = bytes_moved / 3.35e12                   # H100 SXM 3.35 TB/s -> 5.595 ms
+    c = ev.check("tpot")
+    assert rel(c.value.m_as("s"), tpot) < 1e-3
+    # targets are MLPerf Inference's llama3.1-8b interactive limits (mlperf_inference_llm_latency_constraints)
+    assert c.target.m_as("ms") == 30 and ev.check("ttft").target.m_as("ms") == 500
+    assert "mlperf.conf" in str(c.source)
+
+
+def test_every_seed_scenario_evaluates_and_cites_its_targets():
+    assert set(Applications.names()) >= {"Doorbell", "AutoDrive", "Frontier", "KeywordSpotting", "Chatbot",
+                                         "OnDeviceLLM"}
+    for name in Applications.names():
+        s = Applications.get(name)
+        assert s.targets, name
+        for t in s.targets.values():
+            assert isinstance(t.source, Source)
+        ev = s.evaluate()
+        json.dumps(ev.to_dict())
+        assert ev.scorecard().startswith("=== SYSTEM EVALUATION: ")
+        assert "<table>" in ev._repr_html_()
+
+
+def test_keyword_spotting_by_hand():
+    ev = Applications.KeywordSpotting.evaluate()
+    # DS-CNN 2.66 M MAC = 5.32 MFLOP; Nano 33 BLE int8 peak 64 MHz x 2 MAC x 2 = 256 MOP/s; TFLM eff 0.056
+    assert rel(ev.check("latency").value.m_as("s"), 5.32e6 / (0.056 * 256e6)) < 1e-3   # 371 ms
+    assert ev.check("latency").passed is True
+
+
+# ------------------------------------------------------------------------------------- custom scenarios
+def test_custom_scenario_failure_names_binding_constraint():
+    s = Applications.Doorbell.replace(targets={"latency": Q_(10, "ms")})
+    ev = s.evaluate()
+    c = ev.check("latency")
+    # 17.439 ms / 10 ms = 1.744 -> exceeds by 74%
+    assert c.passed is False
+    assert "latency 17.44 ms exceeds the 10 ms target by 74%" in c.message
+    assert "[FAIL]" in ev.scorecard() and "Verdict: FAIL (Latency)" in ev.scorecard()
+
+
+def test_custom_scenario_from_scratch():
+    s = Scenario(name="Big batch", model="ResNet50", hardware="H100", targets={"latency": "5 ms"},
+                 batch_size=256, precision="fp16", region="Quebec", fleet_size=8, duty_cycle=0.5, source=SRC)
+    ev = s.evaluate()
+    # 256 x 8.18 GFLOP / (0.7 x 989.4 TFLOP/s) = 3.024 ms
+    assert rel(ev.check("latency").value.m_as("s"), 256 * 8.18e9 / (0.7 * 989.4e12)) < 1e-3
+    assert ev.passed
+    # 8 GPUs x 700 W x 0.5 x 8766 h x PUE 1.54 (Quebec's typical PUE, Uptime 2025) x 20 g/kWh
+    kwh = 8 * 0.7 * 0.5 * HOURS_PER_YEAR * 1.54
+    assert rel(ev.check("energy").value.m_as("kWh"), kwh) < 1e-6
+    assert rel(ev.check("carbon").value.m_as("kg"), kwh * 20 / 1000) < 1e-6
+
+
+def test_replace_hardware_drops_device_assumptions():
+    s = Applications.Doorbell.replace(hardware="CortexM4")
+    assert s.hardware.key == "CortexM4" and s.hardware_assumptions == ()
+    ev = s.evaluate()
+    # CortexM4 int8 480 MOP/s at the library's default efficiency 0.7 (TFLM's 0.056 went with the ESP32)
+    assert rel(ev.check("latency").value.m_as("s"), 15.0e6 / (0.7 * 480e6)) < 1e-3
+    # kept: scenario-level assumptions (edge PUE 1) and targets
+    assert any(a.name == "pue" for a in s.assumptions)
+    assert s.targets["latency"].value.m_as("ms") == 200
+
+
+def test_replace_region_changes_carbon_only():
+    base = Applications.AutoDrive.evaluate()
+    qc = Applications.AutoDrive.replace(region="Quebec").evaluate()
+    assert qc.check("energy").value.m_as("kWh") == pytest.approx(base.check("energy").value.m_as("kWh"))
+    ratio = qc.check("carbon").value.m_as("kg") / base.check("carbon").value.m_as("kg")
+    assert ratio == pytest.approx(20.0 / US_AVG_G_PER_KWH, rel=1e-6)
+
+
+def test_replace_model_reinfers_mode():
+    s = Applications.Chatbot.replace(model="Llama3_70B")
+    assert s.mode == "serving"
+    ev = s.evaluate()
+    # 70.55 B params x 2 B = 141 GB > 80 GB: Level 1 fails
+    assert ev.check("memory").passed is False
+    assert "does not fit" in ev.check("memory").message
+
+
+def test_frontier_on_other_hardware_keeps_fleet_shape():
+    s = Applications.Frontier.replace(hardware="H200")
+    assert s.fleet.num_devices == 16384 and s.hardware.key == "H200"
+
+
+def test_sourced_target_keeps_its_own_source():
+    own = Source("my product spec", kind="standard", year=2024, locator="Sec. 1")
+    s = Scenario(name="x", model="ResNet50", hardware="H100", targets={"latency": Sourced(Q_(1, "ms"), own)},
+                 source=SRC)
+    assert s.targets["latency"].source is own
+
+
+# ------------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(targets={"latncy": Q_(1, "ms")}), UnknownVariableError, "did you mean latency"),
+    (dict(targets={"latency": Q_(1, "GB")}), UnitError, "latency"),
+    (dict(targets={"latency": "20 parsecs"}), UnitError, "parsecs"),
+    (dict(targets={"latency": Q_(-1, "ms")}), DomainError, "positive"),
+    (dict(targets={"tpot": Q_(1, "ms")}), DomainError, "does not apply"),
+    (dict(duty_cycle=1.5), DomainError, "duty_cycle"),
+    (dict(fleet_size=0), DomainError, "fleet_size"),
+    (dict(lifetime=Q_(4, "GB")), UnitError, "lifetime"),
+    (dict(model="ResNet5O"), UnknownNameError, "ResNet50"),
+    (dict(hardware="H1OO"), UnknownNameError, "H100"),
+    (dict(fleet="H100_1024"), UnderdeterminedError, "not both"),
+    (dict(mode="training-ish"), UnknownNameError, "mode"),
+    (dict(assumptions=[0.5]), UnknownVariableError, "Assumption"),
+])
+def test_bad_input_raises_documented_error(kwargs, exc, words):
+    base = dict(name="bad", model="ResNet50", hardware="H100", source=SRC)
+    base.update(kwargs)
+    with pytest.raises(exc) as info:
+        Scenario(**base)
+    assert words in str(info.value)
+    assert isinstance(info.value, MlsysimError)
+
+
+def test_target_without_source_is_refused():
+    with pytest.raises(UnderdeterminedError, match="source"):
+        Scenario(name="x", model="ResNet50", hardware="H100", targets={"latency": Q_(1, "ms")})
+
+
+def test_neither_hardware_nor_fleet():
+    with pytest.raises(UnderdeterminedError, match="neither"):
+        Scenario(name="x", model="ResNet50", source=SRC)
+
+
+def test_replace_unknown_field():
+    with pytest.raises(UnknownVariableError, match="hardwar"):
+        Applications.Doorbell.replace(hardwar="H100")
+
+
+def test_unknown_application():
+    with pytest.raises(UnknownNameError, match="Doorbell"):
+        Applications.get("Doorbel")
+
+
+def test_device_without_bandwidth_needs_an_assumption():
+    # the Tesla FSD paper gives no DRAM bandwidth: the scenario must assume one
+    s = Scenario(name="x", model="ResNet50", hardware="TeslaFSD", precision="int8", source=SRC)
+    with pytest.raises(UnderdeterminedError, match="memory_bandwidth"):
+        s.evaluate()
+    bw = Assumption("memory_bandwidth", Q_(68, "GB/s"), assumption("test value", "chosen by the test"))
+    ev = s.replace(hardware_assumptions=(bw,)).evaluate()
+    # compute 8.18 GFLOP / (0.7 x 72 TOPS) = 0.162 ms; int8 weights 25,557,032 B / 68 GB/s = 0.376 ms
+    latency = max(8.18e9 / (0.7 * 72e12), 25_557_032 / 68e9)
+    assert rel(ev.check("latency").value.m_as("s"), latency) < 1e-3
+    assert ev.results["inference"].bottleneck == "memory"
+
+
+def test_passed_counts_only_failures():
+    ev = Applications.Doorbell.evaluate()
+    assert ev.passed == all(c.passed is not False for c in ev.checks)
+    assert any(c.passed is None for c in ev.checks)   # information lines do not fail a scenario
+    d = ev.to_dict()
+    assert d["passed"] is True and d["levels"] == {"1": True, "2": True, "3": True}
+    assert math.isclose(d["checks"][0]["target"]["value"], 512.0)
