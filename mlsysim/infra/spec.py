@@ -292,18 +292,8 @@ class InfraRegistry(Registry):
     """
 
     def __init__(self, kind: str = "infrastructure"):
-        super().__init__(kind)
+        super().__init__(kind)  # the base Registry keeps the registration order
         self._kind_of: dict[str, str] = {}
-        self._order: list[str] = []
-
-    def register(self, name: str, item: Any = None, *, factory=None):
-        out = super().register(name, item, factory=factory)
-        self._order.append(name)
-        return out
-
-    def names(self) -> list[str]:
-        """Every entry name, in registration order (regions first, then datacentre profiles)."""
-        return list(self._order)
 
     def register_region(self, name: str, factory):
         """Register a :class:`GridRegion` built lazily by ``factory()``."""
