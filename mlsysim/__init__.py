@@ -35,7 +35,15 @@ _LAZY = {
 }
 
 
+#: submodules importable as attributes on first access (``mlsysim.latex.export(...)``)
+_SUBMODULES = {"latex", "plot", "validation", "models", "hardware", "infra", "systems", "cli"}
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        mod = importlib.import_module(f"mlsysim.{name}")
+        globals()[name] = mod
+        return mod
     try:
         mod, attr = _LAZY[name]
     except KeyError:

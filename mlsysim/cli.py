@@ -11,6 +11,9 @@
     mlsysim node --model ResNet50 --hardware H100 --batch-size 256
     mlsysim list models|hardware|infra|applications|equations [--sources]
     mlsysim latex --out equations/
+    mlsysim plot roofline --hardware H100 --model Llama3_70B --out roofline.png
+    mlsysim plot serving --model Llama3_8B --hardware H100 --seq-lens 1024,8192 --out serving.png
+    mlsysim plot carbon --hardware H100 --num-devices 8 --duration 30day --regions Quebec,Poland --out carbon.png
     mlsysim validate [...]
 
 Every command takes ``--json``. Quantities are written with their unit (``20ms``, ``3.35TB/s``, ``50t``)
@@ -387,6 +390,75 @@ def cmd_validate(args) -> int:
     return int(rc or 0)
 
 
+# ------------------------------------------------------------------------------------ plot
+def _int_list(text: str) -> list:
+    """argparse type: comma-separated whole numbers >= 1 (``1,8,64``)."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers >= 1; got {text!r}")
+    return [_positive_int(t) for t in items]
+
+
+def _name_list(text: str) -> list:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names; got {text!r}")
+    return items
+
+
+_PLOT_FORMATS = ("png", "pdf", "svg")
+
+
+def _plot_module():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CLIError("plotting needs matplotlib: pip install 'mlsysim[plot]'") from None
+    from . import plot
+
+    return plot
+
+
+def _save(args, fig, data: dict) -> int:
+    out = args.out
+    ext = os.path.splitext(out)[1].lstrip(".").lower()
+    if ext not in _PLOT_FORMATS:
+        raise CLIError(f"--out {out}: the file name must end in {', '.join('.' + f for f in _PLOT_FORMATS)}")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise CLIError(f"--out {out}: the folder {folder} does not exist")
+    try:
+        fig.savefig(out, dpi=args.dpi)
+    except OSError as exc:
+        raise CLIError(f"--out {out}: cannot write the file ({exc.strerror or exc})") from None
+    _emit(args, f"wrote {out}", {"out": out, "plot": args.plot, **data})
+    return 0
+
+
+def cmd_plot(args) -> int:
+    plot = _plot_module()
+    if args.dpi <= 0:
+        raise CLIError(f"--dpi must be > 0; got {args.dpi}")
+    if args.plot == "roofline":
+        models = args.model or []
+        fig = plot.roofline(args.hardware, models, precision=args.precision, batch_sizes=args.batch_sizes,
+                            **({"seq_len": args.seq_len} if args.seq_len is not None else {}))
+        data = {"hardware": args.hardware, "models": models, "precision": args.precision,
+                "batch_sizes": args.batch_sizes}
+    elif args.plot == "serving":
+        fig = plot.serving_latency(args.model, args.hardware, batch_sizes=args.batch_sizes, seq_lens=args.seq_lens,
+                                   precision=args.precision, num_devices=args.num_devices)
+        data = {"model": args.model, "hardware": args.hardware, "precision": args.precision,
+                "batch_sizes": args.batch_sizes, "seq_lens": args.seq_lens}
+    else:  # carbon
+        kw = _carbon_kwargs(args)
+        if "duration" not in kw:
+            raise CLIError("plot carbon needs --duration (e.g. 30day)")
+        fig = plot.carbon_by_region(regions=args.regions, metric=args.metric, **kw)
+        data = {"regions": args.regions, "metric": args.metric}
+    return _save(args, fig, data)
+
+
 # ------------------------------------------------------------------------------------ parser
 def _add(p, opts):
     for flag, dest, typ, help_ in opts:
@@ -516,6 +588,53 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run mlsysim.validation.main with the remaining arguments.")
     p.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to mlsysim.validation.main")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plot", help="draw a figure to a file (needs matplotlib: mlsysim[plot])",
+                       description="Draw a roofline, a serving-latency or a carbon-by-region figure to --out "
+                                   "(.png, .pdf or .svg).")
+    psub = p.add_subparsers(dest="plot", metavar="PLOT", parser_class=_Parser)
+    psub.required = True
+
+    def _plot_common(pp, default_out):
+        pp.add_argument("--out", default=default_out, help=f"output file, .png/.pdf/.svg (default {default_out})")
+        pp.add_argument("--dpi", type=_number, default=150, help="resolution of a .png [dots per inch] (default 150)")
+        _json_flag(pp)
+        pp.set_defaults(func=cmd_plot)
+
+    pp = psub.add_parser("roofline", help="device roofline with the workloads' points (mlsysim.plot.roofline)",
+                         description="e.g. mlsysim plot roofline --hardware H100 --model Llama3_70B "
+                                     "--batch-sizes 1,8,64 --out roofline.png")
+    pp.add_argument("--hardware", required=True, help="Hardware name")
+    pp.add_argument("--model", action="append", default=None, help="Models name (repeat for several)")
+    pp.add_argument("--precision", default="fp16", help="numeric precision (default fp16)")
+    pp.add_argument("--batch-sizes", dest="batch_sizes", type=_int_list, default=[1],
+                    help="comma-separated batch sizes to place, e.g. 1,8,64 (default 1)")
+    pp.add_argument("--seq-len", dest="seq_len", type=_positive_int, default=None,
+                    help="context of a decoder's decode step [tokens]")
+    _plot_common(pp, "roofline.png")
+
+    pp = psub.add_parser("serving", help="time per output token vs batch size (mlsysim.plot.serving_latency)",
+                         description="e.g. mlsysim plot serving --model Llama3_8B --hardware H100 "
+                                     "--seq-lens 1024,8192 --out serving.png")
+    pp.add_argument("--model", required=True, help="Models name (a decoder LLM)")
+    pp.add_argument("--hardware", required=True, help="Hardware name")
+    pp.add_argument("--precision", default="fp16", help="numeric precision (default fp16)")
+    pp.add_argument("--batch-sizes", dest="batch_sizes", type=_int_list, default=[1, 2, 4, 8, 16, 32, 64, 128, 256],
+                    help="comma-separated batch sizes (default 1,2,4,...,256)")
+    pp.add_argument("--seq-lens", dest="seq_lens", type=_int_list, default=[1024, 8192, 32768],
+                    help="comma-separated contexts [tokens] (default 1024,8192,32768)")
+    pp.add_argument("--num-devices", dest="num_devices", type=_positive_int, default=1,
+                    help="tensor-parallel devices in one node [1] (default 1)")
+    _plot_common(pp, "serving.png")
+
+    pp = psub.add_parser("carbon", help="a job's emissions in several grid regions (mlsysim.plot.carbon_by_region)",
+                         description="e.g. mlsysim plot carbon --hardware H100 --num-devices 8 --duration 30day "
+                                     "--regions Quebec,France,Poland --out carbon.png")
+    pp.add_argument("--regions", required=True, type=_name_list, help="comma-separated Infra region names")
+    pp.add_argument("--metric", default="carbon", choices=["carbon", "total_carbon", "energy", "it_energy", "water",
+                                                           "total_water"], help="what the bars show (default carbon)")
+    _add(pp, [o for o in _CARBON_OPTS if o[1] != "region"])
+    _plot_common(pp, "carbon.png")
     return parser
 
 

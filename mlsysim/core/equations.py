@@ -716,7 +716,13 @@ class EquationSet:
         candidates = []
         floors = []
         numeric = method == "numeric"
-        if not numeric:
+        # "expanded" (used by the LaTeX solved forms) inverts the fully expanded target so that the
+        # candidates are sympy expressions; "auto"/"symbolic" first try one small inversion per step
+        chain = None if (numeric or method == "expanded") else self._chain_candidates(t, unknown, stop, args, method)
+        if chain is not None:
+            candidates = chain
+            floors = [br for br in branches if unknown not in {s.name for s in br.expr.free_symbols}]
+        elif not numeric:
             for br in branches:
                 if unknown not in {s.name for s in br.expr.free_symbols}:
                     floors.append(br)
@@ -736,6 +742,77 @@ class EquationSet:
                 "extra_derived": extra_derived, "branches": branches, "stop": stop}
         self._plans[key] = plan
         return plan
+
+    # -- inversion along a single dependency path -----------------------------------------------------
+    def _single_path(self, t: str, unknown: str, stop) -> list | None:
+        """``[(node, child), ...]`` from ``t`` down to ``unknown`` when the unknown reaches every node of
+        the way through exactly one of its inputs; ``None`` when it reaches some node by several."""
+        path, node = [], t
+        while node != unknown:
+            eq = self._by_lhs[node]
+            kids = [c for c in eq.inputs
+                    if c == unknown or (c in self._by_lhs and c not in stop and unknown in self.input_deps(c, stop))]
+            if len(kids) != 1:
+                return None
+            path.append((node, kids[0]))
+            node = kids[0]
+        return path
+
+    _step_cache: dict = {}
+
+    def _step_inverse(self, eq: Equation, regime: str, child: str, method: str):
+        """Solutions of ``lhs = branch`` for ``child`` as (lambdified fn(lhs, *others), other names)."""
+        key = (id(eq), regime, child)
+        hit = EquationSet._step_cache.get(key)
+        if hit is not None:
+            return hit
+        e = eq.branches()[regime]
+        sols = self._symbolic_inverse(eq.lhs.name, child, e, method)
+        out = []
+        if sols:
+            for sol in sols:
+                others = sorted(x.name for x in sol.free_symbols if x.name != eq.lhs.name)
+                out.append((self._lambdify_solution(sol, [eq.lhs.name] + others), others))
+        EquationSet._step_cache[key] = (out, sols is None)
+        return out, sols is None
+
+    def _chain_candidates(self, t, unknown, stop, args, method):
+        """Candidate inverses composed from one small inversion per equation along a single path.
+
+        Each step inverts one equation (one regime branch) for the input through which the unknown
+        reaches it; the other inputs of that branch do not depend on the unknown and are computed
+        forward from the knowns. Much faster than inverting the fully expanded target for large sets.
+        Returns ``None`` (use the expanded form) when the path is not single or a step has no closed form.
+        """
+        path = self._single_path(t, unknown, stop)
+        if path is None:
+            return None
+        options = []
+        sib_needed: set = set()
+        for node, child in path:
+            eq = self._by_lhs[node]
+            opts = []
+            for reg, e in eq.branches().items():
+                if child not in {x.name for x in e.free_symbols}:
+                    continue  # a regime that does not depend on the unknown: a floor, no candidate
+                fns, failed = self._step_inverse(eq, reg, child, method)
+                if failed:
+                    return None
+                for fn, others in fns:
+                    opts.append((reg if eq.is_regime else None, eq.key, fn, others))
+                    for o in others:
+                        if o in self._by_lhs and o not in stop:
+                            sib_needed |= self._derived_closure(o, stop)
+            if not opts:
+                return None
+            options.append(opts)
+        sib_order = [n for n in self._order if n in sib_needed]
+        cands = []
+        for combo in itertools.product(*options):
+            choices = tuple((k, r) for r, k, _f, _o in combo if r is not None)
+            steps = [(f, o) for _r, _k, f, o in combo]
+            cands.append((_Branch(None, choices), None, _compose(self, steps, args, sib_order)))
+        return cands
 
     def _expand(self, name: str, stop) -> list[_Branch]:
         """All regime combinations of ``name``'s definition expanded down to ``stop``/leaves."""
@@ -1080,6 +1157,19 @@ class EquationSet:
 
         return solved_form(self, unknown, target, given)
     # ---- end of mlsysim.latex additions ----
+
+
+def _compose(eqset, steps, args, sib_order):
+    """fn(*leaf values in ``args`` order, target) applying the step inverses from the target down."""
+    def fn(*vals):
+        env = dict(zip(args, vals[:-1]))
+        if sib_order:
+            env = eqset._forward_lenient(env, sib_order)[0]
+        cur = vals[-1]
+        for f, others in steps:
+            cur = f(cur, *[env[o] for o in others])
+        return cur
+    return fn
 
 
 def _label(s: str) -> str:

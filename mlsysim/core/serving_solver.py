@@ -211,6 +211,11 @@ class _ResultBase:
         self.ctx = ctx
         self.memory_capacity = ctx.get("memory_capacity")
 
+    @property
+    def evaluation(self) -> EvalResult:
+        """The equation set's full evaluation behind this result (every derived quantity)."""
+        return self._out
+
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
@@ -321,14 +326,21 @@ class SingleNodeResult(_ResultBase):
 
     @property
     def arithmetic_intensity(self):
+        """FLOPs per byte of the step (the Roofline relation, applied to the decode step for transformers)."""
         o = self._out
         if "arithmetic_intensity" in o:
             return o["arithmetic_intensity"]
-        return (o["decode_flops"] / o["decode_bytes"]).to("FLOP/byte")
+        return Equations.Roofline.evaluate(outputs=["arithmetic_intensity"], flops=o["decode_flops"],
+                                           bytes_moved=o["decode_bytes"])["arithmetic_intensity"]
 
     @property
     def ridge_point(self):
-        return (self.ctx["peak_flops"] / self.ctx["memory_bandwidth"]).to("FLOP/byte")
+        """peak_flops / memory_bandwidth of the device at this precision (Roofline)."""
+        o = self._out
+        if "ridge_point" in o:
+            return o["ridge_point"]
+        return Equations.Roofline.evaluate(outputs=["ridge_point"], peak_flops=self.ctx["peak_flops"],
+                                           memory_bandwidth=self.ctx["memory_bandwidth"])["ridge_point"]
 
     @property
     def energy(self):

@@ -641,7 +641,7 @@ def solved_form(eqset, unknown: str, target: str, given: Iterable[str] | None = 
                                    f"{', '.join(eqset.derived)}")
     known = set(given) if given is not None else set(eqset.inputs) - {unknown}
     known = (known - {unknown}) | {target}
-    plan = eqset._plan(unknown, frozenset(known), "auto")
+    plan = eqset._plan(unknown, frozenset(known), "expanded")
     names = _symbol_names()
     uvar = VARIABLES[unknown]
     tsym = VARIABLES[target].symbol

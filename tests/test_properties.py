@@ -1,0 +1,173 @@
+"""Property-based tests (hypothesis, >= 200 examples each): monotonicity of the solvers, declared units of
+every equation set's outputs, and agreement of the array and scalar evaluation paths.
+
+Expected relations are physical (more bandwidth cannot slow a memory-bound step, ...), not values computed
+by the code under test.
+"""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mlsysim
+from mlsysim import Q_
+from mlsysim.core.distributed import DistributedSolver
+from mlsysim.core.solver import ServingSolver, SustainabilitySolver
+from mlsysim.core.variables import VARIABLES
+from mlsysim.systems import Systems
+
+N = 200
+SETTINGS = settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETS = list(mlsysim.Equations)
+SERVING = ServingSolver()
+RTOL = 1e-12
+
+
+def _value(name, draw):
+    """A physical value of ``name`` in base units (a float), drawn within its domain."""
+    d = VARIABLES[name].domain
+    if d in ("count", "count0"):
+        return float(draw(st.integers(1 if d == "count" else 0, 64) if d == "count0" else st.integers(2, 64)))
+    if d == "fraction":
+        return draw(st.floats(0.05, 1.0))
+    if d == "ge1":
+        return draw(st.floats(1.0, 4.0))
+    return 10 ** draw(st.floats(-2.0, 2.0))
+
+
+def _q(name, x):
+    v = VARIABLES[name]
+    return x if v.dimensionless else Q_(x, v.base_unit)
+
+
+# ------------------------------------------------------------------------------ monotonicity
+@SETTINGS
+@given(bw=st.floats(100, 20_000), factor=st.floats(1.0, 10.0), batch=st.integers(1, 64),
+       seq=st.integers(1, 8192), model=st.sampled_from(["Llama3_8B", "Llama3_70B", "Mixtral_8x7B", "GPT3"]))
+def test_more_bandwidth_never_slows_decode(bw, factor, batch, seq, model):
+    a = SERVING.solve(model, "H100", batch_size=batch, seq_len=seq, memory_bandwidth=Q_(bw, "GB/s"))
+    b = SERVING.solve(model, "H100", batch_size=batch, seq_len=seq, memory_bandwidth=Q_(bw * factor, "GB/s"))
+    assert b.tpot.m_as("s") <= a.tpot.m_as("s") * (1 + RTOL)
+    assert b.ttft.m_as("s") <= a.ttft.m_as("s") * (1 + RTOL)
+
+
+@SETTINGS
+@given(b1=st.integers(1, 512), db=st.integers(0, 512), seq=st.integers(1, 32768),
+       model=st.sampled_from(["Llama3_8B", "Llama3_70B", "Llama2_70B", "OPT_13B", "GPT2"]),
+       precision=st.sampled_from(["fp16", "fp8", "int4"]))
+def test_larger_batch_never_lowers_kv_bytes(b1, db, seq, model, precision):
+    kv = mlsysim.Equations.KVCache
+    m = mlsysim.Models[model]
+    k = m.knowns_for(kv, bytes_per_element=mlsysim.core.precision.bytes_per_element(precision), seq_len=seq,
+                     batch_size=np.array([b1, b1 + db]))
+    out = kv.evaluate(**{n: v for n, v in k.items() if n in kv.inputs}).magnitude("kv_cache_bytes")
+    assert out[1] >= out[0] > 0
+
+
+@SETTINGS
+@given(pue=st.floats(1.0, 3.0), dp=st.floats(0.0, 2.0), days=st.floats(0.01, 1000),
+       n=st.integers(1, 10_000), region=st.sampled_from(["Quebec", "Poland", "US_Avg", "Taiwan", "World_Avg"]),
+       hw=st.sampled_from(["H100", "A100", "TPUv4", "B200"]))
+def test_higher_pue_never_lowers_carbon(pue, dp, days, n, region, hw):
+    s = SustainabilitySolver()
+    a = s.solve(hardware=hw, num_devices=n, duration=Q_(days, "day"), region=region, pue=pue)
+    b = s.solve(hardware=hw, num_devices=n, duration=Q_(days, "day"), region=region, pue=pue + dp)
+    assert b.carbon.m_as("kg") >= a.carbon.m_as("kg") * (1 - RTOL)
+    assert b.energy.m_as("J") >= a.energy.m_as("J") * (1 - RTOL)
+
+
+@SETTINGS
+@given(eta=st.floats(0.01, 1.0), deta=st.floats(0.0, 1.0), flops=st.floats(1e6, 1e18),
+       bytes_=st.floats(1e3, 1e12), peak=st.floats(1e9, 1e16), bw=st.floats(1e8, 1e13), ovh=st.floats(0, 1e-3))
+def test_more_compute_efficiency_never_slows_the_roofline(eta, deta, flops, bytes_, peak, bw, ovh):
+    eta2 = min(1.0, eta + deta)
+    r = mlsysim.Equations.Roofline
+    kw = dict(flops=Q_(flops, "FLOP"), bytes_moved=Q_(bytes_, "byte"), peak_flops=Q_(peak, "FLOP/s"),
+              memory_bandwidth=Q_(bw, "byte/s"), overhead=Q_(ovh, "s"))
+    a = r.evaluate(outputs=["latency"], compute_efficiency=eta, **kw).magnitude("latency")
+    b = r.evaluate(outputs=["latency"], compute_efficiency=eta2, **kw).magnitude("latency")
+    assert b <= a * (1 + RTOL)
+
+
+@SETTINGS
+@given(nodes=st.integers(1, 512), extra=st.integers(0, 512),
+       system=st.sampled_from(["A100_Megatron", "H100_1024", "Research_256_100GbE", "TPUv5p_Pod_Slice"]))
+def test_more_devices_never_shrink_fleet_memory(nodes, extra, system):
+    f = Systems[system]
+    a, b = f.replace(num_nodes=nodes), f.replace(num_nodes=nodes + extra)
+    assert b.num_devices >= a.num_devices
+    cap = f.hardware.memory_capacity.m_as("byte")
+    # total memory = devices x capacity, so it scales with the device count
+    assert b.num_devices * cap >= a.num_devices * cap
+    if hasattr(a, "total_memory"):
+        assert b.total_memory.m_as("byte") >= a.total_memory.m_as("byte")
+
+
+@settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(dp1=st.sampled_from([1, 2, 4, 8]), mult=st.sampled_from([1, 2, 4]), tp=st.sampled_from([1, 2, 4, 8]),
+       zero=st.sampled_from([0, 1, 2, 3]), mb=st.sampled_from([1, 2]))
+def test_more_data_parallel_devices_never_shrink_total_memory(dp1, mult, tp, zero, mb):
+    """DistributedSolver: adding replicas keeps per-device memory <= before (ZeRO shards more) and the
+    fleet's total memory in use never shrinks."""
+    model = "GPT3"
+    base = Systems.A100_Megatron
+    B = 64 * mb
+    res = []
+    for dp in (dp1, dp1 * mult):
+        n = tp * dp
+        nodes = max(1, n // 8)
+        fleet = base.replace(num_nodes=nodes)
+        if fleet.num_devices != n:
+            return  # layouts smaller than a node are not Megatron fleets
+        r = DistributedSolver().solve(model=model, fleet=fleet, tp=tp, pp=1, dp=dp, global_batch=B,
+                                      micro_batch_size=mb, zero_stage=zero)
+        res.append((n, r.memory_per_device.m_as("byte")))
+    (n1, m1), (n2, m2) = res
+    assert n2 * m2 >= n1 * m1 * (1 - 1e-9) or zero >= 1  # ZeRO shards state: total may stay equal
+    assert n2 * m2 > 0 and m2 <= m1 * (1 + 1e-9)
+
+
+# ------------------------------------------------------------------------------ units of every output
+@pytest.mark.parametrize("set_name", SETS)
+def test_every_output_has_its_declared_units(set_name):
+    eqset = mlsysim.Equations[set_name]
+
+    @SETTINGS
+    @given(st.data())
+    def run(data):
+        vals = {n: _value(n, data.draw) for n in eqset.inputs}
+        try:
+            out = eqset.evaluate(**{n: _q(n, x) for n, x in vals.items()})
+        except mlsysim.MlsysimError:
+            return  # a random point outside a relation's domain is not a units question
+        for name in eqset.derived:
+            q = out[name]
+            want = VARIABLES[name].pint_unit.dimensionality
+            got = q.dimensionality if hasattr(q, "dimensionality") else Q_(1, "").dimensionality
+            assert got == want, (set_name, name, got, want)
+
+    run()
+
+
+# ------------------------------------------------------------------------------ array == scalar
+@pytest.mark.parametrize("set_name", SETS)
+def test_array_path_equals_scalar_path(set_name):
+    eqset = mlsysim.Equations[set_name]
+
+    @SETTINGS
+    @given(st.data())
+    def run(data):
+        points = [{n: _value(n, data.draw) for n in eqset.inputs} for _ in range(5)]
+        scal = []
+        for p in points:
+            try:
+                scal.append(eqset.evaluate(**{n: _q(n, x) for n, x in p.items()}))
+            except mlsysim.MlsysimError:
+                return  # one point outside the domain: the array call would refuse the whole batch
+        arr = eqset.evaluate(**{n: _q(n, np.array([p[n] for p in points])) for n in eqset.inputs})
+        for name in eqset.derived:
+            a = np.broadcast_to(arr.magnitude(name), (5,))
+            s = np.array([r.magnitude(name) for r in scal])
+            np.testing.assert_allclose(a, s, rtol=1e-12, atol=0, err_msg=f"{set_name}.{name}")
+
+    run()
