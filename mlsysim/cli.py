@@ -642,8 +642,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input)."""
     from .core.errors import MlsysimError
 
+    raw = list(argv) if argv is not None else sys.argv[1:]
+    if raw and raw[0] == "validate":
+        # mlsysim.validation parses its own options: pass them on in the order they were typed
+        try:
+            return cmd_validate(argparse.Namespace(rest=raw[1:]))
+        except (MlsysimError, CLIError) as exc:
+            sys.stderr.write(f"{PROG}: error: {' '.join(str(exc).split())}\n")
+            return 2
     parser = build_parser()
-    args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
+    args, extra = parser.parse_known_args(raw)
     if extra:
         if getattr(args, "command", None) == "validate":
             args.rest = list(args.rest) + list(extra)
@@ -661,6 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MlsysimError, CLIError) as exc:
         msg = " ".join(str(exc).split())
         sys.stderr.write(f"{PROG}: error: {msg}\n")
+        return 2
+    except OSError as exc:  # a file or folder the command was told to write cannot be written
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"{PROG}: error: cannot write{where}: {exc.strerror or exc}\n")
         return 2
     except (AttributeError, KeyError, ValueError, TypeError, ArithmeticError) as exc:
         if os.environ.get("MLSYSIM_DEBUG"):

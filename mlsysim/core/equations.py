@@ -31,10 +31,14 @@ from .errors import (DomainError, InfeasibleError, MlsysimError, OverdeterminedE
                      UnderdeterminedError, UnitError, UnknownVariableError)
 from .sources import Source, require_source
 from .units import Q_, magnitude_in
+from .variables import DOMAINS as DOMAINS_TEXT
 from .variables import VARIABLES, Var, var
 
 #: Time allowed for one symbolic inversion before falling back to numeric root finding [s].
 SYMBOLIC_TIME_LIMIT = 3.0
+#: Time allowed to invert a fully expanded target (large sets) before going numeric [s]. Closed forms
+#: that exist take 5-190 ms (ARCHITECTURE.md); longer means a high-degree polynomial: bracket it numerically.
+EXPANDED_TIME_LIMIT = 0.5
 #: Relative tolerance used to accept a candidate inverse by substituting it back.
 ACCEPT_RTOL = 1e-7
 
@@ -632,22 +636,54 @@ class EquationSet:
                     eq = self._by_lhs[n]
                     if not eq.is_regime:
                         f, args = self._kernel(eq, "")
-                        vals[n] = f(*[vals[a] for a in args])
-                        continue
-                    outs = []
-                    for r in eq.regimes:
-                        f, args = self._kernel(eq, r)
-                        outs.append(f(*[vals[a] for a in args]))
-                    if any(isinstance(o, np.ndarray) for o in outs):
-                        # arrays: the binding regime is recomputed only if asked (EvalResult.regime)
-                        vals[n] = _combine_values(outs, eq.combine)
-                        regs[eq.key] = None
+                        v = f(*[vals[a] for a in args])
                     else:
-                        vals[n], regs[eq.key] = _combine(outs, eq.combine)
-            except FloatingPointError as exc:
+                        outs = []
+                        for r in eq.regimes:
+                            f, args = self._kernel(eq, r)
+                            outs.append(f(*[vals[a] for a in args]))
+                        if any(isinstance(o, np.ndarray) for o in outs):
+                            # arrays: the binding regime is recomputed only if asked (EvalResult.regime)
+                            v = _combine_values(outs, eq.combine)
+                            regs[eq.key] = None
+                        else:
+                            v, regs[eq.key] = _combine(outs, eq.combine)
+                    self._check_output(eq, v)
+                    vals[n] = v
+            except (FloatingPointError, ZeroDivisionError, OverflowError) as exc:
                 raise DomainError(f"{self.name}: evaluating {n} ({self._by_lhs[n].key}) gave a non-finite "
                                   f"result ({exc}); check the inputs' magnitudes") from None
         return vals, regs
+
+    def _check_output(self, eq: Equation, v):
+        """A derived value must be finite and in its variable's domain: inconsistent inputs (e.g. more
+        local ranks than ranks) or magnitudes beyond float range raise instead of returning nonsense."""
+        d = eq.lhs.domain
+        if not isinstance(v, np.ndarray):
+            if not math.isfinite(v):
+                raise DomainError(f"{self.name}: {eq.lhs.name} ({eq.key}) came out {v}; the inputs' magnitudes "
+                                  f"are beyond floating-point range")
+            try:
+                eq.lhs.check(float(v))
+            except DomainError:
+                raise DomainError(f"{self.name}: {eq.lhs.name} ({eq.key}) came out {float(v):g}, outside its domain "
+                                  f"({DOMAINS_TEXT[d]}): the inputs are inconsistent with each other") from None
+            return
+        if self._maybe_negative(eq):
+            lo = v.min()
+            if d in ("positive", "count", "fraction", "ge1") and lo <= 0 or d in ("nonnegative", "count0") and lo < 0:
+                raise DomainError(f"{self.name}: {eq.lhs.name} ({eq.key}) has values outside its domain "
+                                  f"({DOMAINS_TEXT[d]}; min {lo:g}): the inputs are inconsistent with each other")
+
+    def _maybe_negative(self, eq: Equation) -> bool:
+        """Can this equation's right-hand side be <= 0 for in-domain inputs? (sympy assumptions; cached)."""
+        key = ("__maybe_negative__", eq.key)
+        hit = self._fns.get(key)
+        if hit is None:
+            hit = self._fns[key] = any(not (e.is_positive or (eq.lhs.domain in ("nonnegative", "count0")
+                                                            and e.is_nonnegative))
+                                       for e in eq.branches().values())
+        return hit
 
     # -- inverse --------------------------------------------------------------------------------
     def solve(self, unknown: str, *, method: str = "auto", on_infeasible: str | None = None, **knowns) -> Solution:
@@ -845,7 +881,7 @@ class EquationSet:
         u = VARIABLES[unknown].symbol
         tsym = VARIABLES[target].symbol
         try:
-            with _TimeLimit(SYMBOLIC_TIME_LIMIT):
+            with _TimeLimit(SYMBOLIC_TIME_LIMIT if len(expr.free_symbols) <= 6 else EXPANDED_TIME_LIMIT):
                 sols = sp.solve(sp.Eq(tsym, expr), u, dict=False)
         except (NotImplementedError, TimeoutError, TypeError, ValueError, RecursionError):
             sols = None
@@ -907,11 +943,14 @@ class EquationSet:
                 chosen = np.where(take, ur, chosen)
                 found |= take
             method = "symbolic"
+        elif not arrays:
+            chosen, found, alternatives = _numeric_roots_scalar(lambda u: forward_at(u)[0][t], target_val, uvar)
+            method = "numeric"
         else:
             chosen, found = _numeric_root(lambda u: forward_at(u)[0][t], target_val, uvar, shape)
             method = "numeric"
 
-        if plan["kind"] != "symbolic" or arrays:
+        if arrays:
             alternatives = []
         reasons = None
         if not np.all(found):
@@ -1019,6 +1058,8 @@ class EquationSet:
                     u = float(u)
                 except (TypeError, ValueError):
                     continue
+                if math.isfinite(u) and u < 0 and uvar.domain in ("nonnegative", "count0"):
+                    u = 0.0  # a root at the domain's edge computed as -1e-17: test 0 itself (accepted only if exact)
                 if not math.isfinite(u) or not _in_domain_scalar(uvar.domain, u):
                     continue
                 base[unknown] = u
@@ -1283,6 +1324,61 @@ def _numeric_root(f, target, uvar: Var, shape):
                 break
         root = np.where(found, 0.5 * (a + b), np.nan)
     return root, found
+
+
+def _grid_for(uvar: Var):
+    if uvar.domain == "fraction":
+        return np.geomspace(1e-12, 1.0, 121)
+    lo = 1.0 if uvar.domain in ("ge1", "count") else 1e-40
+    grid = np.geomspace(lo, 1e40, 321)
+    if uvar.domain in ("nonnegative", "count0"):
+        grid = np.concatenate([[0.0], grid])
+    return grid
+
+
+def _numeric_roots_scalar(f, target: float, uvar: Var):
+    """Every root of ``f(u) = target`` that a log-spaced scan brackets, refined by bisection.
+
+    Returns (smallest root or NaN, found, [other roots]) so that a non-monotonic relation reports
+    all the values of the unknown that meet the target, not only the first one found.
+    """
+    def resid(u):
+        try:
+            with np.errstate(all="ignore"):
+                return float(f(u)) - target
+        except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError):
+            return math.nan
+
+    roots = []
+    grid = _grid_for(uvar)
+    prev_u, prev_r = None, None
+    for g in grid:
+        g = float(g)
+        r = resid(g)
+        if prev_r is not None and math.isfinite(r) and math.isfinite(prev_r):
+            if r == 0:
+                if prev_r != 0:
+                    roots.append(g)
+            elif prev_r != 0 and (r > 0) != (prev_r > 0):
+                a, b, ra = prev_u, g, prev_r
+                for _ in range(200):
+                    m = math.sqrt(a * b)
+                    rm = resid(m)
+                    if not math.isfinite(rm):
+                        break
+                    if (rm > 0) == (ra > 0):
+                        a, ra = m, rm
+                    else:
+                        b = m
+                    if abs(b - a) <= 1e-15 * abs(b):
+                        break
+                roots.append(0.5 * (a + b))
+        prev_u, prev_r = g, r
+    tol = ACCEPT_RTOL * abs(target)
+    roots = [x for x in roots if abs(resid(x)) <= max(tol, 1e-300)]
+    if not roots:
+        return math.nan, False, []
+    return roots[0], True, roots[1:]
 
 
 def _ensure_float(x):

@@ -45,13 +45,22 @@ def _resolve(model, hardware):
     return model, hardware
 
 
-def _count(name, value):
-    """Validate a count argument early, with its name (arrays allowed)."""
+def _count(name, value, optional=True):
+    """Validate a count argument early, with its name (arrays allowed; a dimensionless Quantity too)."""
     if value is None:
-        return None
+        if optional:
+            return None
+        raise DomainError(f"{name} must be a whole number >= 1; got None")
+    if hasattr(value, "units"):
+        if not value.dimensionless:
+            raise UnitError(f"{name} is a plain count; got {value!r} with units {value.units:~C}")
+        value = value.to("").magnitude
     if isinstance(value, (bool, np.bool_)) or isinstance(value, str):
         raise DomainError(f"{name} must be a whole number >= 1; got {value!r}")
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise DomainError(f"{name} must be a whole number >= 1; got {value!r}") from None
     if arr.dtype.kind not in "iuf":
         raise DomainError(f"{name} must be a whole number >= 1; got {value!r}")
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < 1) or np.any(arr != np.round(arr)):
@@ -438,7 +447,7 @@ class ServingSolver(_Facade):
         for n, v in (("batch_size", batch_size), ("prompt_tokens", prompt_tokens), ("output_tokens", output_tokens),
                      ("seq_len", seq_len), ("num_devices", num_devices)):
             if _unknown != n:
-                _count(n, v)
+                _count(n, v, optional=n not in ("batch_size", "num_devices"))
         if seq_len is None and _unknown != "seq_len":
             if prompt_tokens is None:
                 raise UnderdeterminedError("ServingSolver needs seq_len (the context) or prompt_tokens "
@@ -577,7 +586,7 @@ class SingleNodeSolver(_Facade):
                               "decode step is the same equation set)")
         precision = normalize_precision(precision)
         if _unknown != "batch_size":
-            _count("batch_size", batch_size)
+            _count("batch_size", batch_size, optional=False)
         used = []
 
         def take(name, given, default):

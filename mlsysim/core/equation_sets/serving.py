@@ -52,7 +52,7 @@ _var("decode_compute_time", "s", r"T_{\text{comp,dec}}", "compute time of one de
 _var("decode_memory_time", "s", r"T_{\text{mem,dec}}", "memory time of one decode step")
 _var("decode_message_bytes", "byte", r"M_{\text{dec}}", "payload of one tensor-parallel all-reduce in decode")
 _var("decode_allreduce_time", "s", r"T_{\text{AR,dec}}", "one tensor-parallel all-reduce in decode", "nonnegative")
-_var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step")
+_var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step", "nonnegative")
 _var("tpot", "s", r"T_{\text{tpot}}", "time per output token (one decode step)")
 _var("decode_throughput", "1/s", r"X_{\text{dec}}", "tokens generated per second by the replica (all its devices)")
 # prefill phase
@@ -65,7 +65,7 @@ _var("prefill_memory_time", "s", r"T_{\text{mem,pre}}", "memory time of the pref
 _var("prefill_message_bytes", "byte", r"M_{\text{pre}}", "payload of one tensor-parallel all-reduce in prefill")
 _var("prefill_allreduce_time", "s", r"T_{\text{AR,pre}}", "one tensor-parallel all-reduce in prefill",
      "nonnegative")
-_var("prefill_overhead", "s", r"T_{\text{ovh,pre}}", "fixed overhead plus exposed TP communication of the prefill")
+_var("prefill_overhead", "s", r"T_{\text{ovh,pre}}", "fixed overhead plus exposed TP communication of the prefill", "nonnegative")
 _var("ttft", "s", r"T_{\text{ttft}}", "time to first token (prefill)")
 _var("request_latency", "s", r"T_{\text{req}}", "time from request to last token: ttft + output_tokens * tpot")
 
