@@ -217,3 +217,19 @@ def test_result_data_and_repr():
     d = out.to_dict()
     assert d["latency"]["unit"] == "s" and d["regimes"]["latency"] == "memory"
     assert "latency" in repr(out) and "<table>" in out._repr_html_()
+
+
+def test_latex_symbols_are_unique_across_the_nomenclature():
+    """One symbol, one meaning: no two variables print the same in a chapter's symbol table."""
+    from collections import defaultdict
+
+    from mlsysim.core.variables import VARIABLES
+
+    for name in mlsysim.Equations:
+        mlsysim.Equations[name]  # build every set so that every variable is registered
+    by_symbol = defaultdict(list)
+    for v in VARIABLES.values():
+        if not v.name.startswith("test_"):
+            by_symbol[v.latex].append(v.name)
+    clashes = {s: names for s, names in by_symbol.items() if len(names) > 1}
+    assert not clashes

@@ -33,7 +33,7 @@ ACTIVATION_TRAFFIC = Assumption(
     "activation bytes per sample moved to and from device memory")
 
 TP_ALLREDUCES_PER_LAYER = Assumption(
-    "tp_allreduces_per_layer", 2,
+    "tp_allreduces_per_forward", 2,
     Source("M. Shoeybi et al., 'Megatron-LM: Training Multi-Billion Parameter Language Models Using Model "
            "Parallelism'", kind="paper", year=2019, locator="Sec. 3, Fig. 3 (one all-reduce after attention and one "
            "after the MLP in the forward pass)", url="arXiv:1909.08053"),

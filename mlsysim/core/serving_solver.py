@@ -424,7 +424,7 @@ class ServingSolver(_Facade):
 
     def _bind(self, model=None, hardware=None, *, seq_len=None, batch_size=1, precision="fp16", prompt_tokens=None,
               output_tokens=None, num_devices=1, compute_efficiency=None, overhead=None,
-              activation_traffic_bytes=None, link_bandwidth=None, link_latency=None, tp_allreduces_per_layer=None,
+              activation_traffic_bytes=None, link_bandwidth=None, link_latency=None, tp_allreduces_per_forward=None,
               memory_bandwidth=None, peak_flops=None, bytes_per_element=None, allow_cross_node=False,
               _unknown=None, **unknown_kwargs):
         if unknown_kwargs:
@@ -433,7 +433,7 @@ class ServingSolver(_Facade):
             name = next(iter(unknown_kwargs))
             opts = ["seq_len", "batch_size", "precision", "prompt_tokens", "output_tokens", "num_devices",
                     "compute_efficiency", "overhead", "activation_traffic_bytes", "link_bandwidth", "link_latency",
-                    "tp_allreduces_per_layer", "memory_bandwidth", "peak_flops", "bytes_per_element"]
+                    "tp_allreduces_per_forward", "memory_bandwidth", "peak_flops", "bytes_per_element"]
             close = difflib.get_close_matches(name, opts, n=3)
             raise UnknownVariableError(f"ServingSolver got an unknown argument {name!r}"
                                        + (f"; did you mean {', '.join(close)}?" if close else ""))
@@ -488,7 +488,7 @@ class ServingSolver(_Facade):
             overhead=take("overhead", overhead, D.OVERHEAD),
             activation_traffic_bytes=take("activation_traffic_bytes", activation_traffic_bytes, D.ACTIVATION_TRAFFIC),
             link_latency=take("link_latency", link_latency, D.TP_LINK_LATENCY),
-            tp_allreduces_per_layer=take("tp_allreduces_per_layer", tp_allreduces_per_layer,
+            tp_allreduces_per_forward=take("tp_allreduces_per_forward", tp_allreduces_per_forward,
                                          D.TP_ALLREDUCES_PER_LAYER),
         )
         if seq_len is None:

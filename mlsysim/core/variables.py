@@ -162,6 +162,30 @@ def define_var(name: str, unit: str, latex: str, description: str, domain: str =
     return v
 
 
+def ensure_var(name: str, unit: str, latex: str, description: str, domain: str = "positive") -> Var:
+    """Define a variable that several topic modules use, or check that the existing definition agrees.
+
+    Topic modules call this for every name they use, so that each module states its own variables;
+    the first definition registers it, and a later one that disagrees on unit, symbol or domain raises
+    (one name, one meaning, one unit, one symbol).
+    """
+    existing = VARIABLES.get(name)
+    if existing is None:
+        return define_var(name, unit, latex, description, domain)
+    if unit_of(existing) != unit_of_str(unit) or existing.domain != domain or existing.latex != latex:
+        raise ValueError(f"variable {name!r} is defined twice differently: {existing!r} (symbol {existing.latex!r}) "
+                         f"vs unit {unit!r}, symbol {latex!r}, domain {domain!r}")
+    return existing
+
+
+def unit_of(v: Var):
+    return v.pint_unit
+
+
+def unit_of_str(u: str):
+    return unit(u)
+
+
 def var(name: str) -> Var:
     """Look a variable up by name; unknown names raise :class:`UnknownVariableError` with close matches."""
     try:
@@ -200,3 +224,5 @@ _D("latency", "s", "T", "time of the step")
 _D("throughput", "1/s", "X", "items (samples, tokens) per second")
 _D("attainable_flops", "FLOP/s", r"R_{\text{att}}", "roofline-attainable compute rate")
 _D("achieved_flops", "FLOP/s", r"R_{\text{ach}}", "compute rate achieved: compute_efficiency * peak_flops")
+# Shared by the collectives, parallelism, serving and carbon sets
+_D("num_devices", "", r"n_{\text{dev}}", "accelerators in the job", "count")

@@ -37,20 +37,14 @@ from __future__ import annotations
 
 from ..equations import Equation, EquationSet
 from ..sources import Source, assumption
+from ..variables import ensure_var as _var
 from ..variables import VARIABLES, define_var, sym
 from . import Equations
 
 
-def _var(name, unit, latex, description, domain="positive"):
-    """Define a nomenclature variable unless another topic module already defined it (shared names
-    such as ``num_devices`` are defined by whichever module is imported first)."""
-    if name in VARIABLES:
-        return VARIABLES[name]
-    return define_var(name, unit, latex, description, domain)
 
 
 # ---------------------------------------------------------------- nomenclature (NOMENCLATURE.md names)
-_var("num_devices", "", "N", "accelerators in the job", "count")
 _var("tdp", "W", r"P_{\text{TDP}}", "device thermal design power (board power at full load)")
 _var("idle_power", "W", r"P_{\text{idle}}", "device power when powered on but idle", "nonnegative")
 _var("utilization", "", "u", "fraction of the idle-to-TDP power range drawn on average (0 idle, 1 at TDP)",
@@ -123,7 +117,7 @@ def carbon_equations() -> dict[str, Equation]:
                      source=LINEAR_POWER, description="average device power, linear between idle and TDP",
                      display=r"P_{\text{idle}} + u \, (P_{\text{TDP}} - P_{\text{idle}})"),
             Equation("it_energy", "it_energy", sym.power * sym.num_devices * sym.duration,
-                     source=PATTERSON_2021, description="energy drawn by the devices", display=r"P \, N \, t"),
+                     source=PATTERSON_2021, description="energy drawn by the devices", display=r"P \, n_{\text{dev}} \, t"),
             Equation("energy", "energy", sym.pue * sym.it_energy, source=ISO_PUE,
                      description="facility energy: IT energy times PUE",
                      display=r"\mathrm{PUE} \cdot E_{\text{IT}}"),

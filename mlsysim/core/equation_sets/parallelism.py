@@ -68,22 +68,18 @@ from __future__ import annotations
 
 from ..equations import Equation, EquationSet
 from ..sources import Source, derived
+from ..variables import ensure_var as _var
 from ..variables import VARIABLES, define_var, sym
 from . import Equations
 from . import collectives as _coll
 
 
-def _var(name, unit, latex, description, domain="positive"):
-    if name in VARIABLES:
-        return VARIABLES[name]
-    return define_var(name, unit, latex, description, domain)
 
 
 # ---------------------------------------------------------------- nomenclature
-_var("num_devices", "", "N", "accelerators in the job", "count")
-_var("tp", "", "t", "tensor-parallel degree", "count")
-_var("pp", "", "p", "pipeline-parallel degree (stages)", "count")
-_var("dp", "", "d", "data-parallel degree", "count")
+_var("tp", "", r"n_{\text{TP}}", "tensor-parallel degree", "count")
+_var("pp", "", r"n_{\text{PP}}", "pipeline-parallel degree (stages)", "count")
+_var("dp", "", r"n_{\text{DP}}", "data-parallel degree", "count")
 _var("micro_batch_size", "", "b", "sequences per microbatch", "count")
 _var("microbatches", "", "m", "microbatches per pipeline flush")
 _var("pipeline_interleave", "", "v", "model chunks per device (interleaved 1F1B); 1 = plain 1F1B", "count")
@@ -108,7 +104,7 @@ _var("pp_oversubscription", "", r"r_{\text{pp}}", "oversubscription seen by pipe
      "ge1")
 _var("pp_achieved_bandwidth", "GB/s", r"B_{\text{pp,ach}}", "achievable stage-to-stage bandwidth")
 _var("pp_effective_bandwidth", "GB/s", r"B_{\text{pp,eff}}", "stage-to-stage bandwidth after oversubscription")
-_var("pp_p2p_time", "s", r"T_{\text{p2p}}", "time of one pipeline send")
+_var("pp_p2p_time", "s", r"T_{\text{p2p,PP}}", "time of one pipeline send")
 _var("pp_comm_time", "s", r"T_{\text{PP}}", "pipeline point-to-point time per step (exposed)", "nonnegative")
 _var("bubble_time", "s", r"T_{\text{bubble}}", "pipeline bubble time per step", "nonnegative")
 # data parallel
@@ -122,7 +118,7 @@ _var("dp_overlap", "", "f", "fraction of data-parallel communication overlapped 
 _var("dp_exposed_time", "s", r"T_{\text{DP,exp}}", "data-parallel communication not hidden by compute",
      "nonnegative")
 # step
-_var("step_time", "s", "T", "time of one optimizer step")
+_var("step_time", "s", r"T_{\text{step}}", "time of one optimizer step")
 _var("tokens_per_second", "1/s", r"X_{\text{tok}}", "training tokens processed per second")
 _var("training_tokens", "", r"D_{\text{train}}", "tokens of the whole training run")
 _var("time_to_train", "day", r"T_{\text{train}}", "wall-clock time to train on training_tokens")
@@ -269,7 +265,7 @@ def parallelism_equations() -> dict:
     # pipeline bubble
     bubble = Equation("bubble_fraction", "bubble_fraction", (p - 1) / (v * m), source=NARAYANAN_2021,
                       description="pipeline bubble over ideal time (1F1B; interleaved with v chunks)",
-                      display=r"\frac{p - 1}{v\, m}")
+                      display=r"\frac{n_{\text{PP}} - 1}{v\, m}")
     add(bubble)
     # tensor parallel
     add(Equation("tp_message_bytes", "tp_message_bytes", b * s * h * sym.bytes_per_element, source=NARAYANAN_2021,
@@ -341,11 +337,11 @@ def parallelism_equations() -> dict:
                  s * b * h * (sym.act_replicated_coeff / sym.sp_shards + sym.act_sharded_coeff / t
                               + sym.act_attention_coeff * a * s / (h * t)),
                  source=KORTHIKANTI_2022, description="activation memory of one layer and microbatch",
-                 display=r"s b h \left(\frac{c_{\text{rep}}}{s_{\text{sp}}} + \frac{c_{\text{tp}}}{t} + "
+                 display=r"s b h \left(\frac{c_{\text{rep}}}{s_{\text{sp}}} + \frac{c_{\text{tp}}}{n_{\text{TP}}} + "
                          r"c_{\text{attn}} \frac{a s}{h t}\right)"))
     add(Equation("inflight_microbatches", "inflight_microbatches", regimes={"pipeline_depth": p, "batch": m},
                  combine="min", source=INFLIGHT, description="microbatches a stage holds at once (1F1B)",
-                 display=r"\min(p, m)"))
+                 display=r"\min(n_{\text{PP}}, m)"))
     add(Equation("activation_memory", "activation_memory",
                  sym.activation_bytes_per_layer * (L / p) * sym.inflight_microbatches, source=KORTHIKANTI_2022,
                  description="activation memory per device"))

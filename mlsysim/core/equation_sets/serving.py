@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from ..equations import Equation, EquationSet
 from ..sources import Source, derived
+from ..variables import ensure_var as _var
 from ..variables import VARIABLES, define_var, sym
 from . import Equations
 from . import collectives as _collectives  # noqa: F401  (defines num_devices, link_bandwidth, ...)
@@ -29,10 +30,6 @@ from . import transformer as _tf
 from .roofline import roofline_equations
 
 
-def _var(name, unit, latex, description, domain="positive"):
-    if name in VARIABLES:
-        return VARIABLES[name]
-    return define_var(name, unit, latex, description, domain)
 
 
 _var("flops_per_sample", "FLOP", r"C_{\text{s}}", "forward FLOPs of one sample (an image, a token)")
@@ -41,9 +38,9 @@ _var("activation_traffic_bytes", "byte", r"a",
 _var("memory_required", "byte", r"M_{\text{req}}", "device memory the step needs (per device)")
 _var("power", "W", "P", "average power per device")
 _var("step_energy", "J", r"E_{\text{step}}", "device energy of one step: power * latency")
-_var("prompt_tokens", "", "P", "prompt length of a request", "count")
+_var("prompt_tokens", "", r"n_{\text{prompt}}", "prompt length of a request", "count")
 _var("output_tokens", "", r"n_{\text{out}}", "tokens generated per request", "count")
-_var("tp_allreduces_per_layer", "", r"n_{\text{ar}}",
+_var("tp_allreduces_per_forward", "", r"n_{\text{ar,fwd}}",
      "tensor-parallel all-reduces of the activations per layer in a forward pass", "count")
 # decode phase
 _var("decode_flops", "FLOP", r"O_{\text{dec}}", "FLOPs of one decode step, per device")
@@ -140,12 +137,12 @@ def build_serving() -> EquationSet:
         Equation("decode_bytes", "decode_bytes",
                  (sym.weight_bytes + sym.kv_cache_bytes + B * sym.activation_traffic_bytes) / N, source=DECODE_BYTES,
                  description="bytes a decode step reads on each device: weights + KV cache + activations",
-                 display=r"\left(M_{\text{w}} + M_{\text{kv}} + B\, a\right) / N"),
+                 display=r"\left(M_{\text{w}} + M_{\text{kv}} + B\, a\right) / n_{\text{dev}}"),
         Equation("decode_message_bytes", "decode_message_bytes", B * sym.hidden_size * sym.bytes_per_element,
                  source=TP_MESSAGE, description="payload of one decode all-reduce"),
         _allreduce_renamed("decode"),
         Equation("decode_overhead", "decode_overhead",
-                 sym.overhead + sym.tp_allreduces_per_layer * L * sym.decode_allreduce_time, source=TP_EXPOSED,
+                 sym.overhead + sym.tp_allreduces_per_forward * L * sym.decode_allreduce_time, source=TP_EXPOSED,
                  description="fixed overhead plus the exposed tensor-parallel all-reduces of a decode step"),
         *_roofline_renamed("decode", "decode_flops", "decode_bytes", "decode_overhead", "tpot"),
         Equation("decode_throughput", "decode_throughput", B / sym.tpot, source=THROUGHPUT,
@@ -165,7 +162,7 @@ def build_serving() -> EquationSet:
                  description="payload of one prefill all-reduce"),
         _allreduce_renamed("prefill"),
         Equation("prefill_overhead", "prefill_overhead",
-                 sym.overhead + sym.tp_allreduces_per_layer * L * sym.prefill_allreduce_time, source=TP_EXPOSED,
+                 sym.overhead + sym.tp_allreduces_per_forward * L * sym.prefill_allreduce_time, source=TP_EXPOSED,
                  description="fixed overhead plus the exposed tensor-parallel all-reduces of the prefill"),
         *_roofline_renamed("prefill", "prefill_flops", "prefill_bytes", "prefill_overhead", "ttft"),
         # memory and end to end

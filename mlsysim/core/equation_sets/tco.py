@@ -25,26 +25,23 @@ from __future__ import annotations
 
 from ..equations import Equation, EquationSet
 from ..sources import Source, derived
+from ..variables import ensure_var as _var
 from ..variables import VARIABLES, define_var, sym
 from . import Equations
 from .carbon import carbon_equations
 
 
-def _var(name, unit, latex, description, domain="positive"):
-    if name in VARIABLES:
-        return VARIABLES[name]
-    return define_var(name, unit, latex, description, domain)
 
 
 _var("unit_price", "USD", r"p_{\text{unit}}", "purchase price per device")
 _var("electricity_price", "USD/kWh", r"c_{e}", "price of energy")
-_var("capex", "USD", "K", "purchase price of the fleet: unit_price * num_devices")
+_var("capex", "USD", r"C_{\text{cap}}", "purchase price of the fleet: unit_price * num_devices")
 _var("capex_share", "USD", r"K_{t}", "capital cost depreciated over the lifetime and charged to the duration")
-_var("maintenance_rate", "1/year", "m", "annual maintenance cost as a fraction of the purchase price",
+_var("maintenance_rate", "1/year", r"r_{\text{maint}}", "annual maintenance cost as a fraction of the purchase price",
      "nonnegative")
-_var("maintenance_cost", "USD", "M", "maintenance cost over the duration", "nonnegative")
+_var("maintenance_cost", "USD", r"C_{\text{maint}}", "maintenance cost over the duration", "nonnegative")
 _var("energy_cost", "USD", r"E_{\$}", "electricity cost of the facility energy")
-_var("facility_rate", "USD/W/year", "f",
+_var("facility_rate", "USD/W/year", r"r_{\text{fac}}",
      "facility overhead (space, power and cooling infrastructure) per watt of provisioned device power per year",
      "nonnegative")
 _var("facility_cost", "USD", "F", "facility overhead over the duration", "nonnegative")

@@ -46,15 +46,11 @@ from __future__ import annotations
 from ..equations import Equation, EquationSet
 from ..sources import Source, derived
 from ..units import Q_
+from ..variables import ensure_var as _var
 from ..variables import VARIABLES, define_var, sym
 from . import Equations
 
 
-def _var(name, unit, latex, description, domain="positive"):
-    """Define a nomenclature variable unless another topic module already defined it."""
-    if name in VARIABLES:
-        return VARIABLES[name]
-    return define_var(name, unit, latex, description, domain)
 
 
 # ---------------------------------------------------------------- nomenclature (NOMENCLATURE.md names)
