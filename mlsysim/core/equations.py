@@ -120,10 +120,14 @@ class Equation:
         return f(*self.regimes.values(), evaluate=False)
 
     @property
-    def inputs(self) -> set[str]:
-        out: set[str] = set()
-        for e in self.branches().values():
-            out |= {s.name for s in e.free_symbols}
+    def inputs(self) -> frozenset:
+        """Names of the variables the right-hand side uses (computed once)."""
+        out = self.__dict__.get("_inputs")
+        if out is None:
+            acc: set[str] = set()
+            for e in self.branches().values():
+                acc |= {s.name for s in e.free_symbols}
+            out = self._inputs = frozenset(acc)
         return out
 
     def renamed(self, mapping: Mapping[str, str], key: str | None = None, description: str | None = None):
@@ -618,12 +622,19 @@ class EquationSet:
         given_q = {k: knowns[k] for k in knowns}
         return EvalResult(self, result, regs, given_q)
 
-    def _derived_closure(self, name: str, stop=frozenset()) -> set:
+    def _derived_closure(self, name: str, stop=frozenset()) -> frozenset:
+        """Derived variables ``name`` is computed from (itself included), not expanding ``stop`` (memoised)."""
+        key = ("__closure__", name, frozenset(stop))
+        hit = self._deps_cache.get(key)
+        if hit is not None:
+            return hit
         out = set()
         if name in self._by_lhs and name not in stop:
             out.add(name)
             for d in self._by_lhs[name].inputs:
                 out |= self._derived_closure(d, stop)
+        out = frozenset(out)
+        self._deps_cache[key] = out
         return out
 
     def _forward(self, mags: dict, order: list[str]):
