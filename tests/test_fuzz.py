@@ -29,42 +29,12 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[Hea
                 database=None)
 TRIED = {}
 
-#: Library bugs found by this fuzz (reported to the lead; each occurrence is collected, the test is marked
-#: xfail naming the bug and the first input that showed it). key -> (description, matcher(text) -> bool)
-KNOWN_BUGS = {
-    "scalar-overflow-to-inf": (
-        "the scalar evaluation path returns inf instead of raising DomainError when a division overflows "
-        "(e.g. Equations.IronLaw.evaluate(compute_efficiency=1e-320, ...) -> compute_time = inf s): "
-        "Python-float arithmetic ignores np.errstate",
-        lambda t: "silent non-finite" in t and "inf" in t),
-    "silent-nan": (
-        "the scalar path returns NaN silently (inf x 0 or inf - inf inside a kernel, e.g. Parallelism "
-        "tp_intra_reduce_scatter_time with a 1e308 or 1e-320 input)",
-        lambda t: "silent non-finite" in t and "nan" in t),
-    "raw-overflow-error": (
-        "raw OverflowError (34, 'Numerical result out of range') from a Python-float power in the scalar path "
-        "(e.g. MegatronGPT / Parallelism with hidden_size = 1e308); should be DomainError",
-        lambda t: "raw OverflowError" in t),
-    "raw-zero-division": (
-        "raw ZeroDivisionError 'float division by zero' from the scalar path of Parallelism when a product "
-        "of in-domain inputs underflows to 0 (a 1e-320 input); should be DomainError",
-        lambda t: "raw ZeroDivisionError" in t),
-    "unchecked-consistency": (
-        "negative (out-of-domain) outputs from inputs that are each in domain but mutually inconsistent, not "
-        "rejected: Parallelism with dp_local > dp gives dp_nodes < 1 and a negative dp_inter_allreduce_time; "
-        "TransformerCost with ffn_matrices = 0 (count0 domain) and linear_bias = 1 gives negative "
-        "expert_parameters",
-        lambda t: "outside its domain" in t),
-    "unit-stripped-warning": (
-        "ServingSolver.solve / SingleNodeSolver.solve(batch_size=Q_(np.array([1.0, -1.0]), 'dimensionless')) "
-        "emits pint's UnitStrippedWarning (np.asarray on a Quantity in serving_solver._count) before any "
-        "MlsysimError; with warnings as errors it surfaces as a raw warning",
-        lambda t: "UnitStrippedWarning" in t),
-    "none-count": (
-        "ServingSolver.solve('Llama3_8B', 'H100', seq_len=2048, num_devices=None) raises a raw TypeError "
-        "(\"'>' not supported between 'NoneType' and 'int'\") instead of DomainError",
-        lambda t: "raw TypeError" in t and "NoneType" in t),
-}
+#: Library bugs this fuzz found were fixed (2026-11-27): scalar overflow to inf, silent NaN, raw
+#: OverflowError/ZeroDivisionError in the scalar path, unchecked mutually inconsistent inputs, a pint
+#: UnitStrippedWarning and a raw TypeError for ``num_devices=None`` in the serving solver, and a raw
+#: traceback from ``mlsysim latex --out <unwritable>``. Any recurrence now fails the test. To park a new
+#: bug while it is being fixed, add key -> (description, matcher(text) -> bool) here: it is reported as xfail.
+KNOWN_BUGS: dict = {}
 
 
 class Failures:
@@ -366,10 +336,4 @@ def test_fuzz_cli(record_property):
             bad.append((argv, p.returncode, err[-300:]))
     print(f"\nCLI: {len(CLI_CASES)} invocations")
     record_property("cli_invocations", len(CLI_CASES))
-    known = [b for b in bad if b[0][0] == "latex" and b[1] == 1 and "FileNotFoundError" in b[2]]
-    unknown = [b for b in bad if b not in known]
-    assert not unknown, "\n".join(f"{a}: rc={rc}: {e}" for a, rc, e in unknown)
-    if known:
-        pytest.xfail("library bug: `mlsysim latex --out /proc/nonexistent/dir` exits 1 with a raw "
-                     "FileNotFoundError traceback (cli.main does not catch OSError)")
     assert not bad, "\n".join(f"{a}: rc={rc}: {e}" for a, rc, e in bad)

@@ -428,6 +428,11 @@ class _Branch:
     choices: tuple  # ((eq_key, regime_label), ...)
 
 
+class _SymbolicTimeout(BaseException):
+    """Raised inside sympy when a symbolic inversion runs past its time limit (a BaseException, so that
+    sympy's own ``except Exception`` clauses do not swallow it)."""
+
+
 class _TimeLimit:
     """Interrupt a symbolic computation after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
 
@@ -436,12 +441,14 @@ class _TimeLimit:
         self.active = False
 
     def _handler(self, signum, frame):
-        raise TimeoutError
+        raise _SymbolicTimeout
 
     def __enter__(self):
         if (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()):
             self.old = signal.signal(signal.SIGALRM, self._handler)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            # fire after `seconds`, then every 50 ms: sympy has broad `except` clauses that could swallow
+            # one interruption, so keep interrupting until the block is left
+            signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.05)
             self.active = True
         return self
 
@@ -894,7 +901,8 @@ class EquationSet:
         try:
             with _TimeLimit(SYMBOLIC_TIME_LIMIT if len(expr.free_symbols) <= 6 else EXPANDED_TIME_LIMIT):
                 sols = sp.solve(sp.Eq(tsym, expr), u, dict=False)
-        except (NotImplementedError, TimeoutError, TypeError, ValueError, RecursionError):
+        except (NotImplementedError, _SymbolicTimeout, TypeError, ValueError, RecursionError, ZeroDivisionError,
+                AttributeError):
             sols = None
         if sols is not None:
             sols = [s for s in sols if not s.has(sp.I) and s.is_real is not False]

@@ -139,7 +139,13 @@ class Var:
 
     def quantity(self, base_magnitude):
         """Wrap a base-unit magnitude as a Quantity in this variable's reporting unit."""
-        m = base_magnitude * self.from_base if self.from_base != 1.0 else base_magnitude
+        if self.from_base == 1.0:
+            return Q_(base_magnitude, self.pint_unit)
+        with np.errstate(over="ignore"):
+            m = base_magnitude * self.from_base
+        if not np.all(np.isfinite(m)) and np.all(np.isfinite(base_magnitude)):
+            # the reporting unit would overflow a float (e.g. 1e308 s in microseconds): report in base units
+            return Q_(base_magnitude, self.base_unit)
         return Q_(m, self.pint_unit)
 
     def __repr__(self):
