@@ -96,7 +96,7 @@ class CNNWorkload:
         base.update(extra)
         return {k: v for k, v in base.items() if k in eqset.inputs}
 
-    def _eval(self, output, **extra):
+    def _computed(self, output, **extra):
         key = (output, tuple(sorted((k, (float(v.magnitude), str(v.units))) for k, v in extra.items())))
         if key not in self._cache:
             eqset = Equations.CNNCost
@@ -106,17 +106,17 @@ class CNNWorkload:
     @property
     def flops(self):
         """FLOPs of one inference [FLOP]: 2 per multiply-accumulate (``Equations.CNNCost``)."""
-        return self._eval("flops")
+        return self._computed("flops")
 
     def weight_bytes(self, precision="int8"):
         """Bytes of the weights at ``precision`` [byte]."""
-        return self._eval("weight_bytes", bytes_per_element=element_bytes(precision))
+        return self._computed("weight_bytes", bytes_per_element=element_bytes(precision))
 
     def activation_bytes(self, precision="int8"):
         """Bytes of the largest activation tensor at ``precision`` [byte]."""
         if "peak_activation_elements" not in self._values:
             raise DomainError(f"{self.name}: no peak_activation_elements was given, so activation_bytes is unknown")
-        return self._eval("activation_bytes", bytes_per_element=element_bytes(precision))
+        return self._computed("activation_bytes", bytes_per_element=element_bytes(precision))
 
     def __repr__(self):
         return (f"<CNNWorkload {self.name}: {fmt_count(self.parameters)} params, {fmt_count(self.macs)} MACs at "

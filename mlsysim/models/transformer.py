@@ -194,7 +194,7 @@ class TransformerWorkload:
         base.update(extra)
         return {k: v for k, v in base.items() if k in eqset.inputs}
 
-    def _eval(self, set_name: str, output: str, **extra):
+    def _computed(self, set_name: str, output: str, **extra):
         key = (set_name, output, tuple(sorted((k, _hashable(v)) for k, v in extra.items())))
         hit = self._cache.get(key)
         if hit is None:
@@ -206,33 +206,33 @@ class TransformerWorkload:
     @property
     def parameters(self) -> float:
         """Total parameter count [1] (every expert counted), from ``TransformerCost``."""
-        return float(self._eval("TransformerCost", "parameters"))
+        return float(self._computed("TransformerCost", "parameters"))
 
     @property
     def active_parameters(self) -> float:
         """Parameters used per token [1] (MoE: routed experts only), from ``TransformerCost``."""
-        return float(self._eval("TransformerCost", "active_parameters"))
+        return float(self._computed("TransformerCost", "active_parameters"))
 
     @property
     def embedding_parameters(self) -> float:
         """Token, position and output-head embedding parameters [1]."""
-        return float(self._eval("TransformerCost", "embedding_parameters"))
+        return float(self._computed("TransformerCost", "embedding_parameters"))
 
     def weight_bytes(self, precision="bf16"):
         """Bytes of all weights at ``precision`` [byte] (a name such as ``"bf16"`` or bytes per element)."""
-        return self._eval("TransformerCost", "weight_bytes", bytes_per_element=element_bytes(precision))
+        return self._computed("TransformerCost", "weight_bytes", bytes_per_element=element_bytes(precision))
 
     def kv_bytes_per_token(self, precision="bf16"):
         """KV-cache bytes per token of context at ``precision`` [byte], from ``KVCache``."""
         self._require_decoder("kv_bytes_per_token")
-        return self._eval("KVCache", "kv_bytes_per_token", bytes_per_element=element_bytes(precision))
+        return self._computed("KVCache", "kv_bytes_per_token", bytes_per_element=element_bytes(precision))
 
     def kv_cache_bytes(self, precision="bf16", seq_len: int | None = None, batch_size: int = 1):
         """KV-cache bytes of ``batch_size`` sequences of ``seq_len`` tokens (default: max context) [byte]."""
         self._require_decoder("kv_cache_bytes")
         s = self.seq_len if seq_len is None else check_count("seq_len", seq_len, owner=self.name)
         b = check_count("batch_size", batch_size, owner=self.name)
-        return self._eval("KVCache", "kv_cache_bytes", bytes_per_element=element_bytes(precision), seq_len=s,
+        return self._computed("KVCache", "kv_cache_bytes", bytes_per_element=element_bytes(precision), seq_len=s,
                           batch_size=b)
 
     def flops_per_token(self, seq_len: int | None = None):
@@ -242,7 +242,7 @@ class TransformerWorkload:
         de-embedding 2 V h and the attention logits 2 L s n_h d_head.
         """
         s = self.seq_len if seq_len is None else check_count("seq_len", seq_len, owner=self.name)
-        return self._eval("TransformerCost", "flops_per_token", seq_len=s)
+        return self._computed("TransformerCost", "flops_per_token", seq_len=s)
 
     def training_flops(self, tokens, recompute: bool = False):
         """Training compute for ``tokens`` training tokens [FLOP]: 6 N D, or 8 N D with full recompute.
@@ -252,7 +252,7 @@ class TransformerWorkload:
         d = check_positive("tokens", tokens, owner=self.name)
         if not isinstance(recompute, bool):
             raise DomainError(f"{self.name}: recompute must be True or False; got {recompute!r}")
-        return self._eval("TransformerCost", "training_flops", tokens=d, training_passes=4 if recompute else 3)
+        return self._computed("TransformerCost", "training_flops", tokens=d, training_passes=4 if recompute else 3)
 
     def _require_decoder(self, what: str):
         if self.kind != "decoder":

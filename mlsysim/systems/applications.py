@@ -791,6 +791,12 @@ def _doorbell() -> Scenario:
         "of mA at 3.3 V, so 0.1 W (about 30 mA at 3.3 V) is a round planning value, not a measurement; "
         "override with hardware_assumptions=[Assumption('power', Q_(..., 'W'), source)]"),
         "average device power while running inference")
+    esp_price = Assumption("unit_price", Q_(5.0, "USD"), assumption(
+        "ESP32-S3 module unit price (planning value)",
+        "Espressif publishes no list price; single ESP32-S3-WROOM modules sell for a few US dollars at "
+        "distributors, so USD 5 is a round planning value for the compute module of the doorbell (camera, "
+        "battery and enclosure not included); override with hardware_assumptions=[Assumption('unit_price', ...)]"),
+        "purchase price of one device")
     target_src = assumption(
         "smart-doorbell design targets",
         "200 ms: the person detector must answer well within a second of someone stepping into view so the "
@@ -801,7 +807,7 @@ def _doorbell() -> Scenario:
         targets={"latency": Q_(200, "ms"), "power": Q_(20, "mW")}, region="US_Avg", duty_cycle=0.1,
         fleet_size=1, lifetime=Q_(5, "year"), source=target_src,
         description="person detection (MLPerf Tiny visual wake words) on an ESP32-S3 battery doorbell",
-        assumptions=EDGE_ECONOMICS, hardware_assumptions=(_tflm_efficiency(), esp_power))
+        assumptions=EDGE_ECONOMICS, hardware_assumptions=(_tflm_efficiency(), esp_power, esp_price))
 
 
 def _keyword_spotting() -> Scenario:
