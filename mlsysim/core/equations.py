@@ -940,6 +940,11 @@ class EquationSet:
         if plan["kind"] == "symbolic" and not arrays:
             chosen, found, scalar_vals, alternatives = self._scalar_candidates(plan, unknown, uvar, mags, target_val, t)
             method = "symbolic"
+            if not found:
+                # no closed-form candidate survived substitution (a lost branch, a regime sympy merged):
+                # bracket the root numerically before calling the target infeasible
+                chosen, found, alternatives = _numeric_roots_scalar(lambda u: forward_at(u)[0][t], target_val, uvar)
+                method = "numeric"
         elif plan["kind"] == "symbolic":
             chosen = np.full(shape, np.nan)
             found = np.zeros(shape, dtype=bool)
@@ -982,7 +987,7 @@ class EquationSet:
                 raise InfeasibleError(msg, binding=binding, floor=floor)
         if not arrays:
             chosen = float(chosen)
-        if arrays or plan["kind"] != "symbolic":
+        if arrays or method != "symbolic":
             vals, regs = forward_at(chosen)
         else:
             vals, regs = scalar_vals
@@ -1302,11 +1307,7 @@ def _numeric_root(f, target, uvar: Var, shape):
     machine precision. Returns (values with NaN where no root, found mask).
     """
     target = np.broadcast_to(np.asarray(target, dtype=float), shape)
-    if uvar.domain == "fraction":
-        grid = np.concatenate([np.geomspace(1e-12, 1.0, 121)])
-    else:
-        lo = 1.0 if uvar.domain in ("ge1", "count") else 1e-40
-        grid = np.geomspace(lo, 1e40, 321)
+    grid = _grid_for(uvar)
     prev_u = None
     prev_r = None
     lo_b = np.full(shape, np.nan)
@@ -1333,7 +1334,7 @@ def _numeric_root(f, target, uvar: Var, shape):
         b = np.where(found, hi_b, 1.0)
         ra = np.broadcast_to(np.asarray(f(a), dtype=float), shape) - target
         for _ in range(200):
-            m = np.sqrt(a * b)
+            m = np.where(a > 0, np.sqrt(a * b), 0.5 * (a + b))
             rm = np.broadcast_to(np.asarray(f(m), dtype=float), shape) - target
             left = np.sign(rm) == np.sign(ra)
             a = np.where(left, m, a)
@@ -1370,18 +1371,21 @@ def _numeric_roots_scalar(f, target: float, uvar: Var):
 
     roots = []
     grid = _grid_for(uvar)
+    tol = ACCEPT_RTOL * abs(target)
     prev_u, prev_r = None, None
     for g in grid:
         g = float(g)
         r = resid(g)
-        if prev_r is not None and math.isfinite(r) and math.isfinite(prev_r):
-            if r == 0:
-                if prev_r != 0:
-                    roots.append(g)
-            elif prev_r != 0 and (r > 0) != (prev_r > 0):
+        if math.isfinite(r) and abs(r) <= tol:
+            # the target is met at a grid point (e.g. at the domain's edge): a root, unless the previous
+            # point already met it (a plateau: the smallest value is the one reported)
+            if prev_r is None or not (math.isfinite(prev_r) and abs(prev_r) <= tol):
+                roots.append(g)
+        elif prev_r is not None and math.isfinite(r) and math.isfinite(prev_r) and abs(prev_r) > tol:
+            if (r > 0) != (prev_r > 0):
                 a, b, ra = prev_u, g, prev_r
                 for _ in range(200):
-                    m = math.sqrt(a * b)
+                    m = math.sqrt(a * b) if a > 0 else 0.5 * (a + b)
                     rm = resid(m)
                     if not math.isfinite(rm):
                         break
@@ -1393,7 +1397,6 @@ def _numeric_roots_scalar(f, target: float, uvar: Var):
                         break
                 roots.append(0.5 * (a + b))
         prev_u, prev_r = g, r
-    tol = ACCEPT_RTOL * abs(target)
     roots = [x for x in roots if abs(resid(x)) <= max(tol, 1e-300)]
     if not roots:
         return math.nan, False, []

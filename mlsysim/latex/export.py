@@ -145,7 +145,8 @@ def _symbols_rows():
         for v in eqs[name].variables:
             used_in.setdefault(v, []).append(name)
     rows = []
-    for name in sorted(VARIABLES, key=str.lower):
+    # the glossary lists the variables of the registered sets (not ad-hoc variables a session defined)
+    for name in sorted(used_in, key=str.lower):
         v = VARIABLES[name]
         rows.append(dict(symbol=TeX(v.latex), name=name, description=v.description, unit=unit_cell(v),
                          sets=", ".join(used_in.get(name, [])) or "--"))
