@@ -38,3 +38,22 @@ def test_tutorial_runs(tmp_path, monkeypatch, capsys):
     workdir = namespace["workdir"]
     assert (workdir / "serving.png").exists() and (workdir / "roofline.png").exists()
     assert list(tmp_path.iterdir()) == []  # nothing written to the working directory
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs(capsys):
+    """The README's Python example runs as written and shows what its comments claim."""
+    blocks = python_blocks(README.read_text())
+    assert blocks, "README.md has no ```python block"
+    namespace: dict = {"__name__": "__readme__"}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"README.md[block {i + 1}]", "exec"), namespace)  # noqa: S102 - our own docs
+    out = capsys.readouterr().out
+    assert "SYSTEM EVALUATION: Smart Doorbell" in out
+    # comment: ~15 ms per token, memory-bound
+    assert 14e-3 < namespace["r"].tpot.m_as("s") < 16e-3 and namespace["r"].bottleneck == "memory"
+    # comment: ~7.2 TB/s and does not fit
+    inv = namespace["inv"]
+    assert 7.1 < inv.m_as("TB/s") < 7.3 and not inv.fits
