@@ -46,6 +46,13 @@ TP_LINK_LATENCY = Assumption(
                "the device's fabric gives none"),
     "per-hop latency of the tensor-parallel link")
 
+SINGLE_DEVICE_LINK = Assumption(
+    "link_bandwidth", "unused",
+    assumption("no tensor-parallel link on one device",
+               "with one device the ring all-reduce term (n_dev - 1)/n_dev vanishes, so no link bandwidth enters "
+               "the result; the equation set is given the device's memory bandwidth as a placeholder"),
+    "per-device bandwidth of the tensor-parallel link")
+
 POWER_AT_TDP = Assumption(
     "power", None,
     assumption("mlsysim default device power",

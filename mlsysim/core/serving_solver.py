@@ -301,7 +301,7 @@ class ServingResult(_ResultBase):
                  f"  TTFT (prefill {self.ctx['prompt_repr']} tokens): {fmt_quantity(o['ttft'])} "
                  f"[{sc(self.prefill_bottleneck)}-bound]",
                  f"  TPOT (decode step):  {fmt_quantity(o['tpot'])} [{sc(self.bottleneck)}-bound]",
-                 f"  throughput:          {fmt_quantity(o['decode_throughput'])} tokens",
+                 f"  throughput:          {_per_second(o['decode_throughput'])} tokens/s",
                  f"  request latency:     {fmt_quantity(o['request_latency'])} ({self.ctx['output_repr']} output tokens)",
                  f"  weights:             {fmt_quantity(o['weight_bytes'].to('GB'))}",
                  f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))}",
@@ -467,16 +467,28 @@ class ServingSolver(_Facade):
 
         peak = peak_flops if peak_flops is not None else hardware.peak_flops(precision)
         bw = memory_bandwidth if memory_bandwidth is not None else _published(hardware, "memory_bandwidth")
+        fabric = _node_fabric(hardware)
+        multi = np.any(np.asarray(num_devices if num_devices is not None else 1) > 1)
         if link_bandwidth is None:
-            link_bandwidth = hardware.get("interconnect_bandwidth") if hasattr(hardware, "get") else None
-            if link_bandwidth is None:
-                link_bandwidth = Q_(1, "GB/s")  # unused when num_devices == 1
-                if np.any(np.asarray(num_devices) > 1):
-                    raise UnderdeterminedError(f"{hardware.key} has no published interconnect bandwidth: pass "
-                                               f"link_bandwidth= for tensor parallelism over {num_devices} devices")
+            if fabric is not None:
+                # the node's fabric from the Fabrics registry: per-device bandwidth, one direction, sourced there
+                link_bandwidth = fabric.link_bandwidth
+                used.append(Assumption("link_bandwidth", link_bandwidth, fabric.source_of("link_bandwidth"),
+                                       f"per-device bandwidth of the node's {fabric.key} fabric"))
+            elif multi and _unknown != "link_bandwidth":
+                raise UnderdeterminedError(f"{hardware.key} has no node fabric in mlsysim.Fabrics: pass "
+                                           f"link_bandwidth= for tensor parallelism over {num_devices} devices")
             else:
-                # the registry gives the total (both directions); a ring uses one direction per link
-                link_bandwidth = link_bandwidth / 2
+                # one device: the tensor-parallel all-reduce term is (n_dev - 1)/n_dev = 0 whatever the link
+                link_bandwidth = bw
+                used.append(Assumption("link_bandwidth", "unused", D.SINGLE_DEVICE_LINK.source,
+                                       D.SINGLE_DEVICE_LINK.description))
+        if link_latency is None and fabric is not None:
+            latency_value = fabric.link_latency
+            used.append(Assumption("link_latency", latency_value, fabric.source_of("link_latency"),
+                                   f"per-step latency of the node's {fabric.key} fabric"))
+        else:
+            latency_value = take("link_latency", link_latency, D.TP_LINK_LATENCY)
         b = bytes_per_element if bytes_per_element is not None else bytes_per_element_q(precision)
         knowns = model.knowns_for(self.equations, bytes_per_element=b, seq_len=seq_len, batch_size=batch_size)
         knowns.update(
@@ -487,7 +499,7 @@ class ServingSolver(_Facade):
             compute_efficiency=take("compute_efficiency", compute_efficiency, D.COMPUTE_EFFICIENCY),
             overhead=take("overhead", overhead, D.OVERHEAD),
             activation_traffic_bytes=take("activation_traffic_bytes", activation_traffic_bytes, D.ACTIVATION_TRAFFIC),
-            link_latency=take("link_latency", link_latency, D.TP_LINK_LATENCY),
+            link_latency=latency_value,
             tp_allreduces_per_forward=take("tp_allreduces_per_forward", tp_allreduces_per_forward,
                                          D.TP_ALLREDUCES_PER_LAYER),
         )
@@ -519,7 +531,7 @@ class ServingSolver(_Facade):
                                       f"(tensor parallelism splits heads)")
                 if kv % v and v % kv:
                     raise DomainError(f"num_devices={v} and {model.name}'s {kv} KV heads: neither divides the other")
-        per_node = {"cloud": 8}.get(getattr(hardware, "category", ""), 1)
+        per_node = _devices_per_node(hardware)
         if np.any(n > per_node) and not allow_cross_node:
             raise DomainError(f"num_devices={num_devices} exceeds one {hardware.key} node ({per_node} devices); "
                               f"ServingSolver models tensor parallelism inside a node (pass allow_cross_node=True "
@@ -628,6 +640,28 @@ def _activation(model, precision):
         return model.activation_bytes(precision)
     except DomainError:
         return Q_(0, "byte")
+
+
+def _per_second(q) -> str:
+    m = q.m_as("1/s")
+    return f"{m:.4g}" if np.ndim(m) == 0 else fmt_quantity(q)
+
+
+def _node_fabric(hardware):
+    """The intra-node fabric the platform ships with (``mlsysim.systems.fleet.platform_defaults``), or None."""
+    from ..systems.fabrics import Fabrics
+    from ..systems.fleet import platform_defaults
+
+    d = platform_defaults(hardware)
+    return Fabrics.get(d[1]) if d else None
+
+
+def _devices_per_node(hardware) -> int:
+    """Devices in one node of the platform (1 when mlsysim knows no multi-device node for it)."""
+    from ..systems.fleet import platform_defaults
+
+    d = platform_defaults(hardware)
+    return d[0] if d else 1
 
 
 def _published(hardware, field):
