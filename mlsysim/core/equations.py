@@ -1379,12 +1379,12 @@ def _numeric_roots_scalar(f, target: float, uvar: Var):
     for g in grid:
         g = float(g)
         r = resid(g)
-        if math.isfinite(r) and abs(r) <= tol:
-            # the target is met at a grid point (e.g. at the domain's edge): a root, unless the previous
-            # point already met it (a plateau: the smallest value is the one reported)
-            if prev_r is None or not (math.isfinite(prev_r) and abs(prev_r) <= tol):
+        if math.isfinite(r) and (r == 0 or (prev_u is None and abs(r) <= tol)):
+            # the target is met exactly at a grid point, or within tolerance at the domain's edge (the first
+            # point, e.g. a count of 1): a root, unless the previous point already met it (a plateau)
+            if prev_r is None or prev_r != 0:
                 roots.append(g)
-        elif prev_r is not None and math.isfinite(r) and math.isfinite(prev_r) and abs(prev_r) > tol:
+        elif prev_r is not None and math.isfinite(r) and math.isfinite(prev_r) and prev_r != 0:
             if (r > 0) != (prev_r > 0):
                 a, b, ra = prev_u, g, prev_r
                 for _ in range(200):
