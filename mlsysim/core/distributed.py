@@ -399,6 +399,20 @@ class DistributedSolver:
                     pipeline_interleave=pipeline_interleave), global_batch, seq_len, precision
 
     # ------------------------------------------------------------------ forward
+    def _prepare(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
+                 recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency,
+                 dp_overlap, link_efficiency):
+        """Resolve and validate one layout and bind it to the ``Parallelism`` knowns (shared by solve/solve_for)."""
+        model, fleet = self._resolve(model, fleet)
+        if seq_len is None:
+            seq_len = model.seq_len
+        layout, global_batch, seq_len, precision = self._validate(
+            model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp)
+        assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
+        knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
+        return model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns
+
     def solve(self, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None, global_batch: int,
               seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16", zero_stage: int = 1,
               recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
@@ -447,14 +461,10 @@ class DistributedSolver:
         UnknownNameError
             Unknown model, fleet, precision or recompute mode.
         """
-        model, fleet = self._resolve(model, fleet)
-        if seq_len is None:
-            seq_len = model.seq_len
-        layout, global_batch, seq_len, precision = self._validate(
+        model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
-            sequence_parallel, pipeline_interleave, allow_cross_node_tp)
-        assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
-        knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
+            link_efficiency)
         res = _parallelism().evaluate(outputs=OUTPUTS, **knowns)
         full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
         return DistributedResult(res, full_layout, list(assumptions.values()), model, fleet, knowns)
@@ -566,14 +576,10 @@ class DistributedSolver:
         unknown = self.ALIASES.get(unknown, unknown)
         if unknown not in P.inputs:
             raise UnknownVariableError(f"cannot solve for {unknown!r}; Parallelism inputs: {', '.join(P.inputs)}")
-        model, fleet = self._resolve(model, fleet)
-        if seq_len is None:
-            seq_len = model.seq_len
-        layout, global_batch, seq_len, precision = self._validate(
+        model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
-            sequence_parallel, pipeline_interleave, allow_cross_node_tp)
-        assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
-        knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
+            link_efficiency)
         if training_tokens is not None:
             knowns["training_tokens"] = training_tokens
         knowns.pop(unknown)

@@ -18,7 +18,8 @@ from .assumptions import Assumption
 from .equation_sets import Equations
 from .equations import EvalResult, fmt_quantity
 from .errors import DomainError, InfeasibleError, UnderdeterminedError, UnitError, UnknownVariableError
-from .precision import bytes_per_element, normalize_precision
+from .precision import bytes_per_element as precision_bytes  # (solver arguments are named bytes_per_element)
+from .precision import normalize_precision
 from .units import Q_
 from .variables import VARIABLES
 
@@ -489,7 +490,7 @@ class ServingSolver(_Facade):
                                    f"per-step latency of the node's {fabric.key} fabric"))
         else:
             latency_value = take("link_latency", link_latency, D.TP_LINK_LATENCY)
-        b = bytes_per_element if bytes_per_element is not None else bytes_per_element_q(precision)
+        b = bytes_per_element if bytes_per_element is not None else precision_bytes(precision)
         knowns = model.knowns_for(self.equations, bytes_per_element=b, seq_len=seq_len, batch_size=batch_size)
         knowns.update(
             parameters=model.parameters, active_parameters=model.active_parameters,
@@ -551,10 +552,6 @@ class ServingSolver(_Facade):
         return int(math.floor(float(sol.value.magnitude) + 1e-9))
 
 
-def bytes_per_element_q(precision):
-    return bytes_per_element(precision)
-
-
 class SingleNodeSolver(_Facade):
     """One inference step of a workload on one device: roofline latency, throughput, memory, energy.
 
@@ -608,7 +605,7 @@ class SingleNodeSolver(_Facade):
 
         peak = peak_flops if peak_flops is not None else hardware.peak_flops(precision)
         bw = memory_bandwidth if memory_bandwidth is not None else _published(hardware, "memory_bandwidth")
-        b = bytes_per_element if bytes_per_element is not None else bytes_per_element_q(precision)
+        b = bytes_per_element if bytes_per_element is not None else precision_bytes(precision)
         if power is None:
             power = hardware.get("tdp")
             if power is not None:

@@ -542,7 +542,22 @@ class RegionComparison:
 
 
 # ---------------------------------------------------------------------------------- solvers
-class SustainabilitySolver:
+class _JobSolver:
+    """Shared binding of a job (fleet or hardware x devices, duration, region) to an equation set's knowns."""
+
+    equation_set = ""
+
+    @property
+    def equations(self):
+        return _equations(self.equation_set)
+
+    def _bind(self, fleet, hardware, num_devices, duration, region, datacenter, utilization, power, overrides):
+        return _bind(self.equations, fleet=fleet, hardware=hardware, num_devices=num_devices, duration=duration,
+                     region=region, datacenter=datacenter, utilization=utilization, power=power,
+                     overrides=overrides)
+
+
+class SustainabilitySolver(_JobSolver):
     """Energy, carbon and water of a fleet running for a duration in a region (``Equations.Carbon``).
 
     All methods take the same description of the job:
@@ -572,15 +587,6 @@ class SustainabilitySolver:
 
     equation_set = "Carbon"
     outputs = SustainabilityResult._fields
-
-    @property
-    def equations(self):
-        return _equations(self.equation_set)
-
-    def _bind(self, fleet, hardware, num_devices, duration, region, datacenter, utilization, power, overrides):
-        return _bind(self.equations, fleet=fleet, hardware=hardware, num_devices=num_devices, duration=duration,
-                     region=region, datacenter=datacenter, utilization=utilization, power=power,
-                     overrides=overrides)
 
     def solve(self, fleet=None, *, hardware=None, num_devices=None, duration=None, region=None,
               utilization=None, datacenter=None, power=None, **overrides) -> SustainabilityResult:
@@ -662,7 +668,7 @@ class SustainabilitySolver:
                           power, knowns)
 
 
-class TCOSolver:
+class TCOSolver(_JobSolver):
     """Total cost of ownership of a fleet over a duration (``Equations.TCO``).
 
     Takes the same job description as :class:`SustainabilitySolver`; in addition the hardware's
@@ -673,15 +679,6 @@ class TCOSolver:
 
     equation_set = "TCO"
     outputs = TCOResult._fields
-
-    @property
-    def equations(self):
-        return _equations(self.equation_set)
-
-    def _bind(self, fleet, hardware, num_devices, duration, region, datacenter, utilization, power, overrides):
-        return _bind(self.equations, fleet=fleet, hardware=hardware, num_devices=num_devices, duration=duration,
-                     region=region, datacenter=datacenter, utilization=utilization, power=power,
-                     overrides=overrides)
 
     def solve(self, fleet=None, *, hardware=None, num_devices=None, duration=None, region=None,
               utilization=None, datacenter=None, power=None, **overrides) -> TCOResult:
