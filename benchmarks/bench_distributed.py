@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import mlsysim
-from mlsysim.core.distributed import DistributedSolver
+from mlsysim.solvers.distributed import DistributedSolver
 
 
 def bench(model, fleet, global_batch, seq_len=None, repeat=5):

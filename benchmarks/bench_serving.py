@@ -25,7 +25,7 @@ from _util import best_of, machine  # noqa: E402
 
 import mlsysim  # noqa: E402
 from mlsysim import Q_  # noqa: E402
-from mlsysim.core.solver import ServingSolver  # noqa: E402
+from mlsysim.solvers import ServingSolver  # noqa: E402
 
 #: points per axis; the grid has AXIS**3 = 1e6 points
 AXIS = 100

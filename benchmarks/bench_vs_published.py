@@ -40,7 +40,7 @@ from _util import best_of, machine  # noqa: E402
 import bench_serving  # noqa: E402
 import mlsysim  # noqa: E402
 from mlsysim import Q_  # noqa: E402
-from mlsysim.core.solver import ServingSolver  # noqa: E402
+from mlsysim.solvers import ServingSolver  # noqa: E402
 
 POINTS = 2000
 REPEAT = 3

@@ -26,11 +26,11 @@ _LAZY = {
     "Scenario": ("mlsysim.systems.applications", "Scenario"),
     "TransformerWorkload": ("mlsysim.models", "TransformerWorkload"),
     "CNNWorkload": ("mlsysim.models", "CNNWorkload"),
-    "SingleNodeSolver": ("mlsysim.core.solver", "SingleNodeSolver"),
-    "ServingSolver": ("mlsysim.core.solver", "ServingSolver"),
-    "DistributedSolver": ("mlsysim.core.solver", "DistributedSolver"),
-    "SustainabilitySolver": ("mlsysim.core.solver", "SustainabilitySolver"),
-    "TCOSolver": ("mlsysim.core.solver", "TCOSolver"),
+    "SingleNodeSolver": ("mlsysim.solvers", "SingleNodeSolver"),
+    "ServingSolver": ("mlsysim.solvers", "ServingSolver"),
+    "DistributedSolver": ("mlsysim.solvers", "DistributedSolver"),
+    "SustainabilitySolver": ("mlsysim.solvers", "SustainabilitySolver"),
+    "TCOSolver": ("mlsysim.solvers", "TCOSolver"),
     "sweep": ("mlsysim.sweep", "sweep"),
 }
 

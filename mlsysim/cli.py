@@ -214,7 +214,7 @@ def _print_inverse(args, res, extra: dict | None = None) -> int:
 
 
 def cmd_solve_serving(args) -> int:
-    from .core.solver import ServingSolver
+    from .solvers import ServingSolver
 
     targets = _need_one_target(args, _SERVING_TARGETS, "serving")
     kw = _given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS)
@@ -226,7 +226,7 @@ def cmd_solve_serving(args) -> int:
 
 
 def cmd_solve_node(args) -> int:
-    from .core.solver import SingleNodeSolver
+    from .solvers import SingleNodeSolver
 
     targets = _need_one_target(args, _NODE_TARGETS, "node")
     kw = _given(args, _NODE_OPTS) | _given(args, _OVERRIDE_OPTS)
@@ -248,7 +248,7 @@ def _carbon_kwargs(args, extra_opts=()) -> dict:
 
 
 def cmd_solve_carbon(args) -> int:
-    from .core.solver import SustainabilitySolver
+    from .solvers import SustainabilitySolver
 
     targets = _need_one_target(args, _CARBON_TARGETS, "carbon")
     kw = _carbon_kwargs(args)
@@ -260,7 +260,7 @@ def cmd_solve_carbon(args) -> int:
 
 
 def cmd_solve_tco(args) -> int:
-    from .core.solver import TCOSolver
+    from .solvers import TCOSolver
 
     targets = _need_one_target(args, _TCO_TARGETS, "tco")
     kw = _carbon_kwargs(args, _TCO_EXTRA)
@@ -272,7 +272,7 @@ def cmd_solve_tco(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from .core.solver import ServingSolver
+    from .solvers import ServingSolver
 
     kw = _given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS)
     r = ServingSolver().solve(args.model, args.hardware, **kw)
@@ -281,7 +281,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_node(args) -> int:
-    from .core.solver import SingleNodeSolver
+    from .solvers import SingleNodeSolver
 
     kw = _given(args, _NODE_OPTS) | _given(args, _OVERRIDE_OPTS)
     if args.power is not None:

@@ -102,7 +102,7 @@ def roofline(hardware, models: Any = (), *, precision: str = "fp16", batch_sizes
         x: arithmetic intensity [FLOP/byte] (log); y: attainable performance [TFLOP/s] (log).
     """
     from .core.equation_sets import Equations
-    from .core.solver import SingleNodeSolver
+    from .solvers import SingleNodeSolver
 
     fig, ax = _figure(ax)
     hw = _hardware(hardware)
@@ -200,7 +200,7 @@ def serving_latency(model, hardware, *, batch_sizes: Sequence[int] = (1, 2, 4, 8
     matplotlib.figure.Figure
         x: batch size [1] (log2); y: time per output token [ms] (log).
     """
-    from .core.solver import ServingSolver
+    from .solvers import ServingSolver
     from .sweep import sweep
 
     fig, ax = _figure(ax)
@@ -325,7 +325,7 @@ def carbon_by_region(comparison=None, *, regions: Sequence[Any] | None = None, m
     matplotlib.figure.Figure
         One bar per region, annotated with the grid's carbon intensity [g/kWh].
     """
-    from .core.solver import SustainabilitySolver
+    from .solvers import SustainabilitySolver
 
     if comparison is None:
         if regions is None:

@@ -7,7 +7,7 @@ the library's public API and compares; :func:`main` prints the table, writes it 
 (``--write docs/validation.md``) or as JSON (``--json``).
 
 Predictions (Megatron-LM throughput, PaLM MFU, MLPerf Tiny latency) use ONE set of efficiency
-assumptions, the solvers' documented defaults (:data:`mlsysim.core.distributed.DEFAULT_ASSUMPTIONS`,
+assumptions, the solvers' documented defaults (:data:`mlsysim.solvers.distributed.DEFAULT_ASSUMPTIONS`,
 :data:`mlsysim.hardware.tiny.TFLM_REFERENCE_EFFICIENCY`); there are no per-case fudge factors. A case that
 the model misses beyond its tolerance for a known reason carries ``xfail`` (the reason) and ``why``.
 
@@ -149,7 +149,7 @@ def _run_model_workload(m: dict):
 
 
 def _run_distributed(m: dict):
-    from .core.distributed import DistributedSolver
+    from .solvers.distributed import DistributedSolver
     from .systems import Fleet, Systems
 
     f = m["fleet"]
@@ -171,7 +171,7 @@ def _assumption_value(ref):
 
 
 def _run_single_node(m: dict):
-    from .core.solver import SingleNodeSolver
+    from .solvers import SingleNodeSolver
 
     r = SingleNodeSolver().solve(m["model"], m["hardware"], precision=m.get("precision", "fp16"),
                                  batch_size=m.get("batch_size", 1),
@@ -180,7 +180,7 @@ def _run_single_node(m: dict):
 
 
 def _run_sustainability(m: dict):
-    from .core.solver import SustainabilitySolver
+    from .solvers import SustainabilitySolver
 
     kw = {k: _value(m[k], {}) for k in ("hardware", "num_devices", "duration", "region", "power") if k in m}
     kw.update({k: _value(v, {}) for k, v in m.get("overrides", {}).items()})

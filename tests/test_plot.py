@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import mlsysim  # noqa: E402
 from mlsysim import Q_, plot  # noqa: E402
 from mlsysim.core.errors import DomainError, MlsysimError, UnderdeterminedError  # noqa: E402
-from mlsysim.core.solver import DistributedSolver, SingleNodeSolver  # noqa: E402
+from mlsysim.solvers import DistributedSolver, SingleNodeSolver  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

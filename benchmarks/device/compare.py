@@ -11,7 +11,7 @@ import json
 import sys
 
 from mlsysim import Equations, Hardware, Models, Q_
-from mlsysim.core.solver import ServingSolver
+from mlsysim.solvers import ServingSolver
 
 DEVICES = {"NVIDIA H200": "H200", "NVIDIA H100 80GB HBM3": "H100"}
 

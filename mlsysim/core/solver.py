@@ -1,25 +1,18 @@
-"""The solvers (Layer E): thin façades that bind registry objects to equation sets.
+"""Compatibility alias: the solvers moved to :mod:`mlsysim.solvers` (layer E).
 
-* :class:`SingleNodeSolver` — roofline / Iron Law time of one inference step on one device.
-* :class:`ServingSolver` — LLM prefill (ttft), decode (tpot), KV cache, memory, tensor parallelism.
-* :class:`DistributedSolver` — 3D parallelism, collectives, oversubscription.
-* :class:`SustainabilitySolver` and :class:`TCOSolver` — energy, carbon, water and cost.
-
-Each has ``solve(...)`` (forward) and ``solve_for(unknown, ..., target=...)`` (inverse).
+The original textbook code imports ``from mlsysim.core.solver import ...``; this module keeps that working.
+It is the one place under ``mlsysim/core`` that names a layer above the engine, and it does so lazily,
+so importing the engine never imports the solvers.
 """
 from __future__ import annotations
 
-from .serving_solver import InverseResult, ServingResult, ServingSolver, SingleNodeResult, SingleNodeSolver
-from .sustainability import SustainabilitySolver, TCOSolver
+import importlib
+
+__all__ = ["SingleNodeSolver", "ServingSolver", "DistributedSolver", "SustainabilitySolver", "TCOSolver",
+           "ServingResult", "SingleNodeResult", "InverseResult", "DistributedResult"]
 
 
 def __getattr__(name):
-    if name in ("DistributedSolver", "DistributedResult"):
-        from . import distributed
-
-        return getattr(distributed, name)
-    raise AttributeError(name)
-
-
-__all__ = ["SingleNodeSolver", "ServingSolver", "DistributedSolver", "SustainabilitySolver", "TCOSolver",
-           "ServingResult", "SingleNodeResult", "InverseResult"]
+    if name in __all__:
+        return getattr(importlib.import_module("mlsysim.solvers"), name)
+    raise AttributeError(f"module 'mlsysim.core.solver' has no attribute {name!r}")

@@ -423,7 +423,7 @@ class Scenario:
 
     # -- one device: inference or serving
     def _evaluate_device(self, ev: "Evaluation", perf: dict):
-        from ..core.solver import ServingSolver, SingleNodeSolver
+        from ..solvers import ServingSolver, SingleNodeSolver
 
         hw = self.hardware
         if "memory_bandwidth" not in perf and hw.get("memory_bandwidth") is None:
@@ -458,7 +458,7 @@ class Scenario:
 
     # -- a fleet: training
     def _evaluate_training(self, ev: "Evaluation", perf: dict):
-        from ..core.solver import DistributedSolver
+        from ..solvers import DistributedSolver
 
         kw = {k: v for k, v in perf.items() if k in ("compute_efficiency", "dp_overlap", "link_efficiency")}
         layout = dict(self.layout)
@@ -478,7 +478,7 @@ class Scenario:
 
     # -- Level 3 (and the Level 1 power budget)
     def _economics(self, ev: "Evaluation", duration, num_devices, period, fleet=None):
-        from ..core.sustainability import LIFETIME, SustainabilitySolver, TCOSolver
+        from ..solvers.sustainability import LIFETIME, SustainabilitySolver, TCOSolver
 
         econ = self._assumed(ECONOMICS_ASSUMPTIONS)
         hw_kw = {"fleet": fleet} if fleet is not None else {"hardware": self.hardware}

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 import mlsysim
 from mlsysim import Q_
-from mlsysim.core.distributed import DistributedSolver
-from mlsysim.core.solver import ServingSolver, SustainabilitySolver
+from mlsysim.solvers.distributed import DistributedSolver
+from mlsysim.solvers import ServingSolver, SustainabilitySolver
 from mlsysim.core.variables import VARIABLES
 from mlsysim.systems import Systems
 

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from .assumptions import Assumption
-from .errors import DomainError, MlsysimError, UnknownNameError, UnknownVariableError
-from .precision import bytes_per_element, normalize_precision
-from .sources import assumption
-from .units import Q_
+from ..core.assumptions import Assumption
+from ..core.errors import DomainError, MlsysimError, UnknownNameError, UnknownVariableError
+from ..core.precision import bytes_per_element, normalize_precision
+from ..core.sources import assumption
+from ..core.units import Q_
 
 RECOMPUTE_MODES = ("none", "selective", "full")
 
@@ -67,7 +67,7 @@ OUTPUTS = ["step_time", "compute_time", "tp_comm_time", "pp_comm_time", "bubble_
 
 
 def _parallelism():
-    from .equation_sets import Equations
+    from ..core.equation_sets import Equations
 
     return Equations.Parallelism
 
@@ -160,7 +160,7 @@ class DistributedResult:
         return out
 
     def __repr__(self):
-        from .equations import fmt_quantity
+        from ..core.equations import fmt_quantity
 
         lay = ", ".join(f"{k}={v}" for k, v in self.layout.items())
         lines = [f"DistributedResult: {getattr(self.model, 'name', self.model)} on {self.fleet.name}", f"  layout: {lay}",
@@ -295,9 +295,9 @@ class DistributedSolver:
 
     def _knowns(self, model, fleet, L, precision, seq_len, global_batch, assumptions):
         """Set inputs for layouts ``L`` (dict of equal-length arrays, or scalars)."""
-        from .equation_sets.parallelism import (ACTIVATION_COEFFICIENTS, ADAM_K_BYTES, TP_ALLREDUCES_PER_LAYER,
+        from ..core.equation_sets.parallelism import (ACTIVATION_COEFFICIENTS, ADAM_K_BYTES, TP_ALLREDUCES_PER_LAYER,
                                                 TRAINING_PASSES, ZERO_COMM_FACTOR)
-        from .equation_sets.transformer import FLOPS_PER_MAC
+        from ..core.equation_sets.transformer import FLOPS_PER_MAC
 
         hw = fleet.hardware
         g = fleet.devices_per_node

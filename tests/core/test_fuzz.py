@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import mlsysim
 from mlsysim import Q_
 from mlsysim.core.errors import MlsysimError
-from mlsysim.core.solver import ServingSolver, SingleNodeSolver, SustainabilitySolver
+from mlsysim.solvers import ServingSolver, SingleNodeSolver, SustainabilitySolver
 from mlsysim.core.variables import VARIABLES
 
 SETS = list(mlsysim.Equations)

@@ -10,7 +10,7 @@ result reports was computed by the equation set; no formula is written here.
 Examples
 --------
 >>> from mlsysim import Q_, Hardware, Infra
->>> from mlsysim.core.sustainability import SustainabilitySolver
+>>> from mlsysim.solvers.sustainability import SustainabilitySolver
 >>> r = SustainabilitySolver().solve(hardware=Hardware.H100, num_devices=1024,
 ...                                  duration=Q_(30, "day"), region=Infra.Poland)   # doctest: +SKIP
 >>> SustainabilitySolver().solve_for("duration", hardware=Hardware.H100, num_devices=1,
@@ -25,11 +25,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pint
 
-from .assumptions import Assumption
-from .equations import EvalResult, Solution, fmt_quantity
-from .errors import DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
-from .sources import Source, assumption
-from .units import Q_
+from ..core.assumptions import Assumption
+from ..core.equations import EvalResult, Solution, fmt_quantity
+from ..core.errors import DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
+from ..core.sources import Source, assumption
+from ..core.units import Q_
 
 # ---------------------------------------------------------------------------------- assumptions
 #: Average utilization of the idle-to-TDP power range when the caller gives none.
@@ -97,7 +97,7 @@ def _given_source(name: str) -> Source:
 
 
 def _equations(name: str):
-    from .equation_sets import Equations
+    from ..core.equation_sets import Equations
 
     return Equations.get(name)
 

@@ -1,6 +1,6 @@
 """Layer C: the Infra registry of grids and datacentres.
 
-Expected numbers are read from /work/shared/reference/published_cases.json (verified, cited figures) or
+Expected numbers are read from tests/data/published_cases.json (verified, cited figures) or
 worked out by hand in the test; none is taken from running the code under test.
 """
 from __future__ import annotations
@@ -21,14 +21,12 @@ from mlsysim.core.sources import Source
 from mlsysim.core.specs import sv
 from mlsysim.infra import BASES, DatacenterProfile, GridRegion, Infra, report
 
-CASES_PATH = Path("/work/shared/reference/published_cases.json")
-REPO = Path(__file__).resolve().parents[1]
+CASES_PATH = Path(__file__).resolve().parents[2] / "tests" / "data" / "published_cases.json"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def cases():
-    if not CASES_PATH.exists():
-        pytest.skip("published_cases.json is not available on this machine")
     return {c["id"]: c for c in json.loads(CASES_PATH.read_text())}
 
 

@@ -15,8 +15,8 @@ from mlsysim.core.errors import (DomainError, MlsysimError, SourceError, Underde
 from mlsysim.core.sources import Source
 from mlsysim.models import CNNWorkload, TransformerWorkload, report
 
-HF = Path(__file__).parent / "data" / "hf_configs"
-DOCS = Path(__file__).parent.parent / "docs" / "models.md"
+HF = Path(__file__).resolve().parents[1] / "data" / "hf_configs"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "models.md"
 
 
 # ---------------------------------------------------------------- published parameter counts (within 2%)

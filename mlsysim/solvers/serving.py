@@ -13,15 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from . import defaults as D
-from .assumptions import Assumption
-from .equation_sets import Equations
-from .equations import EvalResult, fmt_quantity
-from .errors import DomainError, InfeasibleError, UnderdeterminedError, UnitError, UnknownVariableError
-from .precision import bytes_per_element as precision_bytes  # (solver arguments are named bytes_per_element)
-from .precision import normalize_precision
-from .units import Q_
-from .variables import VARIABLES
+from ..core import defaults as D
+from ..core.assumptions import Assumption
+from ..core.equation_sets import Equations
+from ..core.equations import EvalResult, fmt_quantity
+from ..core.errors import DomainError, InfeasibleError, UnderdeterminedError, UnitError, UnknownVariableError
+from ..core.precision import bytes_per_element as precision_bytes  # (solver arguments are named bytes_per_element)
+from ..core.precision import normalize_precision
+from ..core.units import Q_
+from ..core.variables import VARIABLES
 
 #: solver arguments that are not equation variables
 _SOLVER_ARGS = {"model", "hardware", "precision"}

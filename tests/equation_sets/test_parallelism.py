@@ -9,8 +9,7 @@ from mlsysim import Q_
 from mlsysim.core.equation_sets.parallelism import ACTIVATION_COEFFICIENTS
 from mlsysim.core.errors import DomainError, UnderdeterminedError
 
-CASES = {c["id"]: c for c in json.loads(pathlib.Path("/work/shared/reference/published_cases.json").read_text())} \
-    if pathlib.Path("/work/shared/reference/published_cases.json").exists() else {}
+CASES = {c["id"]: c for c in json.loads((pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "published_cases.json").read_text())}
 
 
 def test_sets_are_dimensionally_consistent():

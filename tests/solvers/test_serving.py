@@ -8,7 +8,7 @@ import pytest
 
 from mlsysim import Hardware, Models, Q_
 from mlsysim.core.errors import DomainError, InfeasibleError, MlsysimError, UnknownNameError
-from mlsysim.core.solver import ServingSolver, SingleNodeSolver
+from mlsysim.solvers import ServingSolver, SingleNodeSolver
 
 # ---- Llama-3-70B parameter count by hand (config: L=80, h=8192, 64 heads, 8 KV heads, d=128, ffn 28672,
 # vocab 128256, untied output, RMSNorm, no biases):

@@ -13,7 +13,7 @@ from mlsysim.core.errors import (DomainError, InfeasibleError, OverdeterminedErr
                                  UnknownNameError, UnknownVariableError)
 from mlsysim.core.sources import Source
 from mlsysim.core.specs import SourcedSpec, sv
-from mlsysim.core.sustainability import (DEFAULT_ASSUMPTIONS, IDLE_POWER, RegionComparison, SustainabilityResult,
+from mlsysim.solvers.sustainability import (DEFAULT_ASSUMPTIONS, IDLE_POWER, RegionComparison, SustainabilityResult,
                                          SustainabilitySolver, TCOResult, TCOSolver, UTILIZATION)
 from mlsysim.hardware import Hardware
 from mlsysim.infra import Infra

@@ -7,13 +7,13 @@ import pytest
 
 import mlsysim
 from mlsysim import Q_
-from mlsysim.core.distributed import DEFAULT_ASSUMPTIONS, DistributedSolver, placement
+from mlsysim.solvers.distributed import DEFAULT_ASSUMPTIONS, DistributedSolver, placement
 from mlsysim.core.errors import DomainError, MlsysimError, UnknownNameError, UnknownVariableError
 from mlsysim.models import TransformerWorkload
 from mlsysim.systems import Systems
 
-PATH = pathlib.Path("/work/shared/reference/published_cases.json")
-CASES = {c["id"]: c for c in json.loads(PATH.read_text())} if PATH.exists() else {}
+PATH = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "published_cases.json"
+CASES = {c["id"]: c for c in json.loads(PATH.read_text())}
 ROWS = ["megatron_t1_1p7B", "megatron_t1_7p5B", "megatron_t1_39p1B", "megatron_t1_145p6B", "megatron_t1_529p6B"]
 S = DistributedSolver()
 

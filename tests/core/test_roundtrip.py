@@ -48,7 +48,7 @@ _LAYOUT_KNOWNS: list = []
 
 def _layout_point(eqset, u):
     from mlsysim import Models, Systems
-    from mlsysim.core.distributed import DistributedSolver
+    from mlsysim.solvers.distributed import DistributedSolver
 
     if not _LAYOUT_KNOWNS:
         for m, f, tp, pp, dp, gb, sl, kw in _LAYOUTS:

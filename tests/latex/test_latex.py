@@ -21,7 +21,7 @@ from mlsysim.core.errors import DomainError, InfeasibleError, UnitError, Unknown
 from mlsysim.latex import (DISPLAY, DisplayConfig, TeX, environment, escape_latex, export, label_of, render_files,
                            render_set, si_unit, solved_form, worked_example, worked_inverse)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EQUATIONS_DIR = REPO / "equations"
 HOSTILE = "50% off_{x} & $5 #1 ~^\\"
 HOSTILE_ESCAPED = (r"50\% off\_\{x\} \& \$5 \#1 \textasciitilde{}\textasciicircum{}\textbackslash{}")

@@ -25,15 +25,13 @@ from mlsysim.hardware import (CATEGORIES, DOCS_PATH, HARDWARE_FIELDS, Hardware, 
                               UnsupportedPrecisionError, devices, report, write_docs)
 from mlsysim.hardware.tiny import TFLM_REFERENCE_EFFICIENCY
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _published_cases_path() -> Path | None:
     candidates = [os.environ.get("MLSYSIM_PUBLISHED_CASES", ""),
                   REPO / "tests" / "data" / "published_cases.json",
-                  REPO / "shared" / "reference" / "published_cases.json",
-                  REPO.parent / "shared" / "reference" / "published_cases.json",
-                  "/work/shared/reference/published_cases.json"]
+                  ]
     for c in candidates:
         if c and Path(c).is_file():
             return Path(c)
@@ -43,8 +41,7 @@ def _published_cases_path() -> Path | None:
 @pytest.fixture(scope="module")
 def cases() -> dict:
     path = _published_cases_path()
-    if path is None:
-        pytest.skip("published_cases.json not found (set MLSYSIM_PUBLISHED_CASES)")
+    assert path is not None, "tests/data/published_cases.json is missing from the repository"
     return {c["id"]: c for c in json.loads(path.read_text())}
 
 

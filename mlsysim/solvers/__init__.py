@@ -1,0 +1,25 @@
+"""The solvers (Layer E): thin façades that bind registry objects to equation sets.
+
+* :class:`SingleNodeSolver` — roofline / Iron Law time of one inference step on one device.
+* :class:`ServingSolver` — LLM prefill (ttft), decode (tpot), KV cache, memory, tensor parallelism.
+* :class:`DistributedSolver` — 3D parallelism, collectives, oversubscription.
+* :class:`SustainabilitySolver` and :class:`TCOSolver` — energy, carbon, water and cost.
+
+Each has ``solve(...)`` (forward) and ``solve_for(unknown, ..., target=...)`` (inverse).
+"""
+from __future__ import annotations
+
+from .serving import InverseResult, ServingResult, ServingSolver, SingleNodeResult, SingleNodeSolver
+from .sustainability import SustainabilitySolver, TCOSolver
+
+
+def __getattr__(name):
+    if name in ("DistributedSolver", "DistributedResult"):
+        from . import distributed
+
+        return getattr(distributed, name)
+    raise AttributeError(name)
+
+
+__all__ = ["SingleNodeSolver", "ServingSolver", "DistributedSolver", "SustainabilitySolver", "TCOSolver",
+           "ServingResult", "SingleNodeResult", "InverseResult"]
