@@ -11,6 +11,10 @@ from .core import errors
 from .core.errors import MlsysimError
 from .core.sources import Source
 from .core.equation_sets import Equations
+from .core.hooks import register_loader
+
+# the engine renders LaTeX worked examples through renderers that mlsysim.latex registers when imported
+register_loader(lambda: importlib.import_module("mlsysim.latex"))
 
 __version__ = "0.1.0"
 

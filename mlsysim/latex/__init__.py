@@ -16,6 +16,12 @@ from .export import export, examples, inverse_questions, render_files
 from .render import (DISPLAY, DisplayConfig, SolvedForm, TeX, WorkedExample, WorkedInverse, environment, escape_latex,
                      label_of, render_set, si_unit, slug, solved_form, worked_example, worked_inverse)
 
+from ..core.hooks import register_renderer
+
+# the engine's EquationSet.worked_example / solve_latex reach these through its renderer registry
+register_renderer("worked_example", worked_example)
+register_renderer("solved_form", solved_form)
+
 __all__ = ["export", "render_files", "examples", "inverse_questions", "render_set", "worked_example",
            "worked_inverse", "solved_form", "DisplayConfig", "DISPLAY", "TeX", "escape_latex", "environment",
            "si_unit", "label_of", "slug", "SolvedForm", "WorkedExample", "WorkedInverse"]

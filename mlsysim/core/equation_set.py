@@ -1,0 +1,354 @@
+"""A small system of equations: :class:`EquationSet` (structure, compiled kernels, input conversion and
+checks, forward :meth:`~EquationSet.evaluate`, LaTeX of the set). The inverse (:meth:`~EquationSet.solve`)
+lives in :mod:`.inverse`.
+"""
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .equation import Equation, _label, _sympy, expr_dimensionality
+from .errors import DomainError, OverdeterminedError, UnderdeterminedError, UnitError, UnknownVariableError
+from .hooks import renderer
+from .inverse import InverseSolving
+from .results import EvalResult
+from .units import magnitude_in
+from .variables import DOMAINS as DOMAINS_TEXT
+from .variables import VARIABLES, Var
+
+
+class EquationSet(InverseSolving):
+    """A small system of equations, each defining one variable from others.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"Roofline"``.
+    equations : sequence of Equation
+        Each defines a distinct variable; the definitions must not form a cycle.
+    description : str
+        What the set models.
+    """
+
+    def __init__(self, name: str, equations: Sequence[Equation], description: str = ""):
+        self.name = name
+        self.description = description
+        self.equations: dict[str, Equation] = {}
+        self._by_lhs: dict[str, Equation] = {}
+        for eq in equations:
+            if eq.key in self.equations:
+                raise ValueError(f"{name}: duplicate equation key {eq.key!r}")
+            if eq.lhs.name in self._by_lhs:
+                raise ValueError(f"{name}: {eq.lhs.name} is defined twice ({self._by_lhs[eq.lhs.name].key}, {eq.key})")
+            self.equations[eq.key] = eq
+            self._by_lhs[eq.lhs.name] = eq
+        self.derived = list(self._by_lhs)
+        allv = set()
+        for eq in self.equations.values():
+            allv |= eq.inputs
+        self.inputs = sorted(allv - set(self.derived))
+        self.variables = self.inputs + self.derived
+        self._order = self._toposort()
+        self._fns: dict = {}
+        self._plans: dict = {}
+        self._deps_cache: dict = {}
+
+    # -- structure ----------------------------------------------------------------------------
+    def defining(self, name: str) -> Equation:
+        try:
+            return self._by_lhs[name]
+        except KeyError:
+            raise KeyError(f"{name} is not derived in {self.name}") from None
+
+    def var(self, name: str) -> Var:
+        return VARIABLES[name]
+
+    def _toposort(self) -> list[str]:
+        order, state = [], {}
+
+        def visit(n, path):
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                raise ValueError(f"{self.name}: circular definitions {' -> '.join(path + [n])}")
+            state[n] = 1
+            for d in sorted(self._by_lhs[n].inputs):
+                if d in self._by_lhs:
+                    visit(d, path + [n])
+            state[n] = 2
+            order.append(n)
+
+        for n in self.derived:
+            visit(n, [])
+        return order
+
+    def input_deps(self, name: str, stop: frozenset = frozenset()) -> frozenset:
+        """Leaf variables ``name`` depends on, expanding derived variables not in ``stop``."""
+        key = (name, stop)
+        if key in self._deps_cache:
+            return self._deps_cache[key]
+        if name not in self._by_lhs or name in stop:
+            out = frozenset([name])
+        else:
+            acc = set()
+            for d in self._by_lhs[name].inputs:
+                acc |= self.input_deps(d, stop)
+            out = frozenset(acc)
+        self._deps_cache[key] = out
+        return out
+
+    def check_dimensions(self) -> None:
+        """Raise :class:`DimensionError` naming the equation and term that is inconsistent."""
+        from .errors import DimensionError
+
+        for eq in self.equations.values():
+            want = eq.lhs.pint_unit.dimensionality
+            for reg, e in eq.branches().items():
+                where = f"{self.name}.{eq.key}" + (f" [{reg}]" if reg else "")
+                got = expr_dimensionality(e, where)
+                if got != want:
+                    raise DimensionError(f"{where}: right-hand side {e} has dimension {dict(got) or 'dimensionless'}"
+                                         f" but {eq.lhs.name} is {dict(want) or 'dimensionless'}")
+
+    # -- compiled kernels -----------------------------------------------------------------------
+    def _kernel(self, eq: Equation, regime: str):
+        k = (eq.key, regime)
+        fn = self._fns.get(k)
+        if fn is None:
+            sp = _sympy()
+            e = eq.branches()[regime]
+            args = sorted(s.name for s in e.free_symbols)
+            f = sp.lambdify([VARIABLES[a].symbol for a in args], e, modules="numpy", cse=True)
+            fn = self._fns[k] = (f, args)
+        return fn
+
+    # -- input handling -------------------------------------------------------------------------
+    def _convert(self, knowns: Mapping[str, Any]) -> dict:
+        mags = {}
+        for name, value in knowns.items():
+            if name not in VARIABLES or name not in self.variables:
+                close = difflib.get_close_matches(name, self.variables, n=4)
+                raise UnknownVariableError(
+                    f"{self.name} has no variable {name!r}" + (f"; did you mean {', '.join(close)}?" if close else
+                                                               f"; its variables are {', '.join(self.variables)}"))
+            v = VARIABLES[name]
+            if isinstance(value, (list, tuple)):
+                raise UnitError(f"{name}: pass a numpy array (inside a Quantity) rather than a {type(value).__name__}")
+            if isinstance(value, str):
+                raise UnitError(f"{name}: got the string {value!r}; pass Q_(value, unit) "
+                                f"(parse user strings with mlsysim.core.units.parse_quantity)")
+            m = magnitude_in(value, v.base_unit, name)
+            if isinstance(m, np.ndarray) and m.ndim == 0:
+                m = m.item()
+            if not isinstance(m, np.ndarray):
+                if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, float, np.integer, np.floating)):
+                    raise DomainError(f"{name} must be a number; got {value!r} ({type(value).__name__})")
+                m = float(m)
+            elif m.dtype.kind in "iu":
+                m = m.astype(float)
+            v.check(m, value)
+            mags[name] = m
+        return mags
+
+    # -- forward evaluation ---------------------------------------------------------------------
+    def evaluate(self, outputs: Iterable[str] | None = None, **knowns) -> EvalResult:
+        """Compute every derived quantity (or only ``outputs``) from the inputs given.
+
+        Inputs are pint Quantities (plain numbers for dimensionless variables); numpy arrays broadcast.
+        Giving a derived quantity raises :class:`OverdeterminedError` (use :meth:`solve` to find an
+        input from a target); missing inputs raise :class:`UnderdeterminedError` naming them.
+        """
+        mags = self._convert(knowns)
+        given_derived = [k for k in mags if k in self._by_lhs]
+        if given_derived:
+            raise OverdeterminedError(
+                f"{', '.join(given_derived)} {'is' if len(given_derived) == 1 else 'are'} computed by {self.name}; "
+                f"evaluate() takes only inputs ({', '.join(self.inputs)}). To find an input that meets a target, "
+                f"use solve(unknown, {given_derived[0]}=...)")
+        want = list(outputs) if outputs is not None else list(self.derived)
+        for w in want:
+            if w not in self._by_lhs:
+                raise UnknownVariableError(f"{self.name} does not derive {w!r}; it derives {', '.join(self.derived)}")
+        missing = {}
+        for w in want:
+            miss = sorted(self.input_deps(w) - set(mags))
+            if miss:
+                missing[w] = miss
+        if missing:
+            allmiss = sorted({m for ms in missing.values() for m in ms})
+            raise UnderdeterminedError(
+                f"{self.name}.evaluate is missing input(s) {', '.join(allmiss)} "
+                f"(needed for {', '.join(missing)}); or pass outputs=[...] to compute only some quantities")
+        needed = set()
+        for w in want:
+            needed |= self._derived_closure(w)
+        vals, regs = self._forward(mags, [n for n in self._order if n in needed])
+        result = {n: vals[n] for n in self._order if n in needed}
+        given_q = {k: knowns[k] for k in knowns}
+        return EvalResult(self, result, regs, given_q)
+
+    def _derived_closure(self, name: str, stop=frozenset()) -> frozenset:
+        """Derived variables ``name`` is computed from (itself included), not expanding ``stop`` (memoised)."""
+        key = ("__closure__", name, frozenset(stop))
+        hit = self._deps_cache.get(key)
+        if hit is not None:
+            return hit
+        out = set()
+        if name in self._by_lhs and name not in stop:
+            out.add(name)
+            for d in self._by_lhs[name].inputs:
+                out |= self._derived_closure(d, stop)
+        out = frozenset(out)
+        self._deps_cache[key] = out
+        return out
+
+    def _forward(self, mags: dict, order: list[str]):
+        """Evaluate ``order`` (derived names, topologically sorted) from base magnitudes in ``mags``."""
+        vals = dict(mags)
+        regs = {}
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+            try:
+                for n in order:
+                    eq = self._by_lhs[n]
+                    if not eq.is_regime:
+                        f, args = self._kernel(eq, "")
+                        v = f(*[vals[a] for a in args])
+                    else:
+                        outs = []
+                        for r in eq.regimes:
+                            f, args = self._kernel(eq, r)
+                            outs.append(f(*[vals[a] for a in args]))
+                        if any(isinstance(o, np.ndarray) for o in outs):
+                            # arrays: the binding regime is recomputed only if asked (EvalResult.regime)
+                            v = _combine_values(outs, eq.combine)
+                            regs[eq.key] = None
+                        else:
+                            v, regs[eq.key] = _combine(outs, eq.combine)
+                    self._check_output(eq, v)
+                    vals[n] = v
+            except (FloatingPointError, ZeroDivisionError, OverflowError) as exc:
+                raise DomainError(f"{self.name}: evaluating {n} ({self._by_lhs[n].key}) gave a non-finite "
+                                  f"result ({exc}); check the inputs' magnitudes") from None
+        return vals, regs
+
+    def _check_output(self, eq: Equation, v):
+        """A derived value must be finite and in its variable's domain: inconsistent inputs (e.g. more
+        local ranks than ranks) or magnitudes beyond float range raise instead of returning nonsense."""
+        d = eq.lhs.domain
+        if not isinstance(v, np.ndarray):
+            if not math.isfinite(v):
+                raise DomainError(f"{self.name}: {eq.lhs.name} ({eq.key}) came out {v}; the inputs' magnitudes "
+                                  f"are beyond floating-point range")
+            try:
+                eq.lhs.check(float(v))
+            except DomainError:
+                raise DomainError(f"{self.name}: {eq.lhs.name} ({eq.key}) came out {float(v):g}, outside its domain "
+                                  f"({DOMAINS_TEXT[d]}): the inputs are inconsistent with each other") from None
+            return
+        if self._maybe_negative(eq):
+            lo = v.min()
+            if d in ("positive", "count", "fraction", "ge1") and lo <= 0 or d in ("nonnegative", "count0") and lo < 0:
+                raise DomainError(f"{self.name}: {eq.lhs.name} ({eq.key}) has values outside its domain "
+                                  f"({DOMAINS_TEXT[d]}; min {lo:g}): the inputs are inconsistent with each other")
+
+    def _maybe_negative(self, eq: Equation) -> bool:
+        """Can this equation's right-hand side be <= 0 for in-domain inputs? (sympy assumptions; cached)."""
+        key = ("__maybe_negative__", eq.key)
+        hit = self._fns.get(key)
+        if hit is None:
+            hit = self._fns[key] = any(not (e.is_positive or (eq.lhs.domain in ("nonnegative", "count0")
+                                                            and e.is_nonnegative))
+                                       for e in eq.branches().values())
+        return hit
+
+
+    def _regime_index(self, eq: Equation, vals: dict):
+        outs = []
+        for r in eq.regimes:
+            f, args = self._kernel(eq, r)
+            outs.append(f(*[vals[a] for a in args]))
+        return _combine(outs, eq.combine)[1]
+
+    def _steps(self, order):
+        """Compiled evaluation steps for ``order``: (name, eq key, combine, [(kernel, arg names)])."""
+        key = tuple(order)
+        st = self._fns.get(("__steps__", key))
+        if st is None:
+            st = []
+            for n in order:
+                eq = self._by_lhs[n]
+                st.append((n, eq.key if eq.is_regime else None, eq.combine,
+                           [self._kernel(eq, r) for r in eq.branches()]))
+            self._fns[("__steps__", key)] = st
+        return st
+
+    def _forward_lenient(self, mags, order):
+        vals = dict(mags)
+        regs = {}
+        for n, rkey, comb, kernels in self._steps(order):
+            if n in vals:
+                continue
+            if rkey is None:
+                f, a = kernels[0]
+                vals[n] = f(*[vals[x] for x in a])
+            else:
+                vals[n], regs[rkey] = _combine([f(*[vals[x] for x in a]) for f, a in kernels], comb)
+        return vals, regs
+
+    # -- rendering ----------------------------------------------------------------------------------
+    def latex(self) -> str:
+        """The set as a LaTeX ``align`` block, one labelled line per equation."""
+        lines = []
+        for eq in self.equations.values():
+            lines.append(f"  {eq.latex()} \\label{{eq:{_label(self.name)}-{_label(eq.key)}}}")
+        return "\\begin{align}\n" + " \\\\\n".join(lines) + "\n\\end{align}"
+
+    def _repr_latex_(self):
+        return "$$" + self.latex().replace("\\begin{align}", "\\begin{aligned}").replace(
+            "\\end{align}", "\\end{aligned}").replace("\\label", "\\tag*{}\\quad\\text") + "$$"
+
+    def __repr__(self):
+        eqs = "\n".join(f"  {eq.key}: {eq.lhs.name} = {eq.expression()}" for eq in self.equations.values())
+        return f"EquationSet {self.name!r} (inputs: {', '.join(self.inputs)})\n{eqs}"
+
+    # -- LaTeX worked examples and solved forms: rendered by mlsysim.latex, reached through the renderer
+    #    registry (mlsysim.core.hooks) that mlsysim.latex fills on import; the engine never imports it
+    def worked_example(self, outputs=None, **knowns):
+        """``formula = numbers substituted = result`` as LaTeX (see :func:`mlsysim.latex.worked_example`)."""
+        return renderer("worked_example")(self, outputs, **knowns)
+
+    def solve_latex(self, unknown: str, target: str, given=None):
+        """Closed-form inverse of ``target`` for ``unknown`` with regime conditions, as a LaTeX ``cases``
+        (see :func:`mlsysim.latex.solved_form`)."""
+        return renderer("solved_form")(self, unknown, target, given)
+
+
+def _combine_values(outs, how):
+    f = np.maximum if how == "max" else np.minimum
+    val = f(outs[0], outs[1])
+    for o in outs[2:]:
+        val = f(val, o)
+    return val
+
+
+def _combine(outs, how):
+    """Combine regime values elementwise; return (value, index of the binding regime)."""
+    if len(outs) == 2 and not any(isinstance(o, np.ndarray) for o in outs):
+        a, b = outs
+        if how == "max":
+            return (b, 1) if b > a else (a, 0)
+        return (b, 1) if b < a else (a, 0)
+    if not any(isinstance(o, np.ndarray) for o in outs):
+        idx = max(range(len(outs)), key=lambda i: outs[i]) if how == "max" else min(range(len(outs)), key=lambda i: outs[i])
+        return outs[idx], idx
+    if len(outs) == 2:
+        a, b = outs
+        sel = (b > a) if how == "max" else (b < a)
+        val = np.maximum(a, b) if how == "max" else np.minimum(a, b)
+        return val, sel.astype(np.intp)
+    stack = np.stack(np.broadcast_arrays(*outs))
+    idx = stack.argmax(axis=0) if how == "max" else stack.argmin(axis=0)
+    return np.take_along_axis(stack, idx[None], 0)[0], idx
