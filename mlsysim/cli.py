@@ -209,6 +209,9 @@ def _print_inverse(args, res, extra: dict | None = None) -> int:
             data["target"] = {"name": tname, **_q_dict(tval)}
         if res.reason:
             text += f"\n  note: {res.reason}"
+        if getattr(res, "note", ""):
+            text += f"\n  note: {res.note}"
+            data["note"] = res.note
     _emit(args, text, data)
     return 0
 

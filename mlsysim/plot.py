@@ -15,6 +15,7 @@ import numpy as np
 
 from .core.errors import DomainError, MlsysimError, UnderdeterminedError
 from .core.units import Q_
+from .core.variables import check_count
 
 #: Colour of each binding regime in every plot.
 REGIME_COLORS = {"compute": "tab:red", "memory": "tab:blue"}
@@ -63,9 +64,7 @@ def _counts(name: str, values) -> np.ndarray:
     a = np.asarray(_as_list(values) if not isinstance(values, np.ndarray) else values)
     if a.size == 0:
         raise DomainError(f"{name} is empty; give at least one value")
-    if a.dtype.kind not in "iuf" or np.any(a < 1) or np.any(a != np.round(a)):
-        raise DomainError(f"{name} must be whole numbers >= 1; got {values!r}")
-    return a.astype(float)
+    return np.atleast_1d(check_count(name, a, arrays=True)).astype(float)
 
 
 # --------------------------------------------------------------------------------------- roofline

@@ -152,6 +152,41 @@ class Var:
         return f"Var({self.name!r}, unit={self.unit!r}, domain={self.domain!r})"
 
 
+def check_count(name: str, value, *, minimum: int = 1, owner: str = "", allow_none: bool = False,
+                arrays: bool = False):
+    """The one count validator: ``value`` as an ``int`` (or an int array if ``arrays``) when it is a whole
+    number >= ``minimum``; otherwise :class:`DomainError` (or :class:`UnitError` for a dimensioned
+    Quantity) naming ``name``, the value given and what is expected.
+
+    Accepts ints, integral floats (``8.0``), numpy integers and dimensionless Quantities; refuses
+    booleans, strings, NaN/inf and fractions (a count is never silently rounded).
+    """
+    where = f"{owner}: " if owner else ""
+    expected = f"a whole number >= {minimum}"
+    if value is None:
+        if allow_none:
+            return None
+        raise DomainError(f"{where}{name} must be {expected}; got None")
+    given = value
+    if hasattr(value, "units") and hasattr(value, "dimensionless"):
+        if not value.dimensionless:
+            from .errors import UnitError
+
+            raise UnitError(f"{where}{name} is a plain count; got {value!r} with units {value.units:~C}")
+        value = value.to("").magnitude
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise DomainError(f"{where}{name} must be {expected}; got {given!r} ({type(given).__name__})")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise DomainError(f"{where}{name} must be {expected}; got {given!r} ({type(given).__name__})") from None
+    if arr.ndim > 0 and not arrays:
+        raise DomainError(f"{where}{name} must be {expected} (one value); got {given!r}")
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr < minimum) or np.any(arr != np.round(arr)):
+        raise DomainError(f"{where}{name} must be {expected}; got {given!r}")
+    return arr.astype(int) if arr.ndim > 0 else int(arr)
+
+
 #: The registry of every variable, by canonical name.
 VARIABLES: dict[str, Var] = {}
 

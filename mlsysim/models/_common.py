@@ -6,6 +6,7 @@ import numbers
 from ..core.errors import DomainError, UnitError
 from ..core.precision import bytes_per_element
 from ..core.sources import Source, assumption
+from ..core.variables import check_count  # noqa: F401  (the one count validator; re-exported for the models)
 
 #: Source given to a model the caller describes without one.
 CALLER_ARCHITECTURE = assumption("architecture given by the caller",
@@ -18,20 +19,6 @@ def _plain(value):
         m = value.m_as("")
         return m.item() if hasattr(m, "item") else m
     return value
-
-
-def check_count(arg: str, value, *, minimum: int = 1, owner: str = "") -> int:
-    """Return ``value`` as an int if it is a whole number >= ``minimum``; else raise DomainError naming ``arg``."""
-    where = f"{owner}: " if owner else ""
-    value = _plain(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise DomainError(f"{where}{arg} must be a whole number >= {minimum}; got {value!r} ({type(value).__name__})")
-    if value != value or value in (float("inf"), float("-inf")) or float(value) != int(value):
-        raise DomainError(f"{where}{arg} must be a whole number >= {minimum}; got {value!r}")
-    iv = int(value)
-    if iv < minimum:
-        raise DomainError(f"{where}{arg} must be a whole number >= {minimum}; got {value!r}")
-    return iv
 
 
 def check_positive(arg: str, value, *, owner: str = "") -> float:

@@ -5,12 +5,16 @@
 * :class:`DistributedSolver` — 3D parallelism, collectives, oversubscription.
 * :class:`SustainabilitySolver` and :class:`TCOSolver` — energy, carbon, water and cost.
 
-Each has ``solve(...)`` (forward) and ``solve_for(unknown, ..., target=...)`` (inverse).
+Each has ``solve(...)`` (forward) and ``solve_for(unknown, ..., target=...)`` (inverse). They are built on
+one base class, :class:`mlsysim.solvers.base.Solver` (public ``bind()`` -> :class:`~mlsysim.solvers.base.Binding`,
+the same ``solve_for`` contract and errors, generated argument lists); its module docstring says how a
+solver adopts it. Shared layout checks live in :mod:`mlsysim.solvers.checks`.
 """
 from __future__ import annotations
 
 from .serving import InverseResult, ServingResult, ServingSolver, SingleNodeResult, SingleNodeSolver
-from .sustainability import SustainabilitySolver, TCOSolver
+from .sustainability import SustainabilitySolver
+from .tco import TCOSolver
 
 
 def __getattr__(name):

@@ -1,4 +1,5 @@
-"""Sustainability and economics solvers: :class:`SustainabilitySolver` and :class:`TCOSolver`.
+"""Energy, carbon and water of a job: :class:`SustainabilitySolver` (and the job binding :class:`JobSolver`
+that :class:`~mlsysim.solvers.tco.TCOSolver` shares).
 
 Thin façades over ``Equations.Carbon`` and ``Equations.TCO``: they read sourced values from the
 registries (a hardware entry's ``tdp``/``idle_power``/``unit_price``, a grid region's
@@ -19,17 +20,17 @@ Examples
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pint
 
 from ..core.assumptions import Assumption
-from ..core.equations import EvalResult, Solution, fmt_quantity
+from ..core.equations import EvalResult, fmt_quantity
 from ..core.errors import DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
 from ..core.sources import Source, assumption
 from ..core.units import Q_
+from .base import Binding, Solver, entry_label, given_source
 
 # ---------------------------------------------------------------------------------- assumptions
 #: Average utilization of the idle-to-TDP power range when the caller gives none.
@@ -66,40 +67,8 @@ LIFETIME = Assumption(
                "depreciated; not a measured value; pass lifetime= to override"),
     "amortization period of the hardware [year]")
 
-#: Maintenance cost per year as a fraction of the purchase price.
-MAINTENANCE_RATE = Assumption(
-    "maintenance_rate", Q_(0.10, "1/year"),
-    assumption("annual hardware maintenance as a fraction of purchase price",
-               "support and repair contracts are commonly priced as a percentage of the purchase price per "
-               "year; 10 %/year is a round planning figure, not a measured value; pass maintenance_rate= to "
-               "override"),
-    "annual maintenance cost / purchase price [1/year]")
-
-#: Facility overhead per provisioned watt per year.
-FACILITY_RATE = Assumption(
-    "facility_rate", Q_(1.0, "USD/W/year"),
-    assumption("datacentre facility cost per provisioned watt per year",
-               "building space, power distribution and cooling costs on the order of 10 USD per watt of "
-               "critical power, depreciated over 10-15 years, plus facility upkeep, give roughly 1 USD per "
-               "provisioned watt per year (the cost structure of Barroso, Hoelzle & Ranganathan, 'The "
-               "Datacenter as a Computer', 3rd ed. 2018, Ch. 6); a planning figure, not a measured value; "
-               "pass facility_rate= to override"),
-    "facility overhead per watt of provisioned (TDP) device power per year [USD/W/year]")
-
-DEFAULT_ASSUMPTIONS = {a.name: a for a in (UTILIZATION, IDLE_POWER, PUE, LIFETIME, MAINTENANCE_RATE,
-                                           FACILITY_RATE)}
-
-GIVEN = "value given by the caller"
-
-
-def _given_source(name: str) -> Source:
-    return Source(GIVEN, kind="assumption", note=f"{name} passed to the solver")
-
-
-def _equations(name: str):
-    from ..core.equation_sets import Equations
-
-    return Equations.get(name)
+#: Default assumptions of the job binding (the TCO solver adds its own in :mod:`mlsysim.solvers.tco`).
+DEFAULT_ASSUMPTIONS = {a.name: a for a in (UTILIZATION, IDLE_POWER, PUE, LIFETIME)}
 
 
 # ---------------------------------------------------------------------------------- registry access
@@ -133,14 +102,6 @@ def _field(obj: Any, name: str):
     return value, src
 
 
-def _label(obj: Any) -> str | None:
-    if obj is None:
-        return None
-    if isinstance(obj, str):
-        return obj
-    return getattr(obj, "key", None) or getattr(obj, "name", None) or repr(obj)
-
-
 def _is_grid(obj: Any) -> bool:
     """A grid region (it publishes a carbon intensity), as opposed to a datacentre profile."""
     return obj is not None and "carbon_intensity" in getattr(type(obj), "FIELDS", {})
@@ -154,140 +115,7 @@ def _lookup(registry_module: str, registry: str, value: Any):
     return value
 
 
-# ---------------------------------------------------------------------------------- binding
-@dataclass
-class _Binding:
-    knowns: dict = field(default_factory=dict)
-    sources: dict = field(default_factory=dict)
-    assumptions: dict = field(default_factory=dict)
-    hardware: Any = None
-    region: Any = None
-    datacenter: Any = None
-    fleet: Any = None
-
-    def put(self, name, value, source):
-        self.knowns[name] = value
-        self.sources[name] = source
-
-    def assume(self, a: Assumption, given=None):
-        """Use the caller's value if given (recorded as an override of the assumption), else the default."""
-        used = a if given is None else a.with_value(given)
-        self.put(a.name, used.value, used.source)
-        self.assumptions[a.name] = used
-
-
-def _bind(eqset, *, fleet, hardware, num_devices, duration, region, datacenter, utilization, power,
-          overrides: Mapping[str, Any]) -> _Binding:
-    """Collect the knowns of ``eqset`` from registry entries, caller values and named assumptions."""
-    b = _Binding()
-    if fleet is not None and hardware is not None:
-        raise OverdeterminedError("give either fleet= or hardware=, not both (a fleet names its hardware)")
-    if fleet is not None:
-        b.fleet = fleet
-        hardware = getattr(fleet, "hardware", None)
-        if num_devices is None:
-            num_devices = getattr(fleet, "num_devices", None)
-        if datacenter is None:
-            datacenter = getattr(fleet, "datacenter", None)
-    hardware = _lookup("mlsysim.hardware", "Hardware", hardware)
-    region = _lookup("mlsysim.infra", "Infra", region)
-    datacenter = _lookup("mlsysim.infra", "Infra", datacenter)
-    if _is_grid(datacenter):
-        # a fleet's "datacenter" may name a grid region: it is the region unless one is given explicitly
-        if region is None:
-            region = datacenter
-        datacenter = None
-    b.hardware, b.region, b.datacenter = hardware, region, datacenter
-    unknown_kw = sorted(set(overrides) - set(eqset.variables))
-    if unknown_kw:
-        raise UnknownVariableError(f"{eqset.name} has no variable(s) {', '.join(unknown_kw)}; "
-                                   f"its variables are {', '.join(eqset.variables)}")
-
-    # counts and time
-    if num_devices is None:
-        num_devices = 1
-        b.sources["num_devices"] = Source("default of one device", kind="assumption",
-                                          note="no fleet and no num_devices given: one device")
-    else:
-        b.sources["num_devices"] = (Source(f"fleet {_label(fleet)}", kind="derived",
-                                           note="number of devices of the fleet")
-                                    if fleet is not None and getattr(fleet, "num_devices", None) == num_devices
-                                    else _given_source("num_devices"))
-    b.knowns["num_devices"] = num_devices
-    if duration is not None:
-        b.put("duration", duration, _given_source("duration"))
-
-    # device power: a measured average power, or the idle-to-TDP model
-    tdp, tdp_src = _field(hardware, "tdp")
-    if tdp is not None and "tdp" in eqset.variables:
-        b.put("tdp", tdp, tdp_src)
-    if power is not None:
-        clash = [n for n in ("utilization", "idle_power") if (n == "utilization" and utilization is not None)
-                 or (n in overrides and overrides[n] is not None)]
-        if clash:
-            raise OverdeterminedError(f"a measured power= replaces the idle-to-TDP power model; do not also pass "
-                                      f"{', '.join(clash)}")
-        b.put("power", power, _given_source("power (measured average power per device)"))
-    else:
-        if utilization is not None:
-            b.assume(UTILIZATION, utilization)
-        else:
-            b.assume(UTILIZATION)
-        idle, idle_src = _field(hardware, "idle_power")
-        if overrides.get("idle_power") is not None:
-            pass  # set from the overrides below
-        elif idle is not None:
-            b.put("idle_power", idle, idle_src)
-        else:
-            b.assume(IDLE_POWER)
-
-    # site: the datacentre's PUE/WUE override the region's typical ones
-    site = region
-    if region is not None and datacenter is not None:
-        if hasattr(region, "with_datacenter"):
-            site = region.with_datacenter(datacenter)
-        else:
-            site = None
-    for name in ("carbon_intensity", "electricity_price", "pue", "wue", "water_intensity"):
-        if name not in eqset.variables:
-            continue
-        value, src = _field(site, name) if site is not None else (None, None)
-        if value is None and name in ("pue", "wue"):
-            value, src = _field(datacenter, name)
-        if value is None and region is not None and site is None:
-            value, src = _field(region, name)
-        if value is not None:
-            b.put(name, value, src)
-    if "pue" not in b.knowns and "pue" not in overrides:
-        b.assume(PUE)
-
-    # hardware economics and embodied emissions
-    for name in ("unit_price", "embodied_carbon"):
-        if name in eqset.variables:
-            value, src = _field(hardware, name)
-            if value is not None:
-                b.put(name, value, src)
-    for a in (LIFETIME, MAINTENANCE_RATE, FACILITY_RATE):
-        if a.name in eqset.variables:
-            b.assume(a)
-
-    # caller overrides win over everything: an assumed coefficient is recorded as overridden, a registry
-    # value as replaced by the caller's
-    for name, value in overrides.items():
-        if value is None:
-            continue
-        if name in b.assumptions:
-            b.assume(DEFAULT_ASSUMPTIONS[name], value)
-        else:
-            old = b.sources.get(name)
-            note = f"{name} passed to the solver" + (f"; replaces {old.short()}" if old is not None else "")
-            b.put(name, value, Source(GIVEN, kind="assumption", note=note))
-
-    _check_power_range(b)
-    return b
-
-
-def _check_power_range(b: _Binding) -> None:
+def _check_power_range(b: Binding) -> None:
     idle, tdp = b.knowns.get("idle_power"), b.knowns.get("tdp")
     if idle is None or tdp is None:
         return
@@ -324,18 +152,6 @@ def _run(eqset, knowns: dict, wanted: Sequence[str]) -> EvalResult | dict:
     return merged
 
 
-def _prune_for_target(eqset, unknown: str, knowns: dict, target: str, user_given: set) -> dict:
-    """Keep only the knowns the target needs once ``unknown`` is free (drops, e.g., the power model's
-    inputs when solving for ``power`` itself, so the target, not the model, decides)."""
-    stop = frozenset({unknown} | {k for k in knowns if k in eqset.derived and k != target})
-    need = eqset.input_deps(target, stop)
-    return {k: v for k, v in knowns.items() if k == target or k in need or (k in user_given and k != unknown)}
-
-
-def _targets(eqset, kw: Mapping[str, Any]) -> dict:
-    return {k: v for k, v in kw.items() if k in eqset.derived}
-
-
 # ---------------------------------------------------------------------------------- results
 def _outputs(fields, vals, knowns) -> dict:
     """Computed outputs, plus outputs the caller gave directly (a measured ``power``)."""
@@ -366,20 +182,22 @@ def _fmt(name: str, v) -> str:
             return f"{kg / 1000:.4g} t" if abs(kg) >= 1000 else f"{kg:.4g} kg"
     return fmt_quantity(v)
 
+
 class _Result:
     """Shared behaviour of the result objects: attribute access, ``to_dict``, readable ``repr``."""
 
     _fields: tuple = ()
     title = ""
 
-    def __init__(self, values: Mapping[str, Any], binding: _Binding, eqset_name: str):
+    def __init__(self, values: Mapping[str, Any], binding: Binding, eqset_name: str):
         self._values = dict(values)
+        self.binding = binding
         self.knowns = dict(binding.knowns)
         self.sources: dict[str, Source] = dict(binding.sources)
         self.assumptions: list[Assumption] = list(binding.assumptions.values())
-        self.hardware = _label(binding.hardware)
-        self.region = _label(binding.region)
-        self.datacenter = _label(binding.datacenter)
+        self.hardware = binding.label("hardware")
+        self.region = binding.label("region")
+        self.datacenter = binding.label("datacenter")
         self.equations = eqset_name
 
     def __getattr__(self, name):
@@ -461,28 +279,6 @@ class SustainabilityResult(_Result):
     title = "Sustainability"
 
 
-class TCOResult(_Result):
-    """Total cost of ownership over a duration (from ``Equations.TCO``).
-
-    Attributes
-    ----------
-    capex : Quantity
-        Purchase price of the devices [USD].
-    capex_share : Quantity
-        Straight-line depreciation charged to the duration [USD].
-    maintenance_cost, energy_cost, facility_cost : Quantity
-        Operating costs over the duration [USD].
-    tco : Quantity
-        Total [USD].
-    power, it_energy, energy : Quantity
-        Average device power [W], IT and facility energy [kWh].
-    """
-
-    _fields = ("capex", "capex_share", "maintenance_cost", "energy_cost", "facility_cost", "tco", "power",
-               "it_energy", "energy")
-    title = "TCO"
-
-
 class RegionComparison:
     """Side-by-side :class:`SustainabilityResult` for several regions (same fleet and duration).
 
@@ -541,23 +337,153 @@ class RegionComparison:
         return self.table()
 
 
-# ---------------------------------------------------------------------------------- solvers
-class _JobSolver:
-    """Shared binding of a job (fleet or hardware x devices, duration, region) to an equation set's knowns."""
+# ---------------------------------------------------------------------------------- the job binding
+class JobSolver(Solver):
+    """Binding of a job (a fleet, or hardware x devices; a duration; a region and datacentre) to the knowns
+    of ``Equations.Carbon`` or ``Equations.TCO``. :class:`SustainabilitySolver` and
+    :class:`~mlsysim.solvers.tco.TCOSolver` differ only in their set, outputs and result type."""
 
-    equation_set = ""
+    registry_arguments = {
+        "fleet": "a Systems fleet (or its name): gives hardware, num_devices and datacenter",
+        "hardware": "a Hardware entry (or its name): tdp, idle_power, unit_price, embodied_carbon",
+        "region": "an Infra grid region (or its name): carbon_intensity, pue, wue, electricity_price",
+        "datacenter": "an Infra datacentre profile (or its name): overrides the region's pue and wue",
+    }
+    measured_outputs = ("power",)
+    result_type: type = object
 
-    @property
-    def equations(self):
-        return _equations(self.equation_set)
+    def bind(self, fleet=None, *, hardware=None, num_devices=None, duration=None, region=None, datacenter=None,
+             utilization=None, power=None, _unknown: str | None = None, **overrides) -> Binding:
+        """The knowns of the equation set from registry entries, caller values and named assumptions.
 
-    def _bind(self, fleet, hardware, num_devices, duration, region, datacenter, utilization, power, overrides):
-        return _bind(self.equations, fleet=fleet, hardware=hardware, num_devices=num_devices, duration=duration,
-                     region=region, datacenter=datacenter, utilization=utilization, power=power,
-                     overrides=overrides)
+        Returns
+        -------
+        Binding
+            ``knowns``, ``assumptions`` (each with its Source), ``sources`` of every input, and
+            ``entries`` (the ``fleet``, ``hardware``, ``region``, ``datacenter`` used).
+        """
+        eqset = self.equations
+        self.check_arguments(overrides, allow_targets=True)
+        b = Binding()
+        if fleet is not None and hardware is not None:
+            raise OverdeterminedError("give either fleet= or hardware=, not both (a fleet names its hardware)")
+        fleet = _lookup("mlsysim.systems", "Systems", fleet)
+        if fleet is not None:
+            b.entries["fleet"] = fleet
+            hardware = getattr(fleet, "hardware", None)
+            if num_devices is None:
+                num_devices = getattr(fleet, "num_devices", None)
+            if datacenter is None:
+                datacenter = getattr(fleet, "datacenter", None)
+        hardware = _lookup("mlsysim.hardware", "Hardware", hardware)
+        region = _lookup("mlsysim.infra", "Infra", region)
+        datacenter = _lookup("mlsysim.infra", "Infra", datacenter)
+        if _is_grid(datacenter):
+            # a fleet's "datacenter" may name a grid region: it is the region unless one is given explicitly
+            if region is None:
+                region = datacenter
+            datacenter = None
+        b.entries.update(hardware=hardware, region=region, datacenter=datacenter)
+
+        # counts and time
+        if num_devices is None:
+            num_devices = 1
+            b.sources["num_devices"] = Source("default of one device", kind="assumption",
+                                              note="no fleet and no num_devices given: one device")
+        else:
+            b.sources["num_devices"] = (Source(f"fleet {entry_label(fleet)}", kind="derived",
+                                               note="number of devices of the fleet")
+                                        if fleet is not None and getattr(fleet, "num_devices", None) == num_devices
+                                        else given_source("num_devices"))
+        b.knowns["num_devices"] = num_devices
+        if duration is not None:
+            b.put("duration", duration, given_source("duration"))
+
+        # device power: a measured average power, or the idle-to-TDP model
+        tdp, tdp_src = _field(hardware, "tdp")
+        if tdp is not None and "tdp" in eqset.variables:
+            b.put("tdp", tdp, tdp_src)
+        if power is not None:
+            clash = [n for n in ("utilization", "idle_power") if (n == "utilization" and utilization is not None)
+                     or (n in overrides and overrides[n] is not None)]
+            if clash:
+                raise OverdeterminedError(f"a measured power= replaces the idle-to-TDP power model; do not also "
+                                          f"pass {', '.join(clash)}")
+            b.put("power", power, given_source("power (measured average power per device)"))
+        else:
+            b.assume(UTILIZATION, utilization)
+            idle, idle_src = _field(hardware, "idle_power")
+            if overrides.get("idle_power") is not None:
+                pass  # set from the overrides below
+            elif idle is not None:
+                b.put("idle_power", idle, idle_src)
+            else:
+                b.assume(IDLE_POWER)
+
+        # site: the datacentre's PUE/WUE override the region's typical ones
+        site = region
+        if region is not None and datacenter is not None:
+            site = region.with_datacenter(datacenter) if hasattr(region, "with_datacenter") else None
+        for name in ("carbon_intensity", "electricity_price", "pue", "wue", "water_intensity"):
+            if name not in eqset.variables:
+                continue
+            value, src = _field(site, name) if site is not None else (None, None)
+            if value is None and name in ("pue", "wue"):
+                value, src = _field(datacenter, name)
+            if value is None and region is not None and site is None:
+                value, src = _field(region, name)
+            if value is not None:
+                b.put(name, value, src)
+        if "pue" not in b.knowns and "pue" not in overrides:
+            b.assume(PUE)
+
+        # hardware economics and embodied emissions
+        for name in ("unit_price", "embodied_carbon"):
+            if name in eqset.variables:
+                value, src = _field(hardware, name)
+                if value is not None:
+                    b.put(name, value, src)
+        for a in self.assumption_catalogue.values():
+            if a.name in eqset.variables and a.name not in b.knowns and a.name not in (
+                    "utilization", "idle_power", "pue"):
+                b.assume(a)
+
+        # caller overrides win over everything: an assumed coefficient is recorded as overridden, a registry
+        # value as replaced by the caller's
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            if name in b.assumptions:
+                b.assume(self.assumption_catalogue[name], value)
+            else:
+                b.put(name, value, given_source(name, b.sources.get(name)))
+
+        _check_power_range(b)
+        return b
+
+    # -- the inverse: hooks of Solver.solve_for --------------------------------------------------
+    def inverse_targets(self, unknown: str, targets: dict, kwargs: dict) -> dict:
+        power = kwargs.get("power")
+        if power is not None and unknown in self.equations.input_deps("power"):
+            # a measured power is the target when solving for the power model's own inputs
+            targets = {**targets, "power": power}
+            kwargs["power"] = None
+        return targets
+
+    def inverse_knowns(self, binding: Binding, unknown: str, target: str, kwargs: Mapping[str, Any]) -> dict:
+        """Keep only the knowns the target needs once ``unknown`` is free (drops, e.g., the power model's
+        inputs when solving for ``power`` itself, so the target, not the model, decides), plus every value
+        the caller gave (so that a contradiction is reported, not ignored)."""
+        eqset = self.equations
+        user_given = {k for k, v in kwargs.items() if v is not None and k in eqset.variables}
+        knowns = binding.knowns
+        stop = frozenset({unknown} | {k for k in knowns if k in eqset.derived and k != target})
+        need = eqset.input_deps(target, stop)
+        return {k: v for k, v in knowns.items()
+                if k != unknown and (k == target or k in need or k in user_given)}
 
 
-class SustainabilitySolver(_JobSolver):
+class SustainabilitySolver(JobSolver):
     """Energy, carbon and water of a fleet running for a duration in a region (``Equations.Carbon``).
 
     All methods take the same description of the job:
@@ -587,6 +513,7 @@ class SustainabilitySolver(_JobSolver):
 
     equation_set = "Carbon"
     outputs = SustainabilityResult._fields
+    assumption_catalogue = DEFAULT_ASSUMPTIONS
 
     def solve(self, fleet=None, *, hardware=None, num_devices=None, duration=None, region=None,
               utilization=None, datacenter=None, power=None, **overrides) -> SustainabilityResult:
@@ -608,17 +535,16 @@ class SustainabilitySolver(_JobSolver):
         if duration is None:
             raise UnderdeterminedError("SustainabilitySolver.solve needs duration= (e.g. Q_(30, 'day'))")
         eqset = self.equations
-        b = self._bind(fleet, hardware, num_devices, duration, region, datacenter, utilization, power, overrides)
+        b = self.bind(fleet, hardware=hardware, num_devices=num_devices, duration=duration, region=region,
+                      datacenter=datacenter, utilization=utilization, power=power, **overrides)
         if "carbon_intensity" not in b.knowns:
             raise UnderdeterminedError("SustainabilitySolver.solve needs a grid: region= (e.g. Infra.Poland) or "
                                        "carbon_intensity= [g/kWh]")
         if "tdp" not in b.knowns and "power" not in b.knowns:
-            raise UnderdeterminedError(f"hardware {_label(b.hardware)!r} gives no tdp; pass hardware= with a tdp, "
+            raise UnderdeterminedError(f"hardware {b.label('hardware')!r} gives no tdp; pass hardware= with a tdp, "
                                        "tdp= [W] or a measured power= [W]")
         if "embodied_carbon" not in b.knowns:
-            b.knowns.pop("lifetime", None)
-            b.assumptions.pop("lifetime", None)
-            b.sources.pop("lifetime", None)
+            b.drop("lifetime")
         vals = _run(eqset, b.knowns, self.outputs)
         return SustainabilityResult(_outputs(self.outputs, vals, b.knowns), b, eqset.name)
 
@@ -640,8 +566,7 @@ class SustainabilitySolver(_JobSolver):
             rows.append((r.region, r))
         return RegionComparison(rows)
 
-    def solve_for(self, unknown: str, fleet=None, *, hardware=None, num_devices=None, duration=None, region=None,
-                  utilization=None, datacenter=None, power=None, **knowns) -> Solution:
+    def solve_for(self, unknown: str, fleet=None, **kwargs):
         """Find ``unknown`` that meets one target, e.g. ``solve_for("carbon_intensity", ..., carbon=Q_(100, "t"))``
         or the device-hours a budget allows: ``solve_for("duration", ..., num_devices=1, carbon=Q_(50, "t"))``.
 
@@ -650,109 +575,31 @@ class SustainabilitySolver(_JobSolver):
         unknown : str
             A variable of ``Equations.Carbon`` (``duration``, ``num_devices``, ``carbon_intensity``, ``pue``,
             ``utilization``, ``power``, ``lifetime``, ...).
-        **knowns
-            Exactly one target (a derived quantity: ``carbon`` [mass], ``total_carbon``, ``energy`` [energy],
-            ``water`` [L], ...) plus any variable overrides.
+        **kwargs
+            The job (as :meth:`solve`), exactly one target (a derived quantity: ``carbon`` [mass],
+            ``total_carbon``, ``energy`` [energy], ``water`` [L], ...) and any variable overrides.
 
         Returns
         -------
         Solution
-            ``.value`` [the unknown's unit], ``.all`` every quantity at the solution.
+            ``.value`` [the unknown's unit], ``.all`` every quantity at the solution; a count
+            (``num_devices``) is rounded to the whole number that keeps the target, and ``.note`` says so.
 
         Raises
         ------
         InfeasibleError
-            No value of the unknown meets the target (the message names the binding constraint).
+            No value of the unknown meets the target (``.binding`` names the binding constraint).
         """
-        return _solve_for(self, unknown, fleet, hardware, num_devices, duration, region, utilization, datacenter,
-                          power, knowns)
+        return super().solve_for(unknown, fleet=fleet, **kwargs)
+
+def __getattr__(name):
+    # TCOSolver and its result moved to mlsysim.solvers.tco; kept importable from here
+    if name in ("TCOSolver", "TCOResult", "MAINTENANCE_RATE", "FACILITY_RATE"):
+        from . import tco
+
+        return getattr(tco, name)
+    raise AttributeError(name)
 
 
-class TCOSolver(_JobSolver):
-    """Total cost of ownership of a fleet over a duration (``Equations.TCO``).
-
-    Takes the same job description as :class:`SustainabilitySolver`; in addition the hardware's
-    ``unit_price`` [USD] (or ``unit_price=``) and the region's ``electricity_price`` [USD/kWh] (or
-    ``electricity_price=``). Assumed: ``lifetime`` (4 years), ``maintenance_rate`` (10 %/year),
-    ``facility_rate`` (1 USD/W/year), ``utilization`` (1), each overridable by keyword.
-    """
-
-    equation_set = "TCO"
-    outputs = TCOResult._fields
-
-    def solve(self, fleet=None, *, hardware=None, num_devices=None, duration=None, region=None,
-              utilization=None, datacenter=None, power=None, **overrides) -> TCOResult:
-        """Capex share, maintenance, energy and facility cost, and their total over ``duration``.
-
-        Returns
-        -------
-        TCOResult
-            ``capex`` [USD], ``capex_share`` [USD], ``maintenance_cost`` [USD], ``energy_cost`` [USD],
-            ``facility_cost`` [USD], ``tco`` [USD], ``energy`` [kWh]; the assumptions and sources used.
-
-        Raises
-        ------
-        UnderdeterminedError
-            No duration, no unit price, no electricity price or no TDP (the message says which to pass).
-        """
-        if duration is None:
-            raise UnderdeterminedError("TCOSolver.solve needs duration= (e.g. Q_(1, 'year'))")
-        eqset = self.equations
-        b = self._bind(fleet, hardware, num_devices, duration, region, datacenter, utilization, power, overrides)
-        hw = _label(b.hardware)
-        for name, hint in (("unit_price", f"hardware {hw!r} publishes no unit_price; pass unit_price= [USD]"),
-                           ("electricity_price", "no electricity price: pass a region= that publishes one or "
-                                                 "electricity_price= [USD/kWh]"),
-                           ("tdp", f"hardware {hw!r} gives no tdp (needed for power and facility cost); "
-                                   "pass tdp= [W]")):
-            if name not in b.knowns:
-                raise UnderdeterminedError(hint)
-        vals = _run(eqset, b.knowns, self.outputs)
-        return TCOResult(_outputs(self.outputs, vals, b.knowns), b, eqset.name)
-
-    def solve_for(self, unknown: str, fleet=None, *, hardware=None, num_devices=None, duration=None, region=None,
-                  utilization=None, datacenter=None, power=None, **knowns) -> Solution:
-        """Find ``unknown`` (``unit_price``, ``electricity_price``, ``duration``, ``lifetime``, ...) that meets
-        one target, e.g. ``tco=Q_(1e6, "USD")`` or ``energy_cost=...``. See
-        :meth:`SustainabilitySolver.solve_for`."""
-        return _solve_for(self, unknown, fleet, hardware, num_devices, duration, region, utilization, datacenter,
-                          power, knowns)
-
-
-def _solve_for(solver, unknown, fleet, hardware, num_devices, duration, region, utilization, datacenter, power,
-               knowns) -> Solution:
-    eqset = solver.equations
-    if not isinstance(unknown, str) or unknown not in eqset.variables:
-        raise UnknownVariableError(f"{eqset.name} has no variable {unknown!r} to solve for; its variables are "
-                                   f"{', '.join(eqset.variables)}")
-    targets = _targets(eqset, knowns)
-    if power is not None and unknown in eqset.input_deps("power"):
-        # a measured power is the target when solving for the power model's own inputs
-        targets["power"] = power
-        power = None
-    if len(targets) != 1:
-        derived = ", ".join(eqset.derived)
-        if not targets:
-            raise UnderdeterminedError(f"solve_for({unknown!r}) needs one target: one of {derived}")
-        raise OverdeterminedError(f"solve_for({unknown!r}) takes one target; got {', '.join(targets)}")
-    (target, _), = targets.items()
-    overrides = {k: v for k, v in knowns.items() if k not in targets}
-    if unknown in overrides:
-        raise OverdeterminedError(f"{unknown} is the unknown; do not also pass it")
-    explicit = {"num_devices": num_devices, "duration": duration, "utilization": utilization, "power": power}
-    if explicit.get(unknown) is not None:
-        raise OverdeterminedError(f"{unknown} is the unknown; do not also pass it")
-    user_given = {k for k, v in explicit.items() if v is not None} | set(overrides)
-    b = _bind(eqset, fleet=fleet, hardware=hardware, num_devices=num_devices, duration=duration, region=region,
-              datacenter=datacenter, utilization=utilization, power=power, overrides=overrides)
-    b.knowns.pop(unknown, None)
-    if unknown == "num_devices" and num_devices is None:
-        user_given.discard("num_devices")
-    kn = _prune_for_target(eqset, unknown, b.knowns, target, user_given)
-    kn[target] = targets[target]
-    return eqset.solve(unknown, **kn)
-
-
-__all__ = ["SustainabilitySolver", "TCOSolver", "SustainabilityResult", "TCOResult", "RegionComparison",
-           "UTILIZATION", "IDLE_POWER", "PUE", "LIFETIME", "MAINTENANCE_RATE", "FACILITY_RATE",
-           "DEFAULT_ASSUMPTIONS"]
+__all__ = ["SustainabilitySolver", "JobSolver", "SustainabilityResult", "RegionComparison",
+           "UTILIZATION", "IDLE_POWER", "PUE", "LIFETIME", "DEFAULT_ASSUMPTIONS"]

@@ -58,6 +58,7 @@ from ..core.errors import (DomainError, MlsysimError, UnderdeterminedError, Unit
 from ..core.registry import Registry
 from ..core.sources import Source, Sourced, assumption, derived, require_source
 from ..core.units import Q_
+from ..core.variables import check_count
 
 # ---------------------------------------------------------------------------------------- targets
 #: target name -> (level, unit it must convert to, label, modes it applies to)
@@ -180,12 +181,7 @@ def _check_fraction(name, value):
 
 
 def _check_count(name, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(float(value)) or float(value) < 1 or float(value) != round(float(value)):
-        raise DomainError(f"Scenario: {name} must be a whole number >= 1; got {value!r}")
-    return int(value)
+    return check_count(name, value, owner="Scenario", allow_none=allow_none)
 
 
 def _check_targets(targets: Mapping[str, Any] | None, default_source: Source | None) -> dict[str, Sourced]:

@@ -20,6 +20,7 @@ hardware key contains      devices per node    intra-node fabric     inter-node 
 from __future__ import annotations
 
 from ..core.errors import DomainError, UnknownNameError
+from ..core.variables import check_count
 from .fabrics import Fabrics, NetworkFabric
 
 #: (substring of the hardware key, upper case) -> (devices per node, intra fabric, inter fabric)
@@ -63,12 +64,7 @@ def platform_defaults(hardware) -> tuple | None:
 
 
 def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int,)) and not (
-            isinstance(value, float) and value.is_integer()):
-        raise DomainError(f"Fleet {name} must be a whole number >= 1; got {value!r}")
-    if int(value) < 1:
-        raise DomainError(f"Fleet {name} must be a whole number >= 1; got {value!r}")
-    return int(value)
+    return check_count(name, value, owner="Fleet")
 
 
 class Fleet:
