@@ -119,3 +119,26 @@ def test_collective_lookup():
         laws.collective("all_reduce", 1)
     with pytest.raises(CalibrationError):
         laws.elementwise_eta_max("softmax")
+
+
+def test_h200_decode_rows_do_not_influence_the_fit(tmp_path, monkeypatch):
+    m = json.loads(fit.H200_JSON.read_text())
+    m["decode"] = {"weight_bytes": 1, "rows": []}
+    p = tmp_path / "h200_no_decode.json"
+    p.write_text(json.dumps(m))
+    monkeypatch.setattr(fit, "H200_JSON", p)
+    h200 = fit.fit_h200(cal.fitted_table()["families"]["H100"])
+    committed = cal.fitted_table()["families"]["H200"]
+    for law in ("gemm", "memory"):
+        assert h200[law]["eta_max"] == pytest.approx(committed[law]["eta_max"], rel=1e-12)
+        assert h200[law]["half"] == pytest.approx(committed[law]["half"], rel=1e-12)
+
+
+def test_h200_decode_check_within_acceptance_band():
+    from mlsysim.calibration.check import decode_check
+    res = decode_check()
+    assert len(res["rows"]) == 9
+    for r in res["rows"]:
+        # measured CUDA-graph decode times; the acceptance band is 0.88-1.12
+        assert 0.88 <= r["ratio"] <= 1.12, r
+        assert sum(r["breakdown"].values()) == pytest.approx(r["predicted_s"], rel=1e-12)
