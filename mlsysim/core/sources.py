@@ -13,6 +13,8 @@ from .errors import SourceError
 
 KINDS = ("datasheet", "paper", "report", "standard", "benchmark", "derived", "assumption")
 
+KINDS = KINDS + ("fit",)  # a parameter fitted to measurements by a script in the repository (mlsysim.calibration)
+
 
 @dataclass(frozen=True)
 class Source:

@@ -13,7 +13,7 @@ from ..registry import Registry
 Equations = Registry("equation set")
 
 #: topic modules, in dependency order
-TOPICS = ["roofline", "transformer", "serving", "collectives", "parallelism", "carbon", "tco"]
+TOPICS = ["roofline", "transformer", "serving", "collectives", "parallelism", "carbon", "tco", "efficiency"]
 
 
 def _register_all():
