@@ -45,7 +45,8 @@ def iphone() -> HardwareSpec:
             s.citation, 2023,
             "the 35 trillion operations per second are Apple's (16-core Neural Engine); Apple states no "
             "precision, and the INT8 reading comes from third-party analyses (published_cases.json "
-            f"hw_apple_m3_max_a17pro, unverified). {_APPLE_PRECISION}", locator=s.locator, url=s.url))},
+            "hw_apple_m3_max_a17pro, unverified), so compare it with the M3 Max's figure with care",
+            locator=s.locator, url=s.url))},
         memory_capacity=sv(8, "GiB", assumption(
             "iPhone 15 Pro RAM (not published by Apple)",
             "8 GB of LPDDR5 as reported by third-party teardowns of the iPhone 15 Pro; Apple publishes no "
