@@ -318,6 +318,8 @@ def cmd_list(args) -> int:
         rows = [(n, hardware.Hardware.get(n)) for n in hardware.Hardware.names()]
         text = hardware.report() if args.sources else "\n".join(f"{n:<24} {h.category:<12} {h.name}" for n, h in rows)
         data = {"hardware": [{"name": n, "category": h.category, "description": h.name} for n, h in rows]}
+        if getattr(args, "unverified", False):      # every value not from a primary source
+            text, data = hardware.unverified_report(), {"unverified": hardware.unverified()}
     elif what == "infra":
         from . import infra
 
@@ -578,6 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "equations; --sources adds the citations.")
     p.add_argument("what", choices=["models", "hardware", "infra", "applications", "equations"])
     p.add_argument("--sources", action="store_true", help="include every value's or equation's source")
+    p.add_argument("--unverified", action="store_true",
+                   help="hardware: list every value not from a primary source (derived, secondary, assumption)")
     _json_flag(p)
     p.set_defaults(func=cmd_list)
 

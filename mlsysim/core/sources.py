@@ -3,6 +3,14 @@
 As astropy refuses a ``Constant`` without a reference, mlsysim refuses a value or an equation without
 a :class:`Source`. Assumed coefficients (efficiencies, overlaps) are still sourced, with kind
 ``"assumption"`` and the reasoning in ``note``.
+
+Trust levels
+------------
+A Source's ``kind`` says how far a value can be trusted. :data:`PRIMARY_KINDS` are documents that state
+the value themselves (a vendor datasheet, a paper, an official report, a standard, a published
+benchmark or measurement); every other kind (``derived``, ``secondary``, ``assumption`` and any kind added
+later, such as fitted parameters) is *not primary*: :func:`is_primary` is False for it, and registries
+list such values with ``unverified_fields()``.
 """
 from __future__ import annotations
 
@@ -11,7 +19,19 @@ from typing import Any
 
 from .errors import SourceError
 
-KINDS = ("datasheet", "paper", "report", "standard", "benchmark", "derived", "assumption")
+KINDS = ("datasheet", "paper", "report", "standard", "benchmark", "derived", "assumption",
+         # press articles, third-party reproductions or summaries of a value the primary source does not
+         # itself state (or that could not be checked against it)
+         "secondary",
+         # a published measurement, or one of ours with its date (``year`` required; ``locator`` says when/how)
+         "measurement",
+         )
+
+#: kinds whose document states the value itself; every other kind is "not primary"
+PRIMARY_KINDS = ("datasheet", "paper", "report", "standard", "benchmark", "measurement")
+
+#: kinds that must explain themselves in ``note``
+_NOTE_KINDS = ("derived", "assumption", "secondary")
 
 KINDS = KINDS + ("fit",)  # a parameter fitted to measurements by a script in the repository (mlsysim.calibration)
 
@@ -25,7 +45,8 @@ class Source:
     citation : str
         Human-readable reference: authors or publisher, title.
     kind : str
-        One of ``datasheet``, ``paper``, ``report``, ``standard``, ``benchmark``, ``derived``, ``assumption``.
+        One of :data:`KINDS`: ``datasheet``, ``paper``, ``report``, ``standard``, ``benchmark``,
+        ``measurement`` (primary: :data:`PRIMARY_KINDS`), ``derived``, ``assumption``, ``secondary``.
     year : int, optional
         Year of publication (required for every kind but ``derived`` and ``assumption``).
     locator : str, optional
@@ -33,7 +54,8 @@ class Source:
     url : str, optional
         A URL or document identifier (arXiv id, DOI). Never fetched at run time.
     note : str, optional
-        Reasoning for ``derived``/``assumption`` kinds (what the value was derived from, why it is assumed).
+        Reasoning for ``derived``/``assumption``/``secondary`` kinds (what the value was derived from, why it
+        is assumed, what primary source is missing).
     """
 
     citation: str
@@ -48,7 +70,7 @@ class Source:
             raise SourceError(f"Source.citation must be a non-empty citation text; got {self.citation!r}")
         if self.kind not in KINDS:
             raise SourceError(f"Source.kind must be one of {KINDS}; got {self.kind!r}")
-        if self.kind in ("derived", "assumption"):
+        if self.kind in _NOTE_KINDS:
             if not self.note.strip():
                 raise SourceError(
                     f"a Source of kind {self.kind!r} must say how/why in `note` (citation {self.citation!r})")
@@ -68,14 +90,31 @@ class Source:
 
     def __str__(self) -> str:
         s = self.short()
-        if self.kind in ("derived", "assumption"):
+        if self.kind in _NOTE_KINDS:
             s += f" [{self.kind}: {self.note}]"
         return s
+
+    @property
+    def is_primary(self) -> bool:
+        """True when the cited document states the value itself (``kind`` in :data:`PRIMARY_KINDS`)."""
+        return self.kind in PRIMARY_KINDS
+
+
+def is_primary(source: Source) -> bool:
+    """True when ``source`` is of a primary kind (:data:`PRIMARY_KINDS`); False for derived, secondary,
+    assumed or fitted values."""
+    return source.kind in PRIMARY_KINDS
 
 
 def assumption(citation: str, note: str) -> Source:
     """Shorthand for a ``Source`` of kind ``assumption``."""
     return Source(citation=citation, kind="assumption", note=note)
+
+
+def secondary(citation: str, year: int, note: str, locator: str = "", url: str = "") -> Source:
+    """Shorthand for a ``Source`` of kind ``secondary`` (press, third-party summary); ``note`` says what
+    primary source is missing or why the value could not be checked against it."""
+    return Source(citation=citation, kind="secondary", year=year, locator=locator, url=url, note=note)
 
 
 def derived(citation: str, note: str) -> Source:

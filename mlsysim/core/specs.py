@@ -9,7 +9,7 @@ import difflib
 from typing import Any
 
 from .errors import SourceError, UnknownVariableError
-from .sources import Source, Sourced, require_source
+from .sources import Source, Sourced, is_primary, require_source
 from .units import Q_
 
 
@@ -71,6 +71,11 @@ class SourcedSpec:
     def sourced_fields(self) -> dict[str, Sourced]:
         """Every field with its value and Source (for reports and the registry-wide source test)."""
         return dict(self._values)
+
+    def unverified_fields(self) -> dict[str, Source]:
+        """Every value whose Source is not primary (``derived``, ``secondary``, ``assumption``, fitted...):
+        ``{field: Source}``, in :meth:`sourced_fields` order. A verdict resting on one of these should say so."""
+        return {f: s.source for f, s in self.sourced_fields().items() if not is_primary(s.source)}
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.key}: {self.name}>"

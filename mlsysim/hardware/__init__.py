@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..core.registry import Registry
 from . import amd, edge, google, mobile, nvidia, tiny
-from .spec import CATEGORIES, HARDWARE_FIELDS, HardwareSpec, UnsupportedPrecisionError, _fmt, _md
+from .spec import CATEGORIES, HARDWARE_FIELDS, NODE_FIELDS, HardwareSpec, UnsupportedPrecisionError, _fmt, _md
 
 Hardware = Registry("hardware")
 
@@ -85,7 +85,15 @@ def report(sources: bool = True, category: str | None = None) -> str:
            "(regenerate with `python -m mlsysim.hardware`).", "",
            "Peak rates are **dense**; vendors' 2:4 structured-sparsity figures are listed as "
            "`sparse_peak_flops` and never used by default. Integer rates are operations per second "
-           "(one OP counts as one FLOP). Capacities keep the datasheet's prefix (GB = 10^9 B, GiB = 2^30 B).",
+           "(one OP counts as one FLOP). Memory capacities are physical: HBM, GDDR and LPDDR are built in "
+           "powers of two, so a vendor's '80GB' is stored as 80 GiB (= 85.9 GB; GB = 10^9 B, GiB = 2^30 B).",
+           "",
+           "Each value's `kind` is its trust level: `datasheet`, `paper`, `report`, `standard`, `benchmark` "
+           "and `measurement` are primary (the cited document states the value); **`derived`** (arithmetic "
+           "on primary values), **`secondary`** (press or third-party summaries) and **`assumption`** are not, "
+           "and are printed in bold. `mlsysim list hardware --unverified` lists the latter. Node-topology "
+           "fields (`devices_per_node`, `intra_node_fabric`, `inter_node_fabric`) describe the reference node "
+           "the device ships in and are the defaults of `Fleet` and of the serving solver's tensor-parallel link.",
            "",
            "| key | device | category | year | dense peak | memory bandwidth | memory | TDP | unit price |",
            "|---|---|---|---|---|---|---|---|---|"]
@@ -106,6 +114,34 @@ def report(sources: bool = True, category: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
+def unverified(category: str | None = None) -> list[dict]:
+    """Every value of every device that is not from a primary source (``derived``, ``secondary``,
+    ``assumption``, fitted...), in registration order.
+
+    Returns
+    -------
+    list of dict
+        One dict per value: ``device``, ``field``, ``value`` (text), ``kind``, ``source`` (short citation)
+        and ``why`` (the source's note: how it was derived, why it is assumed, what primary source is missing).
+    """
+    rows = []
+    for d in devices(category):
+        values = d.sourced_fields()
+        for f, src in d.unverified_fields().items():
+            rows.append({"device": d.key, "field": f, "value": _fmt(values[f].value), "kind": src.kind,
+                         "source": src.short(), "why": src.note})
+    return rows
+
+
+def unverified_report(category: str | None = None) -> str:
+    """:func:`unverified` as plain text, one value per line (``mlsysim list hardware --unverified``)."""
+    rows = unverified(category)
+    lines = [f"{len(rows)} hardware values are not from a primary source (kind: derived, secondary, assumption):"]
+    for r in rows:
+        lines.append(f"{r['device']:<24} {r['field']:<26} {r['value']:<14} {r['kind']:<10} {r['why']}")
+    return "\n".join(lines)
+
+
 def write_docs(path: str | Path | None = None) -> Path:
     """Write :func:`report` to ``docs/hardware.md`` (or ``path``) and return the path written."""
     p = Path(path) if path is not None else DOCS_PATH
@@ -114,4 +150,4 @@ def write_docs(path: str | Path | None = None) -> Path:
 
 
 __all__ = ["Hardware", "HardwareSpec", "UnsupportedPrecisionError", "CATEGORIES", "HARDWARE_FIELDS",
-           "devices", "report", "write_docs", "DOCS_PATH"]
+           "NODE_FIELDS", "devices", "report", "unverified", "unverified_report", "write_docs", "DOCS_PATH"]

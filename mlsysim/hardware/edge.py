@@ -41,10 +41,16 @@ def jetson_agx_orin() -> HardwareSpec:
     return HardwareSpec(
         "Jetson", "NVIDIA Jetson AGX Orin 64GB", vendor="NVIDIA", year=2022, category="edge",
         memory_type="LPDDR5",
-        peak_flops={"int8": sv(137.5, "TOPS", with_note(s, "dense INT8; 275 TOPS with 2:4 sparsity"))},
+        peak_flops={"int8": sv(137.5, "TOPS", derived(
+            s.short(),
+            "dense INT8 = half of the brief's 275 TOPS, which it prints only with 2:4 sparsity. It is the "
+            "module total: GPU 170 + 2 DLAs 105 sparse TOPS, i.e. 85 dense TOPS on the GPU and 52.5 on the "
+            "DLAs; a model run on the GPU alone can use at most 85 TOPS (replace(peak_flops={'int8': "
+            "Q_(85, 'TOPS')}) for a GPU-only study)"))},
         sparse_peak_flops={"int8": sv(275, "TOPS", with_note(s, _SPARSE_NOTE))},
         memory_bandwidth=sv(204.8, "GB/s", s),
-        memory_capacity=sv(64, "GB", s),
+        memory_capacity=sv(64, "GiB", with_note(s, "LPDDR5 dies are built in powers of two: the brief's "
+                                                  "'64GB' is 64 GiB")),
         tdp=sv(60, "W", with_note(s, "maximum of the 15-60 W configurable power range")),
         unit_price=sv(1999, "USD", assumption(
             "Jetson AGX Orin Developer Kit price",
@@ -62,7 +68,7 @@ def jetson_orin_nano() -> HardwareSpec:
         peak_flops={"int8": sv(33.5, "TOPS", _dense_half(s, "67"))},
         sparse_peak_flops={"int8": sv(67, "TOPS", with_note(s, _SPARSE_NOTE))},
         memory_bandwidth=sv(102, "GB/s", s),
-        memory_capacity=sv(8, "GB", s),
+        memory_capacity=sv(8, "GiB", with_note(s, "LPDDR5 dies are built in powers of two: '8GB' is 8 GiB")),
         tdp=sv(25, "W", with_note(s, "maximum power mode")),
         clock=sv(1020, "MHz", with_note(s, "GPU clock")),
         unit_price=sv(249, "USD", with_note(s, "developer kit (module + carrier board) price")),
@@ -78,7 +84,7 @@ def jetson_orin_nano_original() -> HardwareSpec:
         peak_flops={"int8": sv(20, "TOPS", _dense_half(s, "40"))},
         sparse_peak_flops={"int8": sv(40, "TOPS", with_note(s, _SPARSE_NOTE))},
         memory_bandwidth=sv(68, "GB/s", s),
-        memory_capacity=sv(8, "GB", s),
+        memory_capacity=sv(8, "GiB", with_note(s, "LPDDR5 dies are built in powers of two: '8GB' is 8 GiB")),
         tdp=sv(15, "W", with_note(s, "maximum power mode")),
         clock=sv(625, "MHz", with_note(s, "GPU clock")),
         description="The Orin Nano 8GB module at its 2023 launch clocks (15 W).",

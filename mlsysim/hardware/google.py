@@ -10,11 +10,17 @@ TPU_V4_DOCS = Source(
     "Google Cloud, 'TPU v4' (Cloud TPU documentation)", kind="datasheet", year=2023,
     locator="system architecture: chip specifications", url="https://cloud.google.com/tpu/docs/v4")
 TPU_V5E_DOCS = Source(
-    "Google Cloud, 'TPU v5e' (Cloud TPU documentation)", kind="datasheet", year=2023,
-    locator="system architecture: chip specifications", url="https://cloud.google.com/tpu/docs/v5e")
+    "Google Cloud, 'TPU v5e' (Cloud TPU documentation)", kind="datasheet", year=2025,
+    locator="system architecture: specifications table (peak compute per chip bf16 197 TFLOPs, Int8 393 TOPs; "
+            "HBM capacity per chip 16 GiB; HBM bandwidth per chip 819 GBps; bidirectional ICI bandwidth per "
+            "chip 400 GBps; 4 ICI ports per chip; 8 chips per host)",
+    url="https://cloud.google.com/tpu/docs/v5e")
 TPU_V5P_DOCS = Source(
-    "Google Cloud, 'TPU v5p' (Cloud TPU documentation)", kind="datasheet", year=2023,
-    locator="system architecture: chip specifications", url="https://cloud.google.com/tpu/docs/v5p")
+    "Google Cloud, 'TPU v5p' (Cloud TPU documentation)", kind="datasheet", year=2025,
+    locator="system architecture: specifications table (peak compute per chip bf16 459 TFLOPs; HBM capacity "
+            "per chip 95 GiB (96 GiB physical); HBM bandwidth per chip 2765 GBps; bidirectional ICI bandwidth "
+            "per chip 1200 GBps; 3D torus; 4 chips per host (2x2x1))",
+    url="https://cloud.google.com/tpu/docs/v5p")
 
 
 def tpu_v3() -> HardwareSpec:
@@ -41,6 +47,11 @@ def tpu_v4() -> HardwareSpec:
         memory_capacity=sv(32, "GiB", s),
         tdp=sv(192, "W", with_note(s, "Google publishes no TDP; this is the maximum measured chip power "
                                       "(min/mean/max 90/170/192 W)")),
+        devices_per_node=sv(4, None, with_note(s, "reference node: one TPU v4 host (VM) drives 4 chips")),
+        intra_node_fabric=sv("TPU_ICI_v4", None, with_note(s, "reference node: chips of a host are ICI "
+                                                              "neighbours in the pod's 3D torus")),
+        inter_node_fabric=sv("TPU_ICI_v4", None, with_note(s, "reference node: the whole slice is one ICI "
+                                                              "torus, so traffic between hosts also rides ICI")),
         description="4096-chip pods, 1.1 exaFLOP/s peak per pod.",
     )
 
@@ -52,10 +63,12 @@ def tpu_v5e() -> HardwareSpec:
         interconnect_name="ICI (2D torus)",
         peak_flops={
             "bf16": sv(197, "TFLOP/s", s),
-            "int8": sv(394, "TOPS", s),
+            "int8": sv(393, "TOPS", with_note(s, "the current page gives 393 TOPs (earlier versions: 394)")),
         },
-        memory_bandwidth=sv(819, "GB/s", s),
-        memory_capacity=sv(16, "GB", s),
+        memory_bandwidth=sv(819, "GB/s", with_note(s, "819 GBps (decimal); one interim version of the page "
+                                                      "printed '800 GiBps' (= 859 GB/s), inconsistent with the "
+                                                      "819 GBps of the versions before and after it")),
+        memory_capacity=sv(16, "GiB", with_note(s, "the current page gives 16 GiB (earlier versions: '16 GB')")),
         interconnect_bandwidth=sv(400, "GB/s", with_note(s, "inter-chip interconnect per chip, total of "
                                                             "both directions")),
         description="Cost-optimised TPU; 256-chip pods in a 2D torus.",
@@ -72,9 +85,17 @@ def tpu_v5p() -> HardwareSpec:
             "int8": sv(918, "TOPS", s),
         },
         memory_bandwidth=sv(2765, "GB/s", s),
-        memory_capacity=sv(95, "GB", s),
-        interconnect_bandwidth=sv(4800, "Gbit/s", with_note(s, "inter-chip interconnect per chip as Google "
-                                                               "quotes it, 4800 Gbps = 600 GB/s")),
+        memory_capacity=sv(95, "GiB", with_note(s, "user-allocatable HBM: 96 GiB physical, 1 GiB reserved by the "
+                                                   "TPU system and libtpu; 95 GiB = 102.0 GB")),
+        interconnect_bandwidth=sv(1200, "GB/s", with_note(s, "bidirectional ICI bandwidth per chip (total of both "
+                                                             "directions, as NVLink is quoted): 6 links (3D torus "
+                                                             "neighbours) x 2 directions x 100 GB/s. An earlier "
+                                                             "version of the page gave '4800 Gbps' (= 600 GB/s)")),
+        devices_per_node=sv(4, None, with_note(s, "reference node: one v5p host (VM) drives 4 chips (2x2x1)")),
+        intra_node_fabric=sv("TPU_ICI_v5p", None, with_note(s, "reference node: chips of a host are ICI "
+                                                               "neighbours in the slice's 3D torus")),
+        inter_node_fabric=sv("TPU_ICI_v5p", None, with_note(s, "reference node: the whole slice is one ICI "
+                                                               "torus, so traffic between hosts also rides ICI")),
         description="Performance TPU; 8960-chip pods in a 3D torus.",
     )
 

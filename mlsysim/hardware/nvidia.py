@@ -16,14 +16,34 @@ A100_DATASHEET = Source(
     locator="specifications table, A100 80GB SXM column",
     url="https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/a100/pdf/"
         "nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf")
+_H100_WHITEPAPER_URL = "https://resources.nvidia.com/en-us-tensor-core/gtc22-whitepaper-hopper"
 H100_WHITEPAPER = Source(
     "NVIDIA, 'NVIDIA H100 Tensor Core GPU Architecture' whitepaper v1.04", kind="datasheet", year=2022,
-    locator="Table 1 (p. 20) and Table 3 (p. 39-40), H100 SXM5 column",
-    url="https://www.nvidia.com/en-us/data-center/h100/")
+    locator="Table 1 (p. 20) and Table 3 (p. 39-40), H100 SXM5 column", url=_H100_WHITEPAPER_URL)
 H100_PCIE_WHITEPAPER = Source(
     "NVIDIA, 'NVIDIA H100 Tensor Core GPU Architecture' whitepaper v1.04", kind="datasheet", year=2022,
-    locator="Table 1 (p. 20) and Table 3 (p. 39-40), H100 PCIe column",
-    url="https://www.nvidia.com/en-us/data-center/h100/")
+    locator="Table 1 (p. 20) and Table 3 (p. 39-40), H100 PCIe column", url=_H100_WHITEPAPER_URL)
+H100_PCIE_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA H100 Tensor Core GPU' datasheet", kind="datasheet", year=2023,
+    locator="specifications table, H100 PCIe column: interconnect 'NVLink: 600GB/s' (2-way NVLink bridge "
+            "joining a pair of cards), 'PCIe Gen5: 128GB/s'",
+    url="https://resources.nvidia.com/en-us-tensor-core/nvidia-tensor-core-gpu-datasheet")
+DGX_H100_GUIDE = Source(
+    "NVIDIA, 'NVIDIA DGX H100/H200 User Guide' (introduction: hardware overview)", kind="datasheet", year=2024,
+    locator="8 x H100 (or H200) SXM GPUs joined by NVLink 4 through 4 NVSwitch chips; cluster network "
+            "8 x single-port ConnectX-7, 400 Gb/s InfiniBand NDR, one per GPU",
+    url="https://docs.nvidia.com/dgx/dgxh100-user-guide/")
+DGX_B200_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA DGX B200' datasheet", kind="datasheet", year=2024,
+    locator="8 x B200 GPUs, NVLink 5 through 2 NVSwitch chips; networking 8 x single-port ConnectX-7 VPI, "
+            "up to 400 Gb/s InfiniBand/Ethernet",
+    url="https://www.nvidia.com/en-us/data-center/dgx-b200/")
+NARAYANAN_2021 = Source(
+    "D. Narayanan et al., 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', "
+    "SC21, arXiv:2104.04473", kind="paper", year=2021,
+    locator="Sec. 5 (Selene: 8 x 80 GB A100 per DGX A100 node, NVLink and NVSwitch inside the node, "
+            "8 x 200 Gb/s HDR InfiniBand per node, fat-tree)",
+    url="https://arxiv.org/abs/2104.04473")
 H200_DATASHEET = Source(
     "NVIDIA, 'NVIDIA H200 Tensor Core GPU' product page and datasheet", kind="datasheet", year=2023,
     locator="specifications table, H200 SXM column", url="https://www.nvidia.com/en-us/data-center/h200/")
@@ -44,6 +64,22 @@ T4_DATASHEET = Source(
     locator="specifications table", url="https://www.nvidia.com/en-us/data-center/tesla-t4/")
 
 _NVLINK_BIDIR = "total of both directions, per GPU (half of it in each direction)"
+_GIB = ("NVIDIA's 'GB' for HBM is binary (the stacks are built in powers of two): {n} GiB = {gb} GB; "
+        "nvidia-smi reports {smi} MiB ({smi_gib} GiB) usable, the rest reserved by the driver/ECC")
+
+
+def _binary(src: Source, n: int, smi: int | None = None) -> Source:
+    gb = f"{n * 2**30 / 1e9:.1f}"
+    if smi is None:
+        text = (f"NVIDIA's 'GB' for HBM/GDDR is binary (memory chips are built in powers of two): {n} GiB = "
+                f"{gb} GB")
+    else:
+        text = _GIB.format(n=n, gb=gb, smi=f"{smi:,}", smi_gib=f"{smi / 1024:.1f}")
+    return with_note(src, text)
+
+
+def _node(src: Source, what: str) -> Source:
+    return with_note(src, f"reference node: {what}")
 _PCIE_BIDIR = "x16 link, total of both directions"
 
 
@@ -71,14 +107,20 @@ def a100() -> HardwareSpec:
             "int8": sv(1248, "TOPS", s),
         },
         memory_bandwidth=sv(2039, "GB/s", s),
-        memory_capacity=sv(80, "GB", s),
+        memory_capacity=sv(80, "GiB", _binary(s, 80, 81920)),
         tdp=sv(400, "W", s),
         interconnect_bandwidth=sv(600, "GB/s", with_note(s, f"NVLink 3: {_NVLINK_BIDIR}")),
         pcie_bandwidth=sv(64, "GB/s", with_note(s, f"PCIe Gen4 {_PCIE_BIDIR}")),
-        unit_price=sv(24875, "USD", derived(
-            "NVIDIA DGX A100 launch price USD 199,000 (May 2020), as reported by gadgetmix (secondary source)",
-            "USD 199,000 / 8 GPUs = USD 24,875: the whole system's price per GPU, so it includes the host "
-            "CPUs, NVSwitches, networking and storage; an upper bound on the GPU's own price")),
+        unit_price=sv(24875, "USD", assumption(
+            "NVIDIA DGX A100 (8 x A100 40GB) launch price USD 199,000 (May 2020), as reported by the trade "
+            "press (gadgetmix)",
+            "USD 199,000 / 8 GPUs = USD 24,875 per GPU of the May-2020 DGX A100, whose GPUs were the 40 GB "
+            "SXM4; no price is published for this 80 GB SXM4 part, so the 40 GB system's per-GPU price is "
+            "used for it. It includes the host CPUs, NVSwitches, networking and storage")),
+        devices_per_node=sv(8, None, _node(NARAYANAN_2021, "DGX A100, 8 GPUs")),
+        intra_node_fabric=sv("NVLink3", None, _node(NARAYANAN_2021, "NVLink 3 + NVSwitch inside a DGX A100")),
+        inter_node_fabric=sv("InfiniBand_HDR", None, _node(NARAYANAN_2021, "8 x 200 Gb/s HDR InfiniBand per "
+                                                                           "DGX A100 node (Selene)")),
         description="Ampere datacentre GPU; the peak used by Megatron-LM (312 TFLOP/s bf16).",
     )
 
@@ -102,7 +144,7 @@ def h100() -> HardwareSpec:
             "fp8": sv(3958, "TFLOP/s", s),
         },
         memory_bandwidth=sv(3.35, "TB/s", s),
-        memory_capacity=sv(80, "GB", s),
+        memory_capacity=sv(80, "GiB", _binary(s, 80, 81559)),
         tdp=sv(700, "W", s),
         interconnect_bandwidth=sv(900, "GB/s", with_note(s, f"NVLink 4 (18 links): {_NVLINK_BIDIR}")),
         pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
@@ -110,6 +152,9 @@ def h100() -> HardwareSpec:
             "H100 SXM purchase price (no list price published)",
             "NVIDIA publishes no list price; a round figure inside the USD 25,000-40,000 range widely "
             "reported by the 2023-2024 trade press. Override with Hardware.H100.replace(unit_price=...)")),
+        devices_per_node=sv(8, None, _node(DGX_H100_GUIDE, "DGX H100, 8 GPUs")),
+        intra_node_fabric=sv("NVLink4", None, _node(DGX_H100_GUIDE, "NVLink 4 + NVSwitch inside a DGX H100")),
+        inter_node_fabric=sv("InfiniBand_NDR", None, _node(DGX_H100_GUIDE, "one 400 Gb/s NDR ConnectX-7 per GPU")),
         description="Hopper datacentre GPU, SXM5 form factor (DGX/HGX H100).",
     )
 
@@ -127,11 +172,18 @@ def h100_pcie() -> HardwareSpec:
             "bf16": sv(1513, "TFLOP/s", s),
         },
         memory_bandwidth=sv(2000, "GB/s", s),
-        memory_capacity=sv(80, "GB", s),
+        memory_capacity=sv(80, "GiB", _binary(s, 80)),
         tdp=sv(350, "W", s),
-        interconnect_bandwidth=sv(600, "GB/s", with_note(s, f"NVLink bridge between two cards: {_NVLINK_BIDIR}")),
+        interconnect_bandwidth=sv(600, "GB/s", with_note(H100_PCIE_DATASHEET, "NVLink bridge between two cards: "
+                                                                             f"{_NVLINK_BIDIR}")),
         pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
-        description="Hopper GPU on a PCIe card: fewer SMs and lower clocks and power than the SXM5 part.",
+        devices_per_node=sv(2, None, _node(H100_PCIE_DATASHEET, "a pair of cards joined by the 2-way NVLink "
+                                                                "bridge (PCIe servers hold more cards, but only "
+                                                                "pairs share NVLink)")),
+        intra_node_fabric=sv("NVLink_Bridge_H100", None, _node(H100_PCIE_DATASHEET, "the NVLink bridge, 600 GB/s "
+                                                                                   "both directions")),
+        description="Hopper GPU on a PCIe card: fewer SMs and lower clocks and power than the SXM5 part. "
+                    "Two cards pair through an NVLink bridge; no inter-node fabric is implied by the card.",
     )
 
 
@@ -143,20 +195,26 @@ def h200() -> HardwareSpec:
         peak_flops={
             "fp64": sv(67, "TFLOP/s", with_note(s, "FP64 Tensor Core; the vector FP64 rate is 34 TFLOP/s")),
             "fp32": sv(67, "TFLOP/s", s),
-            "bf16": sv(989, "TFLOP/s", s),
+            "bf16": sv(989, "TFLOP/s", _half_of_sparse(s, "1,979 TFLOP/s")),
             "fp16": sv(989, "TFLOP/s", _half_of_sparse(s, "1,979 TFLOP/s")),
-            "fp8": sv(1979, "TFLOP/s", s),
+            "fp8": sv(1979, "TFLOP/s", _half_of_sparse(s, "3,958 TFLOP/s")),
             "int8": sv(1979, "TOPS", _half_of_sparse(s, "3,958 TOPS")),
         },
         sparse_peak_flops={
-            "fp8": sv(3958, "TFLOP/s", s),
+            "bf16": sv(1979, "TFLOP/s", with_note(s, "printed 'with sparsity'")),
+            "fp16": sv(1979, "TFLOP/s", with_note(s, "printed 'with sparsity'")),
+            "fp8": sv(3958, "TFLOP/s", with_note(s, "printed 'with sparsity'")),
+            "int8": sv(3958, "TOPS", with_note(s, "printed 'with sparsity'")),
         },
         memory_bandwidth=sv(4.8, "TB/s", s),
-        memory_capacity=sv(141, "GB", s),
+        memory_capacity=sv(141, "GiB", _binary(s, 141, 143771)),
         tdp=sv(700, "W", with_note(s, "configurable up to 700 W")),
         interconnect_bandwidth=sv(900, "GB/s", with_note(s, f"NVLink 4: {_NVLINK_BIDIR}")),
         pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
-        description="The H100's GH100 compute with 141 GB of HBM3e at 4.8 TB/s.",
+        devices_per_node=sv(8, None, _node(DGX_H100_GUIDE, "DGX/HGX H200, 8 GPUs")),
+        intra_node_fabric=sv("NVLink4", None, _node(DGX_H100_GUIDE, "NVLink 4 + NVSwitch inside a DGX H200")),
+        inter_node_fabric=sv("InfiniBand_NDR", None, _node(DGX_H100_GUIDE, "one 400 Gb/s NDR ConnectX-7 per GPU")),
+        description="The H100's GH100 compute with 141 GiB of HBM3e at 4.8 TB/s.",
     )
 
 
@@ -177,9 +235,14 @@ def b200() -> HardwareSpec:
             "fp8": sv(9, "PFLOP/s", s),
         },
         memory_bandwidth=sv(8.0, "TB/s", s),
-        memory_capacity=sv(180, "GB", with_note(s, "usable HBM3e of an HGX/DGX B200 GPU; 192 GB physical")),
+        memory_capacity=sv(180, "GiB", with_note(s, "usable HBM3e of an HGX/DGX B200 GPU (1,440 GB for 8 GPUs), "
+                                                   "192 GiB physical (8 stacks x 24 GiB); NVIDIA's 'GB' for HBM "
+                                                   "is binary: 180 GiB = 193.3 GB")),
         tdp=sv(1000, "W", s),
         interconnect_bandwidth=sv(1.8, "TB/s", with_note(s, f"NVLink 5: {_NVLINK_BIDIR}")),
+        devices_per_node=sv(8, None, _node(DGX_B200_DATASHEET, "DGX/HGX B200, 8 GPUs")),
+        intra_node_fabric=sv("NVLink5", None, _node(DGX_B200_DATASHEET, "NVLink 5 + NVSwitch inside a DGX B200")),
+        inter_node_fabric=sv("InfiniBand_NDR", None, _node(DGX_B200_DATASHEET, "one 400 Gb/s ConnectX-7 per GPU")),
         description="Blackwell GPU in the air-cooled HGX B200 configuration (the GB200 part runs at "
                     "1200 W: 2.5 PFLOP/s bf16, 5 PFLOP/s fp8 dense).",
     )
@@ -197,7 +260,8 @@ def v100() -> HardwareSpec:
                                                 "multiply, fp32 accumulate); same figure in the V100 datasheet")),
         },
         memory_bandwidth=sv(900, "GB/s", s),
-        memory_capacity=sv(32, "GB", with_note(s, "the 2018 32 GB version (the 2017 launch part had 16 GB)")),
+        memory_capacity=sv(32, "GiB", with_note(s, "the 2018 32 GB version (the 2017 launch part had 16 GB); "
+                                                  "NVIDIA's 'GB' for HBM2 is binary: 32 GiB = 34.4 GB")),
         tdp=sv(300, "W", s),
         interconnect_bandwidth=sv(300, "GB/s", with_note(s, f"NVLink 2 (6 links): {_NVLINK_BIDIR}")),
         pcie_bandwidth=sv(32, "GB/s", with_note(s, f"PCIe Gen3 {_PCIE_BIDIR}")),
@@ -216,8 +280,10 @@ def t4() -> HardwareSpec:
             "int8": sv(130, "TOPS", s),
             "int4": sv(260, "TOPS", s),
         },
-        memory_bandwidth=sv(320, "GB/s", with_note(s, "datasheet: '320+ GB/s' (256-bit GDDR6)")),
-        memory_capacity=sv(16, "GB", s),
+        memory_bandwidth=sv(300, "GB/s", with_note(s, "the datasheet's specifications table: 300 GB/s (256-bit "
+                                                      "GDDR6); the product page's '320+ GB/s' is a marketing "
+                                                      "rounding of the memory clock")),
+        memory_capacity=sv(16, "GiB", _binary(s, 16)),
         tdp=sv(70, "W", s),
         pcie_bandwidth=sv(32, "GB/s", with_note(s, f"PCIe Gen3 {_PCIE_BIDIR}")),
         description="Turing inference GPU; no structured-sparsity mode.",

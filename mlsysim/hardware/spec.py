@@ -54,6 +54,16 @@ HARDWARE_FIELDS: dict[str, tuple[str, str]] = {
     "clock": ("Hz", "core clock (microcontrollers)"),
 }
 
+#: sourced node-topology fields: name -> (Python type of the value, description). They describe the
+#: reference node the device ships in (DGX/HGX board, TPU host, a bridged pair of PCIe cards) and are the
+#: defaults of :class:`~mlsysim.systems.fleet.Fleet` and of the serving solver's tensor-parallel link.
+#: Fabric values are names in ``mlsysim.Fabrics`` (layer D resolves them; this layer imports nothing above it).
+NODE_FIELDS: dict[str, tuple[type, str]] = {
+    "devices_per_node": (int, "devices joined by the intra-node fabric in the reference node [count]"),
+    "intra_node_fabric": (str, "fabric inside the node (a mlsysim.Fabrics name)"),
+    "inter_node_fabric": (str, "fabric between nodes, one NIC per device (a mlsysim.Fabrics name)"),
+}
+
 #: plain attributes that need no source
 LABELS = ("name", "vendor", "year", "category", "interconnect_name", "memory_type", "description")
 
@@ -112,6 +122,20 @@ def _check_quantity(owner: str, field: str, sourced: Any, expected: str) -> Sour
     return sourced
 
 
+def _check_node_value(owner: str, field: str, sourced: Any) -> Sourced:
+    """Validate one node-topology value: a Sourced whole number >= 1, or a Sourced non-empty name."""
+    if not isinstance(sourced, Sourced):
+        raise SourceError(f"{owner}: {field} = {sourced!r} has no Source; wrap it with sv(value, None, source)")
+    v = sourced.value
+    if NODE_FIELDS[field][0] is int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise DomainError(f"{owner}: {field} must be a whole number >= 1 (devices); got {v!r}")
+    elif not isinstance(v, str) or not v.strip():
+        raise DomainError(f"{owner}: {field} must be the name of a fabric in mlsysim.Fabrics "
+                          f"(e.g. 'NVLink4'); got {v!r}")
+    return sourced
+
+
 class HardwareSpec(SourcedSpec):
     """One device of the hardware registry.
 
@@ -138,7 +162,9 @@ class HardwareSpec(SourcedSpec):
         Any of :data:`HARDWARE_FIELDS` (all optional): ``memory_bandwidth`` [byte/s],
         ``memory_capacity`` [byte], ``sram`` [byte], ``flash`` [byte], ``tdp`` [W], ``idle_power`` [W],
         ``unit_price`` [USD], ``interconnect_bandwidth`` [byte/s], ``pcie_bandwidth`` [byte/s],
-        ``clock`` [Hz].
+        ``clock`` [Hz]; and the node topology (:data:`NODE_FIELDS`): ``devices_per_node`` [count],
+        ``intra_node_fabric`` and ``inter_node_fabric`` (``mlsysim.Fabrics`` names), each sourced with
+        ``sv(value, None, source)``.
 
     Raises
     ------
@@ -152,8 +178,8 @@ class HardwareSpec(SourcedSpec):
         A keyword names no field.
     """
 
-    FIELDS = {k: v[1] for k, v in HARDWARE_FIELDS.items()}
-    OPTIONAL = set(HARDWARE_FIELDS)
+    FIELDS = {**{k: v[1] for k, v in HARDWARE_FIELDS.items()}, **{k: v[1] for k, v in NODE_FIELDS.items()}}
+    OPTIONAL = set(HARDWARE_FIELDS) | set(NODE_FIELDS)
 
     def __init__(self, key: str, name: str, *, vendor: str, year: int, category: str,
                  peak_flops: Mapping[str, Sourced],
@@ -162,7 +188,10 @@ class HardwareSpec(SourcedSpec):
                  description: str = "", **fields: Any):
         super().__init__(key, name, **fields)
         for f, sourced in self._values.items():
-            _check_quantity(key, f, sourced, HARDWARE_FIELDS[f][0])
+            if f in NODE_FIELDS:
+                _check_node_value(key, f, sourced)
+            else:
+                _check_quantity(key, f, sourced, HARDWARE_FIELDS[f][0])
         if category not in CATEGORIES:
             raise DomainError(f"{key}: category must be one of {', '.join(CATEGORIES)}; got {category!r}")
         self.vendor = vendor
@@ -246,7 +275,7 @@ class HardwareSpec(SourcedSpec):
                 raise UnknownVariableError(f"{self.key}: {field!r} is not a field; peak entries are written "
                                            f"'peak_flops:<precision>' or 'sparse_peak_flops:<precision>'")
             return self._lookup(_PEAK_TABLES[table], precision).source
-        if field in HARDWARE_FIELDS and field not in self._values:
+        if (field in HARDWARE_FIELDS or field in NODE_FIELDS) and field not in self._values:
             raise UnknownVariableError(f"{self.key} has no published {field}; its sourced fields are "
                                        f"{', '.join(self.sourced_fields())}")
         return super().source_of(field)
@@ -260,8 +289,8 @@ class HardwareSpec(SourcedSpec):
 
     def get(self, field: str, default=None):
         """A field's value, or ``default`` where the device has no published value."""
-        if field not in HARDWARE_FIELDS:
-            close = difflib.get_close_matches(str(field), list(HARDWARE_FIELDS), n=3)
+        if field not in HARDWARE_FIELDS and field not in NODE_FIELDS:
+            close = difflib.get_close_matches(str(field), list(HARDWARE_FIELDS) + list(NODE_FIELDS), n=3)
             raise UnknownVariableError(f"HardwareSpec has no field {field!r}"
                                        + (f"; did you mean {', '.join(close)}?" if close else ""))
         s = self._values.get(field)
@@ -311,14 +340,14 @@ class HardwareSpec(SourcedSpec):
                     else:
                         tables[f][p] = self._caller_value(name, q, tables[f].get(p))
                     overridden.append(name)
-            elif f in HARDWARE_FIELDS:
+            elif f in HARDWARE_FIELDS or f in NODE_FIELDS:
                 if v is None:
                     values.pop(f, None)
                 else:
                     values[f] = self._caller_value(f, v, values.get(f))
                 overridden.append(f)
             else:
-                accepted = list(HARDWARE_FIELDS) + list(_PEAK_TABLES) + list(LABELS)
+                accepted = list(HARDWARE_FIELDS) + list(NODE_FIELDS) + list(_PEAK_TABLES) + list(LABELS)
                 close = difflib.get_close_matches(str(f), accepted, n=3)
                 raise UnknownVariableError(
                     f"{self.key}.replace: unknown field {f!r}"
@@ -333,6 +362,9 @@ class HardwareSpec(SourcedSpec):
     def _caller_value(self, what: str, value: Any, old: Sourced | None) -> Sourced:
         if isinstance(value, Sourced):
             return value
+        if what in NODE_FIELDS:
+            key = getattr(value, "key", value)       # a NetworkFabric object stands for its name
+            return _check_node_value(self.key, what, Sourced(key, caller_source(f"{self.key}.{what}", old)))
         if isinstance(value, str):
             value = parse_quantity(value)
         if not isinstance(value, pint.Quantity):
@@ -343,14 +375,16 @@ class HardwareSpec(SourcedSpec):
 
     # ------------------------------------------------------------------ display
     def describe(self, sources: bool = True) -> str:
-        """A markdown table of every value of this device (with its source when ``sources``)."""
-        head = "| quantity | value | source |" if sources else "| quantity | value |"
-        rule = "|---|---|---|" if sources else "|---|---|"
+        """A markdown table of every value of this device; with ``sources``, each value's source kind
+        (its trust level: ``datasheet`` ... ``secondary``, ``assumption``) and citation."""
+        head = "| quantity | value | kind | source |" if sources else "| quantity | value |"
+        rule = "|---|---|---|---|" if sources else "|---|---|"
         rows = [head, rule]
         for f, s in self.sourced_fields().items():
             cells = [f"`{f}`", _fmt(s.value)]
             if sources:
-                cells.append(_source_cell(s.source) + (f" Note: {s.note}" if s.note else ""))
+                kind = s.source.kind if s.source.is_primary else f"**{s.source.kind}**"
+                cells += [kind, _source_cell(s.source) + (f" Note: {s.note}" if s.note else "")]
             rows.append("| " + " | ".join(_md(c) for c in cells) + " |")
         return "\n".join(rows)
 
@@ -364,12 +398,10 @@ class HardwareSpec(SourcedSpec):
 
 def _source_cell(src: Source) -> str:
     text = src.short()
-    if src.kind in ("derived", "assumption"):
-        text += f" [{src.kind}: {src.note}]"
-    else:
-        text += f" [{src.kind}]"
-        if src.note:
-            text += f" Note: {src.note}"
+    if src.note:
+        text += f". {'Why' if not src.is_primary else 'Note'}: {src.note}"
+    if src.url:
+        text += f" <{src.url}>"
     return text
 
 
@@ -378,5 +410,5 @@ def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-__all__ = ["HardwareSpec", "CATEGORIES", "HARDWARE_FIELDS", "LABELS", "UnsupportedPrecisionError",
+__all__ = ["HardwareSpec", "CATEGORIES", "HARDWARE_FIELDS", "NODE_FIELDS", "LABELS", "UnsupportedPrecisionError",
            "caller_source", "with_note"]

@@ -60,7 +60,8 @@ def _peak(src: Source, arithmetic: str) -> Source:
 def esp32_s3() -> HardwareSpec:
     s = ESP32_S3_DATASHEET
     return HardwareSpec(
-        "ESP32", "Espressif ESP32-S3 (2x Xtensa LX7, 240 MHz, 8 MB flash)", vendor="Espressif", year=2020,
+        "ESP32", "Espressif ESP32-S3FN8 (2x Xtensa LX7, 240 MHz, 8 MB in-package flash)", vendor="Espressif",
+        year=2020,
         category="tiny",
         peak_flops={
             "fp32": sv(0.96, "GFLOP/s", _peak(s, "2 cores x 240 MHz x 1 MADD.S (2 FLOP) per cycle = 0.96 GFLOP/s")),
@@ -70,8 +71,9 @@ def esp32_s3() -> HardwareSpec:
         },
         clock=sv(240, "MHz", s),
         sram=sv(512, "KiB", with_note(s, _KIB)),
-        flash=sv(8, "MiB", with_note(s, f"embedded flash of the 8 MB variants (ESP32-S3FN8, -S3R8...); other "
-                                         f"variants have none and use up to 1 GB of external Octal SPI flash; {_MIB}")),
+        flash=sv(8, "MiB", with_note(s, f"in-package flash of the ESP32-S3FN8, the only 8 MB-flash variant (the "
+                                         f"ESP32-S3R8 has 8 MB of octal PSRAM and no flash); other variants use up "
+                                         f"to 1 GB of external Octal SPI flash; {_MIB}")),
         memory_bandwidth=sv(1.92, "GB/s", derived(
             s.short(), "internal SRAM read by the two cores: one 32-bit load per core per cycle x 2 cores x "
                        "240 MHz = 1.92 GB/s (the 128-bit SIMD loads of the AI extensions can move more); a "

@@ -2,8 +2,13 @@
 
 Ember's and OWID's carbon intensity of electricity generation count life-cycle emissions of each
 generation source (IPCC life-cycle factors), in g CO2e per kWh generated. Values follow
-/work/shared/reference/published_cases.json (cases ``grid_poland``, ``grid_global_and_others``,
+tests/data/published_cases.json (cases ``grid_poland``, ``grid_global_and_others``,
 ``grid_us_average``, ``grid_france``).
+
+Vintages: the OWID values (data year 2021) are those of one historical version of codecarbon's
+``global_energy_mix.json``, pinned below by its commit (the file was revised before and after it, and the
+same countries' values differ in each version); Poland, Norway and the world average come from Ember's
+2023/2025 data. Each region's ``year`` says which.
 
 Each entry: registry name -> (display name, g/kWh, data year, Source).
 """
@@ -11,11 +16,16 @@ from __future__ import annotations
 
 from ..core.sources import Source
 
+#: the codecarbon commit whose global_energy_mix.json holds exactly these 2021 values (2023-07-22,
+#: "refreshed data based on latest notebook"); the versions of 2022-12-22 and 2024-04-07 differ
+CODECARBON_COMMIT = "49a7d00ab174b22ddcefdc6356d3e9e659d7493d"
+
 OWID_2021 = Source(
     "Our World in Data, energy dataset (Ember and Energy Institute), as packaged in mlco2/codecarbon "
-    "global_energy_mix.json", kind="report", year=2021,
+    "global_energy_mix.json at commit 49a7d00 (2023-07-22)", kind="report", year=2023,
     locator="carbon intensity of electricity generation, 2021 data (year field = data year), life-cycle g CO2e/kWh",
-    url="https://github.com/mlco2/codecarbon (codecarbon/data/private_infra/global_energy_mix.json)")
+    url=f"https://github.com/mlco2/codecarbon/blob/{CODECARBON_COMMIT}/"
+        "codecarbon/data/private_infra/global_energy_mix.json")
 
 EMBER_EU_2023 = Source(
     "Ember, European Electricity Review, via Statista 'Carbon intensity of the power sector in the EU 2023'",

@@ -645,20 +645,17 @@ def _per_second(q) -> str:
 
 
 def _node_fabric(hardware):
-    """The intra-node fabric the platform ships with (``mlsysim.systems.fleet.platform_defaults``), or None."""
+    """The intra-node fabric of the hardware's reference node (its sourced ``intra_node_fabric``), or None."""
     from ..systems.fabrics import Fabrics
-    from ..systems.fleet import platform_defaults
 
-    d = platform_defaults(hardware)
-    return Fabrics.get(d[1]) if d else None
+    name = hardware.get("intra_node_fabric") if hasattr(hardware, "get") else None
+    return Fabrics.get(name) if name else None
 
 
 def _devices_per_node(hardware) -> int:
-    """Devices in one node of the platform (1 when mlsysim knows no multi-device node for it)."""
-    from ..systems.fleet import platform_defaults
-
-    d = platform_defaults(hardware)
-    return d[0] if d else 1
+    """Devices in the hardware's reference node (its sourced ``devices_per_node``; 1 when it has none)."""
+    n = hardware.get("devices_per_node") if hasattr(hardware, "get") else None
+    return int(n) if n else 1
 
 
 def _published(hardware, field):

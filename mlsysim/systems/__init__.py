@@ -6,7 +6,7 @@ Scenarios (``Applications``) live in :mod:`mlsysim.systems.applications`.
 from __future__ import annotations
 
 from .fabrics import TOPOLOGIES, Fabrics, NetworkFabric
-from .fleet import PLATFORM_DEFAULTS, Fleet, platform_defaults
+from .fleet import Fleet
 from .registry import Systems
 
-__all__ = ["Fabrics", "NetworkFabric", "TOPOLOGIES", "Fleet", "PLATFORM_DEFAULTS", "platform_defaults", "Systems"]
+__all__ = ["Fabrics", "NetworkFabric", "TOPOLOGIES", "Fleet", "Systems"]

@@ -14,6 +14,19 @@ Conventions
   ``torus`` (direct 3D torus), ``ring``.
 * ``oversubscription`` (>= 1): ratio of downlink to uplink capacity above the leaf switch (1 = full
   bisection bandwidth). Only inter-node traffic is divided by it.
+
+TPU v5p's 3D torus
+------------------
+Google quotes 1,200 GB/s of bidirectional ICI bandwidth per v5p chip: 6 links (one to each torus
+neighbour) x 2 directions x 100 GB/s. The ring collectives of ``Equations.Collectives`` take the rate at
+which one device sends, so the figure depends on how many torus axes the collective spans:
+
+* ``TPU_ICI_v5p`` (the default of a v5p fleet): a collective over all three axes (XLA runs the rings of the
+  three axes at once, each on its share of the data), all 6 links: 600 GB/s per direction;
+* ``TPU_ICI_v5p_Axis``: a ring along one axis, which uses that axis's 2 links: 200 GB/s per direction.
+
+The collective model uses whichever fabric the fleet names; give ``intra_node_fabric="TPU_ICI_v5p_Axis"``
+for tensor- or pipeline-parallel groups laid along one axis.
 """
 from __future__ import annotations
 
@@ -24,6 +37,8 @@ from ..core.registry import Registry
 from ..core.sources import Source, Sourced, assumption, derived
 from ..core.specs import SourcedSpec, sv
 from ..core.units import Q_
+from ..hardware.google import TPU_V5P_DOCS
+from ..hardware.nvidia import DGX_H100_GUIDE, H100_PCIE_DATASHEET, NARAYANAN_2021
 
 TOPOLOGIES = ("nvswitch", "fat_tree", "torus", "ring")
 
@@ -128,15 +143,6 @@ H100_WHITEPAPER = Source(
 B200_DATASHEET = Source(
     "NVIDIA, 'NVIDIA HGX B200' datasheet (Blackwell)", kind="datasheet", year=2024,
     locator="fifth-generation NVLink: 1.8 TB/s total per GPU", url="https://www.nvidia.com/en-us/data-center/hgx/")
-NARAYANAN_2021 = Source(
-    "D. Narayanan et al., 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', "
-    "SC21, arXiv:2104.04473", kind="paper", year=2021,
-    locator="Sec. 5 (Selene: 8 x 200 Gb/s HDR InfiniBand per DGX A100 node, fat-tree)",
-    url="https://arxiv.org/abs/2104.04473")
-DGX_H100_GUIDE = Source(
-    "NVIDIA, 'DGX H100 User Guide' (system specifications)", kind="datasheet", year=2023,
-    locator="cluster network: 8 x single-port ConnectX-7, 400 Gb/s InfiniBand NDR per GPU",
-    url="https://docs.nvidia.com/dgx/dgxh100-user-guide/")
 LLAMA3_2024 = Source(
     "A. Dubey et al. (Llama Team, Meta), 'The Llama 3 Herd of Models', arXiv:2407.21783", kind="paper", year=2024,
     locator="Sec. 3.3.1 (network: RoCE and InfiniBand fabrics at 400 Gbps between GPUs; three-layer Clos)",
@@ -145,10 +151,12 @@ TPU_V4_DOCS = Source(
     "Google Cloud, 'TPU v4' documentation (key specifications of a v4 Pod)", kind="datasheet", year=2023,
     locator="all-reduce bandwidth per Pod 1.1 PB/s, 4096 chips, 3D mesh/torus",
     url="https://cloud.google.com/tpu/docs/v4")
-TPU_V5P_DOCS = Source(
-    "Google Cloud, 'TPU v5p' documentation (key specifications)", kind="datasheet", year=2023,
-    locator="interchip interconnect bandwidth 4800 Gbps per chip, 3D torus, 8960-chip pods",
-    url="https://cloud.google.com/tpu/docs/v5p")
+SCALING_BOOK_2025 = Source(
+    "J. Austin et al. (Google DeepMind), 'How to Scale Your Model', part 2 'How to Think About TPUs'",
+    kind="report", year=2025,
+    locator="ICI section: TPU v4 and v5p chips link to their 6 nearest neighbours (3D torus); table of ICI "
+            "bandwidth per link, v5p 9e10 bytes/s one way (commit 0819a7d, 2025-02-18)",
+    url="https://jax-ml.github.io/scaling-book/tpus/")
 IEEE_8023BA = Source(
     "IEEE Std 802.3ba-2010, 40 Gb/s and 100 Gb/s Ethernet", kind="standard", year=2010,
     locator="Clause 80 (100GBASE-R: 100 Gb/s per direction)")
@@ -247,16 +255,43 @@ def _ici_v4():
         oversubscription=sv(1, None, _NONBLOCKING_SWITCH))
 
 
+_V5P_LINK = ("1,200 GB/s bidirectional per chip (Google) over 6 torus links (Austin et al. 2025) = 100 GB/s "
+             "per link per direction (the scaling book's own table rounds it to 90 GB/s)")
+
+
 def _ici_v5p():
     return NetworkFabric(
-        "TPU_ICI_v5p", "TPU v5p inter-chip interconnect (3D torus)", scope="intra_node",
-        link_bandwidth=sv(2400, "Gbit/s", derived(
-            TPU_V5P_DOCS.short(), "4800 Gbps per chip as Google quotes it; the direction convention is not "
-                                  "stated, read here (like NVLink) as the total of both directions -> "
-                                  "2400 Gb/s = 300 GB/s each way")),
+        "TPU_ICI_v5p", "TPU v5p inter-chip interconnect (3D torus), collective over all three axes",
+        scope="intra_node",
+        link_bandwidth=sv(600, "GB/s", derived(
+            TPU_V5P_DOCS.short(), f"{_V5P_LINK}; a collective over all three torus axes sends on all 6 links: "
+                                  "6 x 100 GB/s = 600 GB/s per direction (= 1,200 GB/s / 2)")),
         link_latency=sv(1, "us", _ALPHA_ICI),
         topology=sv("torus", None, TPU_V5P_DOCS),
         oversubscription=sv(1, None, _NONBLOCKING_SWITCH))
+
+
+def _ici_v5p_axis():
+    return NetworkFabric(
+        "TPU_ICI_v5p_Axis", "TPU v5p inter-chip interconnect, ring along one torus axis", scope="intra_node",
+        link_bandwidth=sv(200, "GB/s", derived(
+            SCALING_BOOK_2025.short(), f"{_V5P_LINK}; a ring along one axis sends on that axis's 2 links: "
+                                       "2 x 100 GB/s = 200 GB/s per direction")),
+        link_latency=sv(1, "us", _ALPHA_ICI),
+        topology=sv("ring", None, SCALING_BOOK_2025),
+        oversubscription=sv(1, None, _NONBLOCKING_SWITCH))
+
+
+def _nvlink_bridge_h100():
+    return NetworkFabric(
+        "NVLink_Bridge_H100", "NVLink bridge between two H100 PCIe cards", scope="intra_node",
+        link_bandwidth=sv(300, "GB/s", _with_note(H100_PCIE_DATASHEET, "NVLink 600 GB/s total of both directions "
+                                                                       "between the two bridged cards -> 300 GB/s "
+                                                                       "each way")),
+        link_latency=sv(1, "us", _ALPHA_NVLINK),
+        topology=sv("ring", None, _with_note(H100_PCIE_DATASHEET, "a 2-way bridge: two cards, one point-to-point "
+                                                                  "link (a ring of two)")),
+        oversubscription=sv(1, None, _with_note(H100_PCIE_DATASHEET, "a direct link, no switch")))
 
 
 def _eth_100():
@@ -271,5 +306,6 @@ def _eth_100():
 Fabrics = Registry("network fabric")
 for _name, _factory in {"NVLink3": _nvlink3, "NVLink4": _nvlink4, "NVLink5": _nvlink5,
                         "InfiniBand_NDR": _ib_ndr, "InfiniBand_HDR": _ib_hdr, "RoCE_400G": _roce_400,
-                        "TPU_ICI_v4": _ici_v4, "TPU_ICI_v5p": _ici_v5p, "Ethernet_100G": _eth_100}.items():
+                        "TPU_ICI_v4": _ici_v4, "TPU_ICI_v5p": _ici_v5p, "TPU_ICI_v5p_Axis": _ici_v5p_axis,
+                        "NVLink_Bridge_H100": _nvlink_bridge_h100, "Ethernet_100G": _eth_100}.items():
     Fabrics.register(_name, factory=_factory)

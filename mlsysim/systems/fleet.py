@@ -1,21 +1,15 @@
 """Fleets: nodes of accelerators joined by an intra-node and an inter-node fabric.
 
 A :class:`Fleet` is ``num_nodes`` nodes of ``devices_per_node`` identical devices. Inside a node the
-devices share the ``intra_node_fabric`` (NVLink + NVSwitch, TPU ICI); across nodes each device has its
-own NIC on the ``inter_node_fabric`` (InfiniBand, RoCE, Ethernet), whose ``oversubscription`` divides the
-bandwidth of traffic leaving a leaf switch.
+devices share the ``intra_node_fabric`` (NVLink + NVSwitch, an NVLink bridge, TPU ICI); across nodes each
+device has its own NIC on the ``inter_node_fabric`` (InfiniBand, RoCE, Ethernet), whose
+``oversubscription`` divides the bandwidth of traffic leaving a leaf switch.
 
-Defaults follow what each platform ships with (override any of them):
-
-=========================  ==================  ====================  ============================================
-hardware key contains      devices per node    intra-node fabric     inter-node fabric (one NIC per device)
-=========================  ==================  ====================  ============================================
-``A100``                   8 (DGX A100)        ``NVLink3``           ``InfiniBand_HDR`` (Narayanan et al. 2021)
-``H100``, ``H200``         8 (DGX H100)        ``NVLink4``           ``InfiniBand_NDR`` (DGX H100 User Guide)
-``B200``, ``B100``         8 (HGX B200)        ``NVLink5``           ``InfiniBand_NDR`` (ConnectX-7, 400 Gb/s)
-``TPUv4``                  4 (chips per host)  ``TPU_ICI_v4``        ``TPU_ICI_v4`` (the pod is one torus)
-``TPUv5p``                 4 (chips per host)  ``TPU_ICI_v5p``       ``TPU_ICI_v5p``
-=========================  ==================  ====================  ============================================
+Defaults come from the hardware entry's sourced node-topology fields (``devices_per_node``,
+``intra_node_fabric``, ``inter_node_fabric``; see ``mlsysim.hardware.spec.NODE_FIELDS``): the reference node
+the device ships in (DGX A100, DGX H100/H200, DGX B200, a bridged pair of H100 PCIe cards, a TPU host),
+each with its Source. A device without them (V100, T4, MI300X...) needs the three arguments given.
+Override any of them.
 """
 from __future__ import annotations
 
@@ -23,16 +17,8 @@ from ..core.errors import DomainError, UnknownNameError
 from ..core.variables import check_count
 from .fabrics import Fabrics, NetworkFabric
 
-#: (substring of the hardware key, upper case) -> (devices per node, intra fabric, inter fabric)
-PLATFORM_DEFAULTS = [
-    ("A100", (8, "NVLink3", "InfiniBand_HDR")),
-    ("H100", (8, "NVLink4", "InfiniBand_NDR")),
-    ("H200", (8, "NVLink4", "InfiniBand_NDR")),
-    ("B200", (8, "NVLink5", "InfiniBand_NDR")),
-    ("B100", (8, "NVLink5", "InfiniBand_NDR")),
-    ("TPUV4", (4, "TPU_ICI_v4", "TPU_ICI_v4")),
-    ("TPUV5P", (4, "TPU_ICI_v5p", "TPU_ICI_v5p")),
-]
+#: the hardware entry's node-topology fields a Fleet reads its defaults from
+NODE_DEFAULT_FIELDS = ("devices_per_node", "intra_node_fabric", "inter_node_fabric")
 
 
 def _resolve_hardware(hw):
@@ -54,13 +40,16 @@ def _resolve_fabric(f, which: str) -> NetworkFabric:
                       f"got {f!r}")
 
 
-def platform_defaults(hardware) -> tuple | None:
-    """``(devices_per_node, intra fabric name, inter fabric name)`` the platform ships with, or None."""
-    key = str(getattr(hardware, "key", hardware)).upper().replace("-", "").replace("_", "")
-    for sub, d in PLATFORM_DEFAULTS:
-        if sub in key:
-            return d
-    return None
+def _node_default(hardware, field: str, given):
+    """``given`` if not None, else the hardware entry's sourced node field; raise naming what is missing."""
+    if given is not None:
+        return given
+    value = hardware.get(field) if hasattr(hardware, "get") else None
+    if value is None:
+        raise DomainError(f"Fleet: {hardware.key} has no sourced {field} (no reference node is registered for "
+                          f"it); give {field}=" + ("..." if field == "devices_per_node" else
+                                                   f"one of the Fabrics names ({', '.join(Fabrics.names())})"))
+    return value
 
 
 def _count(name, value):
@@ -77,10 +66,10 @@ class Fleet:
     num_nodes : int
         Number of nodes [1].
     devices_per_node : int, optional
-        Accelerators per node [1]; default from :data:`PLATFORM_DEFAULTS`.
+        Accelerators per node [1]; default: the hardware entry's sourced ``devices_per_node``.
     intra_node_fabric, inter_node_fabric : NetworkFabric or str, optional
-        Fabrics (or ``Fabrics`` names); defaults from :data:`PLATFORM_DEFAULTS`. The inter-node fabric's
-        ``link_bandwidth`` is per device (one NIC per device).
+        Fabrics (or ``Fabrics`` names); defaults: the hardware entry's sourced ``intra_node_fabric`` /
+        ``inter_node_fabric``. The inter-node fabric's ``link_bandwidth`` is per device (one NIC per device).
     datacenter : object or str, optional
         Where the fleet runs (an ``Infra`` entry or its name); used by sustainability/TCO solvers.
     name : str, optional
@@ -91,7 +80,7 @@ class Fleet:
     Raises
     ------
     DomainError
-        Counts that are not whole numbers >= 1, or no fabric given for hardware without defaults.
+        Counts that are not whole numbers >= 1, or a node value neither given nor sourced on the hardware.
     UnknownNameError
         Unknown hardware or fabric names (close matches listed).
     """
@@ -99,21 +88,13 @@ class Fleet:
     def __init__(self, hardware, num_nodes, devices_per_node=None, intra_node_fabric=None,
                  inter_node_fabric=None, datacenter=None, name=None, description: str = "", source=None):
         self.hardware = _resolve_hardware(hardware)
-        defaults = platform_defaults(self.hardware)
-        if devices_per_node is None:
-            if defaults is None:
-                raise DomainError(f"Fleet: no default node layout for hardware {self.hardware.key!r}; give "
-                                  f"devices_per_node, intra_node_fabric and inter_node_fabric")
-            devices_per_node = defaults[0]
-        if intra_node_fabric is None or inter_node_fabric is None:
-            if defaults is None:
-                raise DomainError(f"Fleet: no default fabrics for hardware {self.hardware.key!r}; give "
-                                  f"intra_node_fabric and inter_node_fabric (Fabrics names: "
-                                  f"{', '.join(Fabrics.names())})")
+        devices_per_node = _node_default(self.hardware, "devices_per_node", devices_per_node)
+        intra_node_fabric = _node_default(self.hardware, "intra_node_fabric", intra_node_fabric)
+        inter_node_fabric = _node_default(self.hardware, "inter_node_fabric", inter_node_fabric)
         self.num_nodes = _count("num_nodes", num_nodes)
         self.devices_per_node = _count("devices_per_node", devices_per_node)
-        self.intra_node_fabric = _resolve_fabric(intra_node_fabric or defaults[1], "intra_node_fabric")
-        self.inter_node_fabric = _resolve_fabric(inter_node_fabric or defaults[2], "inter_node_fabric")
+        self.intra_node_fabric = _resolve_fabric(intra_node_fabric, "intra_node_fabric")
+        self.inter_node_fabric = _resolve_fabric(inter_node_fabric, "inter_node_fabric")
         self._datacenter = datacenter
         self.name = name or f"{self.num_nodes} x {self.devices_per_node} {self.hardware.key}"
         self.description = description

@@ -21,7 +21,7 @@ from mlsysim.core.errors import (DomainError, MlsysimError, SourceError, UnitErr
                                  UnknownVariableError)
 from mlsysim.core.sources import KINDS, Source, Sourced
 from mlsysim.core.specs import sv
-from mlsysim.hardware import (CATEGORIES, DOCS_PATH, HARDWARE_FIELDS, Hardware, HardwareSpec,
+from mlsysim.hardware import (CATEGORIES, DOCS_PATH, HARDWARE_FIELDS, NODE_FIELDS, Hardware, HardwareSpec,
                               UnsupportedPrecisionError, devices, report, write_docs)
 from mlsysim.hardware.tiny import TFLM_REFERENCE_EFFICIENCY
 
@@ -102,14 +102,17 @@ def test_every_value_of_every_device_has_a_source():
             assert isinstance(s.source, Source), (key, f)
             assert s.source.kind in KINDS
             assert len(s.source.citation) > 10, (key, f)
-            if s.source.kind in ("derived", "assumption"):
-                assert len(s.source.note) > 20, (key, f, "derived/assumption needs its reasoning")
+            if s.source.kind in ("derived", "assumption", "secondary"):
+                assert len(s.source.note) > 20, (key, f, "derived/assumption/secondary needs its reasoning")
             else:
                 assert s.source.year is not None
-            assert isinstance(s.value, pint.Quantity), (key, f)
-            assert s.value.magnitude > 0
             assert d.source_of(f) is s.source
             n += 1
+            if f in NODE_FIELDS:
+                assert isinstance(s.value, NODE_FIELDS[f][0]), (key, f)
+                continue
+            assert isinstance(s.value, pint.Quantity), (key, f)
+            assert s.value.magnitude > 0
     assert n > 150
 
 
@@ -158,7 +161,7 @@ PUBLISHED = [
     ("hw_a100_sxm_80gb", "sparse_marketing.tf32", "A100", "sparse_peak_flops:tf32", "TFLOP/s"),
     ("hw_a100_sxm_80gb", "sparse_marketing.bf16", "A100", "sparse_peak_flops:bf16", "TFLOP/s"),
     ("hw_a100_sxm_80gb", "sparse_marketing.int8", "A100", "sparse_peak_flops:int8", "TOPS"),
-    ("hw_a100_sxm_80gb", "memory_GB", "A100", "memory_capacity", "GB"),
+    ("hw_a100_sxm_80gb", "memory_GB", "A100", "memory_capacity", "GiB"),
     ("hw_a100_sxm_80gb", "hbm", "A100", "label:memory_type", None),
     ("hw_a100_sxm_80gb", "mem_bw_GBps", "A100", "memory_bandwidth", "GB/s"),
     ("hw_a100_sxm_80gb", "tdp_W", "A100", "tdp", "W"),
@@ -171,7 +174,7 @@ PUBLISHED = [
     ("hw_h100_sxm", "int8_dense_tops", "H100", "peak_flops:int8", "TOPS"),
     ("hw_h100_sxm", "fp64_tflops", "H100", "note:peak_flops:fp64", "TFLOP/s"),
     ("hw_h100_sxm", "fp64_tensor_tflops", "H100", "peak_flops:fp64", "TFLOP/s"),
-    ("hw_h100_sxm", "memory_GB", "H100", "memory_capacity", "GB"),
+    ("hw_h100_sxm", "memory_GB", "H100", "memory_capacity", "GiB"),
     ("hw_h100_sxm", "hbm", "H100", "label:memory_type", None),
     ("hw_h100_sxm", "mem_bw_GBps", "H100", "memory_bandwidth", "GB/s"),
     ("hw_h100_sxm", "tdp_W", "H100", "tdp", "W"),
@@ -179,7 +182,7 @@ PUBLISHED = [
     ("hw_h100_pcie", "bf16_dense_tflops", "H100_PCIe", "peak_flops:bf16", "TFLOP/s"),
     ("hw_h100_pcie", "bf16_sparse_tflops", "H100_PCIe", "sparse_peak_flops:bf16", "TFLOP/s"),
     ("hw_h100_pcie", "fp8_dense_tflops", "H100_PCIe", "peak_flops:fp8", "TFLOP/s"),
-    ("hw_h100_pcie", "memory_GB", "H100_PCIe", "memory_capacity", "GB"),
+    ("hw_h100_pcie", "memory_GB", "H100_PCIe", "memory_capacity", "GiB"),
     ("hw_h100_pcie", "mem_bw_GBps", "H100_PCIe", "memory_bandwidth", "GB/s"),
     ("hw_h100_pcie", "tdp_W", "H100_PCIe", "tdp", "W"),
     ("hw_h100_pcie", "nvlink_bridge_GBps", "H100_PCIe", "interconnect_bandwidth", "GB/s"),
@@ -187,7 +190,7 @@ PUBLISHED = [
     ("hw_h200_sxm", "bf16_dense_tflops", "H200", "peak_flops:bf16", "TFLOP/s"),
     ("hw_h200_sxm", "fp8_dense_tflops", "H200", "peak_flops:fp8", "TFLOP/s"),
     ("hw_h200_sxm", "fp8_sparse_tflops", "H200", "sparse_peak_flops:fp8", "TFLOP/s"),
-    ("hw_h200_sxm", "memory_GB", "H200", "memory_capacity", "GB"),
+    ("hw_h200_sxm", "memory_GB", "H200", "memory_capacity", "GiB"),
     ("hw_h200_sxm", "hbm", "H200", "label:memory_type", None),
     ("hw_h200_sxm", "mem_bw_GBps", "H200", "memory_bandwidth", "GB/s"),
     ("hw_h200_sxm", "tdp_W", "H200", "tdp", "W"),
@@ -198,7 +201,7 @@ PUBLISHED = [
     ("hw_b200_hgx", "bf16_dense_pflops", "B200", "peak_flops:bf16", "PFLOP/s"),
     ("hw_b200_hgx", "tf32_dense_pflops", "B200", "peak_flops:tf32", "PFLOP/s"),
     ("hw_b200_hgx", "fp64_tflops", "B200", "peak_flops:fp64", "TFLOP/s"),
-    ("hw_b200_hgx", "memory_GB", "B200", "memory_capacity", "GB", r"^(\d+) \("),
+    ("hw_b200_hgx", "memory_GB", "B200", "memory_capacity", "GiB", r"^(\d+) \("),
     ("hw_b200_hgx", "mem_bw_TBps", "B200", "memory_bandwidth", "TB/s"),
     ("hw_b200_hgx", "tdp_W", "B200", "tdp", "W"),
     ("hw_b200_hgx", "nvlink5_TBps_bidir", "B200", "interconnect_bandwidth", "TB/s"),
@@ -206,7 +209,7 @@ PUBLISHED = [
     ("hw_mi300x", "fp16_bf16_dense_tflops", "MI300X", "peak_flops:bf16", "TFLOP/s"),
     ("hw_mi300x", "fp8_dense_tflops", "MI300X", "peak_flops:fp8", "TFLOP/s"),
     ("hw_mi300x", "fp64_vector_tflops", "MI300X", "note:peak_flops:fp64", "TFLOP/s"),
-    ("hw_mi300x", "memory_GB", "MI300X", "memory_capacity", "GB"),
+    ("hw_mi300x", "memory_GB", "MI300X", "memory_capacity", "GiB"),
     ("hw_mi300x", "hbm", "MI300X", "label:memory_type", None),
     ("hw_mi300x", "mem_bw_TBps", "MI300X", "memory_bandwidth", "TB/s"),
     ("hw_mi300x", "tdp_W", "MI300X", "tdp", "W"),
@@ -217,31 +220,33 @@ PUBLISHED = [
     ("hw_tpu_v4", "hbm_bw_GBps", "TPUv4", "memory_bandwidth", "GB/s"),
     ("hw_tpu_v4", "measured_power_W_min_mean_max.2", "TPUv4", "tdp", "W"),
     ("hw_tpu_v5e", "peak_bf16_tflops", "TPUv5e", "peak_flops:bf16", "TFLOP/s"),
-    ("hw_tpu_v5e", "peak_int8_tops", "TPUv5e", "peak_flops:int8", "TOPS"),
-    ("hw_tpu_v5e", "hbm_GB", "TPUv5e", "memory_capacity", "GB"),
+    # Google's current page: 393 TOPs and 16 GiB (the case recorded an earlier version: 394, "16 GB")
+    ("hw_tpu_v5e", "peak_int8_tops", "TPUv5e", "note:peak_flops:int8", "TOPS"),
+    ("hw_tpu_v5e", "hbm_GB", "TPUv5e", "memory_capacity", "GiB"),
     ("hw_tpu_v5e", "hbm_bw_GBps", "TPUv5e", "memory_bandwidth", "GB/s"),
     ("hw_tpu_v5e", "ici_bidir_GBps_per_chip", "TPUv5e", "interconnect_bandwidth", "GB/s"),
     ("hw_tpu_v5p", "peak_bf16_tflops", "TPUv5p", "peak_flops:bf16", "TFLOP/s"),
     ("hw_tpu_v5p", "peak_int8_tops", "TPUv5p", "peak_flops:int8", "TOPS"),
-    ("hw_tpu_v5p", "hbm_GB", "TPUv5p", "memory_capacity", "GB"),
+    # Google's current page: 95 GiB and 1,200 GB/s bidirectional ICI (the case recorded "95 GB", "4800 Gbps")
+    ("hw_tpu_v5p", "hbm_GB", "TPUv5p", "memory_capacity", "GiB"),
     ("hw_tpu_v5p", "hbm_bw_GBps", "TPUv5p", "memory_bandwidth", "GB/s"),
-    ("hw_tpu_v5p", "ici_Gbps", "TPUv5p", "interconnect_bandwidth", "Gbit/s"),
+    ("hw_tpu_v5p", "ici_Gbps", "TPUv5p", "note:interconnect_bandwidth", "Gbit/s"),
     ("hw_legacy_v100_tpuv3", "v100_tensor_tflops", "V100", "peak_flops:fp16", "TFLOP/s"),
     ("hw_legacy_v100_tpuv3", "v100_tdp_W", "V100", "tdp", "W"),
     ("hw_legacy_v100_tpuv3", "v100_mem_bw_GBps", "V100", "memory_bandwidth", "GB/s"),
     ("hw_legacy_v100_tpuv3", "tpuv3_peak_tflops", "TPUv3", "peak_flops:bf16", "TFLOP/s"),
     ("hw_legacy_v100_tpuv3", "tpuv3_tdp_W", "TPUv3", "tdp", "W"),
     ("hw_apple_m3_max_a17pro", "neural_engine_tops", "MacBookM3Max", "peak_flops:fp16", "TOPS"),
-    ("hw_apple_m3_max_a17pro", "unified_memory_max_GB", "MacBookM3Max", "memory_capacity", "GB"),
+    ("hw_apple_m3_max_a17pro", "unified_memory_max_GB", "MacBookM3Max", "memory_capacity", "GiB"),
     ("hw_apple_m3_max_a17pro", "mem_bw_GBps.16c CPU/40c GPU", "MacBookM3Max", "memory_bandwidth", "GB/s"),
     ("hw_apple_m3_max_a17pro", "mem_bw_GBps.14c CPU/30c GPU", "MacBookM3Max", "note:memory_bandwidth", "GB/s"),
     ("hw_apple_m3_max_a17pro", "a17_pro_iphone15pro_neural_engine_tops", "iPhone", "peak_flops:int8", "TOPS"),
     ("hw_snapdragon_8_gen3", "npu_int8_tops_unofficial", "Snapdragon", "peak_flops:int8", "TOPS"),
-    ("hw_snapdragon_8_gen3", "memory", "Snapdragon", "memory_capacity", "GB", r"up to (\d+) GB"),
+    ("hw_snapdragon_8_gen3", "memory", "Snapdragon", "memory_capacity", "GiB", r"up to (\d+) GB"),
     ("hw_snapdragon_8_gen3", "derived_mem_bw_GBps", "Snapdragon", "memory_bandwidth", "GB/s"),
     ("hw_jetson_agx_orin", "ai_tops_int8_sparse", "Jetson", "sparse_peak_flops:int8", "TOPS"),
     ("hw_jetson_agx_orin", "ai_tops_int8_dense", "Jetson", "peak_flops:int8", "TOPS"),
-    ("hw_jetson_agx_orin", "memory_GB", "Jetson", "memory_capacity", "GB"),
+    ("hw_jetson_agx_orin", "memory_GB", "Jetson", "memory_capacity", "GiB"),
     ("hw_jetson_agx_orin", "mem_bw_GBps", "Jetson", "memory_bandwidth", "GB/s"),
     ("hw_jetson_agx_orin", "power_W_range.1", "Jetson", "tdp", "W"),
     ("hw_jetson_agx_orin", "devkit_price_usd", "Jetson", "unit_price", "USD"),
@@ -444,16 +449,209 @@ def test_construction_requires_sources_units_and_domains():
 
 
 # ------------------------------------------------------------------------------------------- GB vs GiB
-def test_capacity_keeps_the_datasheet_prefix():
-    # by hand: 80 GB = 80 x 10^9 B; 32 GiB = 32 x 2^30 = 34,359,738,368 B; 512 KiB = 524,288 B
-    assert Hardware.H100.memory_capacity.units == Q_(1, "GB").units
-    assert Hardware.H100.memory_capacity.m_as("B") == 80_000_000_000
-    assert Hardware.TPUv4.memory_capacity.units == Q_(1, "GiB").units
+def test_capacities_are_physical_binary_sizes():
+    """Issue 14, correction 1: HBM/GDDR/LPDDR capacities are binary; a vendor's "80GB" is 80 GiB.
+
+    By hand: 80 GiB = 80 x 2^30 = 85,899,345,920 B (85.9 GB); 141 GiB = 151,397,597,184 B (151.4 GB);
+    nvidia-smi shows 143,771 MiB = 150,755,409,920 B (150.8 GB) for an H200, so 150.8-151.4 GB brackets it;
+    95 GiB = 102,005,473,280 B; 16 GiB = 17,179,869,184 B; 192 GiB = 206,158,430,208 B; 32 GiB = 34,359,738,368 B.
+    """
+    assert Hardware.H100.memory_capacity.m_as("B") == 85_899_345_920
+    assert Hardware.H100.memory_capacity.m_as("GB") == pytest.approx(85.9, abs=0.05)
+    assert 150.8e9 <= Hardware.H200.memory_capacity.m_as("B") <= 151.4e9 + 1e6
+    assert Hardware.H200.memory_capacity.m_as("B") == 151_397_597_184
+    assert "143,771 MiB" in Hardware.H200.source_of("memory_capacity").note
+    assert Hardware.A100.memory_capacity.m_as("B") == 85_899_345_920
+    assert Hardware.H100_PCIe.memory_capacity.m_as("B") == 85_899_345_920
+    assert Hardware.TPUv5p.memory_capacity.m_as("B") == 102_005_473_280
+    assert Hardware.TPUv5e.memory_capacity.m_as("B") == 17_179_869_184
+    assert Hardware.MI300X.memory_capacity.m_as("B") == 206_158_430_208
     assert Hardware.TPUv4.memory_capacity.m_as("B") == 34_359_738_368
+    assert Hardware.V100.memory_capacity.m_as("B") == 34_359_738_368
+    assert Hardware.T4.memory_capacity.m_as("B") == 17_179_869_184
+    # every DRAM capacity of the registry is stored in GiB (no decimal GB left)
+    for key, d in Hardware.items():
+        if d.has("memory_capacity"):
+            assert d.memory_capacity.units == Q_(1, "GiB").units, key
+    # microcontroller "KB"/"MB" are binary too: 512 KiB = 524,288 B; 2 MiB = 2,097,152 B
     assert Hardware.ESP32.sram.m_as("B") == 524_288
     assert Hardware.CortexM4.flash.m_as("B") == 2 * 1024 * 1024
-    # 32 GiB is 7.4 % more than 32 GB: the two must not be confused
-    assert Hardware.TPUv4.memory_capacity > Q_(32, "GB")
+
+
+def test_llama3_70b_fp16_fits_one_h200():
+    """Issue 14 acceptance: 70.55e9 parameters x 2 B = 141.1 GB of weights + the KV cache at 4096 tokens
+    (80 layers x 8 KV heads x 128 x 2 (K,V) x 2 B = 327,680 B/token x 4096 = 1.34 GB) = 142.4 GB < 151.4 GB."""
+    from mlsysim.models import Models
+    from mlsysim.solvers import ServingSolver
+
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=4096, batch_size=1, precision="fp16")
+    assert r.fits
+    # and it does not fit an 80 GiB H100 (85.9 GB)
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H100, seq_len=4096, batch_size=1, precision="fp16")
+    assert not r.fits
+
+
+# ------------------------------------------------------------------------------------------- audit corrections
+def test_tpu_v5p_ici_is_1200_gb_s_bidirectional():
+    # Google's v5p page: bidirectional ICI per chip 1,200 GBps (total of both directions, as NVLink's 900 GB/s)
+    ici = Hardware.TPUv5p.interconnect_bandwidth
+    assert ici.m_as("GB/s") == pytest.approx(1200, rel=1e-12)
+    assert "bidirectional" in Hardware.TPUv5p.source_of("interconnect_bandwidth").note
+    assert Hardware.H100.interconnect_bandwidth.m_as("GB/s") == 900     # same convention: both directions
+
+
+def test_tpu_v5e_current_google_page():
+    # the current page: 393 TOPs int8, 819 GBps HBM (decimal), 16 GiB
+    assert Hardware.TPUv5e.peak_flops("int8").m_as("TOPS") == pytest.approx(393, rel=1e-12)
+    assert Hardware.TPUv5e.memory_bandwidth.m_as("GB/s") == pytest.approx(819, rel=1e-12)
+    assert "800 GiBps" in Hardware.TPUv5e.source_of("memory_bandwidth").note
+
+
+def test_m3_max_tops_is_secondary_and_precision_unstated():
+    src = Hardware.MacBookM3Max.source_of("peak_flops:fp16")
+    assert src.kind == "secondary" and src.year == 2024
+    assert "no TOPS" in src.note and "no precision" in src.note
+    assert "Apple Newsroom" not in src.citation            # the newsroom release contains no TOPS figure
+
+
+def test_a17_pro_tops_is_secondary():
+    src = Hardware.iPhone.source_of("peak_flops:int8")
+    assert src.kind == "secondary" and "precision" in src.note
+
+
+def test_a100_unit_price_says_it_is_the_40gb_dgx():
+    src = Hardware.A100.source_of("unit_price")
+    # by hand: 199,000 / 8 = 24,875 USD, the May-2020 DGX A100 with 8 x A100 40GB
+    assert Hardware.A100.unit_price.m_as("USD") == 199_000 / 8
+    assert src.kind == "assumption" and "40 GB" in src.note and "80 GB" in src.note
+
+
+def test_t4_bandwidth_is_the_datasheet_table_value():
+    assert Hardware.T4.memory_bandwidth.m_as("GB/s") == 300
+    assert "320+" in Hardware.T4.source_of("memory_bandwidth").note
+
+
+def test_esp32_s3_flash_variant_note():
+    note = Hardware.ESP32.source_of("flash").note
+    assert "S3FN8" in note and "S3R8" in note and "PSRAM and no flash" in note
+    assert "S3FN8" in Hardware.ESP32.name
+
+
+def test_h200_dense_rates_are_derived_from_sparse_figures():
+    # the datasheet prints only "with sparsity" figures: 1,979 TFLOP/s bf16 -> 989 dense; 3,958 fp8 -> 1,979
+    h = Hardware.H200
+    for p, sparse in (("bf16", 1979), ("fp16", 1979), ("fp8", 3958), ("int8", 3958)):
+        src = h.source_of(f"peak_flops:{p}")
+        assert src.kind == "derived" and "sparsity" in src.note, p
+        assert h.sparse_peak_flops(p).m_as("TFLOP/s") == sparse
+        assert h.peak_flops(p).m_as("TFLOP/s") == pytest.approx(sparse / 2, abs=0.5)
+
+
+def test_orin_dense_int8_is_derived_and_names_the_dla_share():
+    src = Hardware.Jetson.source_of("peak_flops:int8")
+    assert src.kind == "derived"
+    # by hand: GPU 170 sparse -> 85 dense; 2 DLAs 105 sparse -> 52.5 dense; 85 + 52.5 = 137.5
+    assert "52.5" in src.note and "85" in src.note and "DLA" in src.note
+    assert Hardware.Jetson.peak_flops("int8").m_as("TOPS") == 85 + 52.5
+
+
+def test_snapdragon_tops_is_an_unsupported_assumption():
+    src = Hardware.Snapdragon.source_of("peak_flops:int8")
+    assert src.kind == "assumption" and "UNSUPPORTED" in src.note and "X Elite" in src.note
+    assert "peak_flops:int8" in Hardware.Snapdragon.unverified_fields()
+
+
+def test_mi300x_primary_and_secondary_fields():
+    m = Hardware.MI300X
+    cap = m.source_of("memory_capacity")
+    assert cap.kind == "datasheet" and "ROCm" in cap.citation and "GiB" in cap.locator
+    assert m.source_of("tdp").kind == "secondary" and m.tdp.m_as("W") == 750
+    assert m.source_of("interconnect_bandwidth").kind == "secondary"
+    # by hand: 7 links x 128 GB/s = 896 GB/s
+    assert m.interconnect_bandwidth.m_as("GB/s") == 7 * 128
+    assert set(m.unverified_fields()) == {"tdp", "interconnect_bandwidth"}
+
+
+def test_h100_source_points_at_the_whitepaper():
+    assert "whitepaper" in Hardware.H100.source_of("memory_bandwidth").url
+    assert "whitepaper" in Hardware.H100_PCIe.source_of("peak_flops:bf16").url
+
+
+# ------------------------------------------------------------------------------------------- trust levels
+def test_source_kinds_include_secondary_and_measurement():
+    from mlsysim.core.sources import PRIMARY_KINDS, is_primary, secondary
+
+    assert "secondary" in KINDS and "measurement" in KINDS
+    assert "secondary" not in PRIMARY_KINDS and "measurement" in PRIMARY_KINDS
+    with pytest.raises(SourceError):            # a secondary source must say what primary source is missing
+        Source("Some press article", kind="secondary", year=2024)
+    with pytest.raises(SourceError):            # a measurement needs its date
+        Source("Our measurement of X", kind="measurement")
+    s = secondary("Some press article about a chip", 2024, "the vendor publishes no figure")
+    assert not is_primary(s) and not s.is_primary
+    assert Source("Our nvidia-smi reading", kind="measurement", year=2026).is_primary
+
+
+def test_unverified_fields_lists_every_non_primary_value():
+    for key, d in Hardware.items():
+        un = d.unverified_fields()
+        for f, s in d.sourced_fields().items():
+            assert (f in un) == (s.source.kind not in ("datasheet", "paper", "report", "standard", "benchmark",
+                                                       "measurement")), (key, f)
+    assert Hardware.H100.unverified_fields() == {"unit_price": Hardware.H100.source_of("unit_price")}
+
+
+def test_cli_lists_unverified_values(capsys):
+    from mlsysim.cli import main
+
+    assert main(["list", "hardware", "--unverified"]) == 0
+    out = capsys.readouterr().out
+    assert "MacBookM3Max" in out and "secondary" in out and "Snapdragon" in out and "UNSUPPORTED" in out
+    assert "MI300X" in out
+    # a primary datasheet value is not listed
+    assert "H100                     memory_bandwidth" not in out
+
+
+# ------------------------------------------------------------------------------------------- node topology
+def test_node_topology_is_sourced_on_the_hardware_entry():
+    from mlsysim.systems.fabrics import Fabrics
+
+    expected = {"A100": (8, "NVLink3", "InfiniBand_HDR"), "H100": (8, "NVLink4", "InfiniBand_NDR"),
+                "H200": (8, "NVLink4", "InfiniBand_NDR"), "B200": (8, "NVLink5", "InfiniBand_NDR"),
+                "H100_PCIe": (2, "NVLink_Bridge_H100", None), "TPUv4": (4, "TPU_ICI_v4", "TPU_ICI_v4"),
+                "TPUv5p": (4, "TPU_ICI_v5p", "TPU_ICI_v5p")}
+    for key, (n, intra, inter) in expected.items():
+        d = Hardware.get(key)
+        assert (d.get("devices_per_node"), d.get("intra_node_fabric"), d.get("inter_node_fabric")) == (n, intra, inter)
+        assert d.source_of("devices_per_node").year is not None
+    for key, d in Hardware.items():              # every fabric a hardware entry names exists
+        for f in ("intra_node_fabric", "inter_node_fabric"):
+            if d.has(f):
+                assert d.get(f) in Fabrics, (key, f)
+    # the H100 PCIe pair rides its NVLink bridge: 600 GB/s both directions -> 300 GB/s each way, not NVLink4's 450
+    bridge = Fabrics.get(Hardware.H100_PCIe.get("intra_node_fabric"))
+    assert bridge.link_bandwidth.m_as("GB/s") == 600 / 2
+    with pytest.raises(DomainError, match="devices_per_node"):
+        _spec(devices_per_node=sv(0, None, _src()))
+    with pytest.raises(DomainError, match="intra_node_fabric"):
+        _spec(intra_node_fabric=sv("", None, _src()))
+    h2 = Hardware.H100_PCIe.replace(devices_per_node=4)
+    assert h2.get("devices_per_node") == 4 and h2.source_of("devices_per_node").kind == "assumption"
+
+
+def test_h100_pcie_serving_pair_uses_the_nvlink_bridge():
+    """Issue 12 acceptance: a 2-card H100 PCIe tensor-parallel pair is not an NVLink4 node at 450 GB/s."""
+    from mlsysim.models import Models
+    from mlsysim.solvers import ServingSolver
+
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100_PCIe, num_devices=2, seq_len=4096, batch_size=1,
+                              precision="bf16")
+    link = [a for a in r.assumptions if a.name == "link_bandwidth"]
+    assert link and link[0].value.m_as("GB/s") == 300
+    assert "NVLink_Bridge_H100" in str(link[0].description)
+    with pytest.raises(DomainError, match="node"):      # 4 cards do not share one NVLink bridge
+        ServingSolver().solve(Models.Llama3_8B, Hardware.H100_PCIe, num_devices=4, seq_len=4096, batch_size=1,
+                              precision="bf16")
 
 
 # ------------------------------------------------------------------------------------------- replace

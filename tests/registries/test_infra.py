@@ -115,7 +115,8 @@ def test_carbon_intensities_match_published_cases(cases):
         "India": owid["India"],
         "US_Avg": owid["USA"],
         "World_Avg": cases["grid_global_and_others"]["published"]["ember_world_2025_gCO2e_per_kWh"],
-        "Quebec": cases["grid_quebec"]["published"]["ml_co2_impact_g_per_kWh"],
+        # Hydro-Quebec, 2016 activities: 360 t CO2/TWh = 360e6 g / 1e9 kWh = 0.36 g/kWh (direct)
+        "Quebec": cases["grid_quebec"]["published"]["hydroquebec_2016_direct_tCO2_per_TWh"] * 1e6 / 1e9,
         "Iowa": cases["grid_global_and_others"]["published"]["ml_co2_impact_us_central1_Iowa"],
         # Patterson et al. 2021, Table 4: kg/kWh -> g/kWh
         "Taiwan": 1000 * cases["patterson_t5"]["published"]["net_kgCO2e_per_kWh"],
@@ -376,3 +377,44 @@ def test_docs_infra_md_is_fresh():
     assert path.exists(), "docs/infra.md is missing: run `python -m mlsysim.infra`"
     assert path.read_text(encoding="utf-8") == report(sources=True), \
         "docs/infra.md is stale: run `python -m mlsysim.infra`"
+
+
+# --------------------------------------------------------------------------------------------------
+# issue 14: the audit's grid corrections
+# --------------------------------------------------------------------------------------------------
+
+def test_quebec_is_hydro_quebecs_own_direct_rate():
+    q = Infra.Quebec
+    src = q.source_of("carbon_intensity")
+    assert src.is_primary and src.kind == "report" and "Hydro-Quebec" in src.citation
+    # basis and data year on the entry and in the source
+    assert (q.basis, q.year) == ("direct", 2016)
+    assert "2016" in src.locator and "direct" in src.locator and "not a life-cycle" in src.locator
+    # by hand: 360 t CO2 / TWh = 360e6 g / 1e9 kWh = 0.36 g/kWh
+    assert g_per_kwh(q) == pytest.approx(0.36, rel=1e-12)
+    # the country values it is compared with are life-cycle (Ember / OWID)
+    assert Infra.France.basis == "lifecycle" and Infra.Poland.basis == "lifecycle"
+
+
+def test_iowa_is_egrid2016_direct_and_secondary():
+    i = Infra.Iowa
+    src = i.source_of("carbon_intensity")
+    assert (i.basis, i.year) == ("direct", 2016)
+    assert src.kind == "secondary" and "eGRID2016" in src.note
+    assert "carbon_intensity" in i.unverified_fields()
+
+
+def test_owid_values_are_pinned_to_one_codecarbon_commit():
+    from mlsysim.infra.grid_ember_owid import CODECARBON_COMMIT
+
+    assert CODECARBON_COMMIT == "49a7d00ab174b22ddcefdc6356d3e9e659d7493d"   # 2023-07-22
+    for name in ("US_Avg", "France", "Germany", "Sweden", "UK", "China", "India"):
+        src = Infra.get(name).source_of("carbon_intensity")
+        assert CODECARBON_COMMIT in src.url and "2023-07-22" in src.citation, name
+        assert Infra.get(name).year == 2021
+
+
+def test_infra_docs_print_each_values_kind():
+    text = report()
+    assert "- `carbon_intensity` = 0.36 g/kWh (report)" in text
+    assert "(secondary)" in text

@@ -11,7 +11,11 @@ from mlsysim.systems import Fabrics, Fleet, NetworkFabric, Systems
 @pytest.mark.parametrize("key,gbps_each_way", [
     ("NVLink3", 300), ("NVLink4", 450), ("NVLink5", 900),      # 600 / 900 / 1800 GB/s bidirectional, halved
     ("InfiniBand_NDR", 50), ("InfiniBand_HDR", 25),            # 400 / 200 Gb/s divided by 8 bits
-    ("RoCE_400G", 50), ("Ethernet_100G", 12.5), ("TPU_ICI_v5p", 300)])
+    ("RoCE_400G", 50), ("Ethernet_100G", 12.5),
+    # TPU v5p: 1,200 GB/s bidirectional per chip over 6 links = 100 GB/s per link per direction;
+    # all three axes (6 links) -> 600 GB/s per direction, one axis (2 links) -> 200 GB/s
+    ("TPU_ICI_v5p", 600), ("TPU_ICI_v5p_Axis", 200),
+    ("NVLink_Bridge_H100", 300)])                               # 600 GB/s bidirectional between two cards
 def test_fabric_bandwidths(key, gbps_each_way):
     assert Fabrics[key].link_bandwidth.to("GB/s").magnitude == pytest.approx(gbps_each_way, rel=1e-12)
 
@@ -22,13 +26,13 @@ def test_tpu_v4_ici_from_pod_allreduce_bandwidth():
 
 
 def test_every_fabric_value_is_sourced():
-    assert len(Fabrics) == 9
+    assert len(Fabrics) == 11
     for name, f in Fabrics.items():
         fields = f.sourced_fields()
         assert set(fields) == set(NetworkFabric.FIELDS), name
         for field, sv in fields.items():
             assert isinstance(sv.source, Source)
-            if sv.source.kind in ("assumption", "derived"):
+            if sv.source.kind in ("assumption", "derived", "secondary"):
                 assert sv.source.note.strip()
         assert f.topology in ("nvswitch", "fat_tree", "torus", "ring")
         assert f.oversubscription >= 1
@@ -46,7 +50,7 @@ def test_fabric_validation():
         Fabrics.InfiniBand_NDR.replace(oversubscription=0.5)
 
 
-def test_fleet_platform_defaults():
+def test_fleet_defaults_come_from_the_hardware_entry():
     a = Fleet("A100", num_nodes=4)
     assert (a.devices_per_node, a.intra_node_fabric.key, a.inter_node_fabric.key) == (8, "NVLink3", "InfiniBand_HDR")
     assert a.num_devices == 32
@@ -54,6 +58,20 @@ def test_fleet_platform_defaults():
     assert (h.intra_node_fabric.key, h.inter_node_fabric.key) == ("NVLink4", "InfiniBand_NDR")
     t = Fleet("TPUv5p", num_nodes=16)
     assert (t.devices_per_node, t.intra_node_fabric.key) == (4, "TPU_ICI_v5p")
+    # the H100 PCIe card pairs through its NVLink bridge, not an 8-GPU NVLink4 node (issue 12)
+    p = Fleet("H100_PCIe", num_nodes=4, inter_node_fabric="Ethernet_100G")
+    assert (p.devices_per_node, p.intra_node_fabric.key) == (2, "NVLink_Bridge_H100")
+    with pytest.raises(DomainError, match="inter_node_fabric"):    # the card implies no NIC
+        Fleet("H100_PCIe", num_nodes=4)
+    # a hardware override moves the fleet default with it
+    h8 = mlsysim.Hardware.H100_PCIe.replace(devices_per_node=8, intra_node_fabric="NVLink4")
+    assert Fleet(h8, num_nodes=1, inter_node_fabric="Ethernet_100G").intra_node_fabric.key == "NVLink4"
+
+
+def test_substring_platform_table_is_gone():
+    import mlsysim.systems.fleet as fleet
+
+    assert not hasattr(fleet, "PLATFORM_DEFAULTS") and not hasattr(fleet, "platform_defaults")
 
 
 def test_reference_systems():
@@ -87,7 +105,7 @@ def test_fleet_errors():
         Fleet("A100", num_nodes=1, inter_node_fabric="Infiniband_XDR")
     with pytest.raises(UnknownNameError):
         Fleet("A1000", num_nodes=1)
-    with pytest.raises(DomainError, match="no default"):
+    with pytest.raises(DomainError, match="no sourced devices_per_node"):
         Fleet("T4", num_nodes=1)
     with pytest.raises(UnknownNameError):
         Systems.H100_1024.replace(gpus=3)
