@@ -289,9 +289,9 @@ class _EquationTarget:
         return VARIABLES[name]
 
     def run(self, knowns: dict, n: int) -> tuple[dict, dict]:
-        out = self.eqset.evaluate(outputs=self.outputs, **knowns)
+        names = self.outputs if self.outputs is not None else [d for d in self.eqset.derived if d not in knowns]
+        out = self.eqset.evaluate(outputs=names, **knowns)
         cols, units = {}, {}
-        names = self.outputs if self.outputs is not None else [d for d in self.eqset.derived if d in out._mag]
         for name in names:
             q = out[name]
             cols[name] = _full(q.magnitude, n)

@@ -14,7 +14,7 @@ from .equation import Equation, _label, _sympy, expr_dimensionality
 from .errors import DomainError, OverdeterminedError, UnderdeterminedError, UnitError, UnknownVariableError
 from .hooks import renderer
 from .inverse import InverseSolving
-from .results import EvalResult
+from .results import EvalResult, fmt_quantity
 from .units import magnitude_in
 from .variables import DOMAINS as DOMAINS_TEXT
 from .variables import VARIABLES, Var
@@ -155,40 +155,67 @@ class EquationSet(InverseSolving):
 
     # -- forward evaluation ---------------------------------------------------------------------
     def evaluate(self, outputs: Iterable[str] | None = None, **knowns) -> EvalResult:
-        """Compute every derived quantity (or only ``outputs``) from the inputs given.
+        """Compute every derived quantity (or only ``outputs``) from the knowns given.
 
         Inputs are pint Quantities (plain numbers for dimensionless variables); numpy arrays broadcast.
-        Giving a derived quantity raises :class:`OverdeterminedError` (use :meth:`solve` to find an
-        input from a target); missing inputs raise :class:`UnderdeterminedError` naming them.
+        A known value of a derived quantity (a measured ``power``, a known ``bytes_moved``) replaces its
+        defining relation, as in :meth:`solve`: quantities downstream are computed from the given value,
+        and :attr:`EvalResult.bypassed` lists the relations so bypassed. When every input of a bypassed
+        relation is also given, the given value must agree with it (else :class:`OverdeterminedError`).
+        Missing inputs raise :class:`UnderdeterminedError` naming them: at once for the ``outputs`` asked
+        for; without ``outputs``, every quantity the knowns determine is computed and reading one they do
+        not determine raises (:attr:`EvalResult.not_computed` lists them with the inputs each lacks). To
+        find an *input* that meets a target, use :meth:`solve`.
         """
         mags = self._convert(knowns)
-        given_derived = [k for k in mags if k in self._by_lhs]
-        if given_derived:
-            raise OverdeterminedError(
-                f"{', '.join(given_derived)} {'is' if len(given_derived) == 1 else 'are'} computed by {self.name}; "
-                f"evaluate() takes only inputs ({', '.join(self.inputs)}). To find an input that meets a target, "
-                f"use solve(unknown, {given_derived[0]}=...)")
-        want = list(outputs) if outputs is not None else list(self.derived)
+        given_derived = frozenset(k for k in mags if k in self._by_lhs)
+        want = list(outputs) if outputs is not None else [d for d in self.derived if d not in given_derived]
         for w in want:
             if w not in self._by_lhs:
                 raise UnknownVariableError(f"{self.name} does not derive {w!r}; it derives {', '.join(self.derived)}")
+        want = [w for w in want if w not in given_derived]
         missing = {}
         for w in want:
-            miss = sorted(self.input_deps(w) - set(mags))
+            miss = sorted(self.input_deps(w, given_derived) - set(mags))
             if miss:
                 missing[w] = miss
-        if missing:
+        if missing and (outputs is not None or len(missing) == len(want)):
             allmiss = sorted({m for ms in missing.values() for m in ms})
             raise UnderdeterminedError(
                 f"{self.name}.evaluate is missing input(s) {', '.join(allmiss)} "
                 f"(needed for {', '.join(missing)}); or pass outputs=[...] to compute only some quantities")
-        needed = set()
+        # no outputs named: compute what the knowns determine; the rest raise UnderdeterminedError on access
+        want = [w for w in want if w not in missing]
+        if given_derived:
+            self._check_given_derived(mags, given_derived)
+        needed: set = set()
         for w in want:
-            needed |= self._derived_closure(w)
-        vals, regs = self._forward(mags, [n for n in self._order if n in needed])
-        result = {n: vals[n] for n in self._order if n in needed}
+            needed |= self._derived_closure(w, given_derived)
+        order = [n for n in self._order if n in needed]
+        vals, regs = self._forward(mags, order)
+        result = {n: vals[n] for n in order}
         given_q = {k: knowns[k] for k in knowns}
-        return EvalResult(self, result, regs, given_q)
+        bypassed = tuple(self._by_lhs[n].key for n in self._order if n in given_derived)
+        return EvalResult(self, result, regs, given_q, bypassed=bypassed, not_computed=missing)
+
+    def _check_given_derived(self, mags: dict, given_derived: frozenset) -> None:
+        """A given derived value whose relation's inputs are all known too must agree with that relation."""
+        for g in (n for n in self._order if n in given_derived):
+            stop = given_derived - {g}
+            if not self.input_deps(g, stop) <= set(mags):
+                continue  # not computable from the other knowns: the given value simply replaces the relation
+            order = [n for n in self._order if n in self._derived_closure(g, stop)]
+            local = {k: v for k, v in mags.items() if k != g}
+            with np.errstate(all="ignore"):
+                implied = self._forward_lenient(local, order)[0][g]
+            if not np.allclose(implied, mags[g], rtol=1e-6, atol=0.0, equal_nan=True):
+                gv = VARIABLES[g]
+                eq = self._by_lhs[g]
+                used = sorted(self.input_deps(g, stop))
+                raise OverdeterminedError(
+                    f"{g} = {fmt_quantity(gv.quantity(mags[g]))} was given, but {self.name}.{eq.key} computes "
+                    f"{g} = {fmt_quantity(gv.quantity(np.asarray(implied)))} from the other knowns "
+                    f"({', '.join(used)}); give {g} or those inputs, not both")
 
     def _derived_closure(self, name: str, stop=frozenset()) -> frozenset:
         """Derived variables ``name`` is computed from (itself included), not expanding ``stop`` (memoised)."""

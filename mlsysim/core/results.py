@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
-from .errors import UnitError
+from .errors import UnderdeterminedError, UnitError
 from .units import Q_
 from .variables import VARIABLES
 
@@ -22,8 +22,13 @@ class EvalResult(Mapping):
     which regime binds ("compute"/"memory"), elementwise for arrays.
     """
 
-    def __init__(self, eqset: "EquationSet", magnitudes: dict, regimes: dict, given: dict):
+    def __init__(self, eqset: "EquationSet", magnitudes: dict, regimes: dict, given: dict,
+                 bypassed: tuple = (), not_computed: Mapping | None = None):
         self._set = eqset
+        #: keys of the relations not used because their left-hand side was given (a measured power, ...)
+        self.bypassed = tuple(bypassed)
+        #: ``{name: [missing inputs]}``: derived quantities the knowns did not determine (evaluate without outputs)
+        self.not_computed = dict(not_computed or {})
         self._mag = magnitudes  # name -> base-unit magnitude (derived)
         self._regimes = regimes  # equation key -> index (int or array)
         self._given = given  # name -> Quantity as given
@@ -38,7 +43,16 @@ class EvalResult(Mapping):
             return q
         if name in self._given:
             return self._given[name]
+        if name in self.not_computed:
+            raise UnderdeterminedError(f"{self._set.name}: {name} was not computed; it needs "
+                                       f"{', '.join(self.not_computed[name])}")
         raise KeyError(name)
+
+    def __contains__(self, name):
+        return name in self._mag or name in self._given
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -68,6 +82,8 @@ class EvalResult(Mapping):
         eq = self._set.defining(name)
         if not eq.is_regime:
             raise KeyError(f"{name} is not defined by a regime equation")
+        if eq.key in self.bypassed:
+            raise KeyError(f"{name} was given, not computed by {self._set.name}.{eq.key}: it has no binding regime")
         idx = self._regimes[eq.key]
         if idx is None:
             idx = self._regimes[eq.key] = self._set._regime_index(eq, {**self._given_mag(), **self._mag})
@@ -92,6 +108,8 @@ class EvalResult(Mapping):
                       "unit": f"{q.units:~C}" if hasattr(q, "units") else ""}
         regs = self.regimes
         out["regimes"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in regs.items()}
+        if self.bypassed:
+            out["bypassed"] = list(self.bypassed)
         return out
 
     def __repr__(self):
@@ -103,6 +121,10 @@ class EvalResult(Mapping):
                 vals, counts = np.unique(r.astype(str), return_counts=True)
                 r = ", ".join(f"{v}: {c}" for v, c in zip(vals, counts))
             lines.append(f"  regime of {k}: {r}")
+        if self.bypassed:
+            lines.append(f"  given (relation bypassed): {', '.join(self.bypassed)}")
+        if self.not_computed:
+            lines.append(f"  not computed (missing inputs): {', '.join(self.not_computed)}")
         return "\n".join(lines)
 
     def _repr_html_(self):

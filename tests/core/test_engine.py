@@ -176,7 +176,16 @@ def test_underdetermined_requests():
     k = decode_knowns()
     k.pop("flops")
     with pytest.raises(UnderdeterminedError, match="flops"):
-        R.evaluate(memory_bandwidth=Q_(3.35, "TB/s"), **k)
+        R.evaluate(outputs=["latency"], memory_bandwidth=Q_(3.35, "TB/s"), **k)
+    # without outputs=, what the knowns determine is computed; reading the rest names the missing input
+    part = R.evaluate(memory_bandwidth=Q_(3.35, "TB/s"), **k)
+    assert part.memory_time.m_as("s") == pytest.approx(141e9 / 3.35e12)
+    assert "latency" not in part and part.get("latency") is None
+    assert set(part.not_computed) == {"compute_time", "latency", "arithmetic_intensity", "attainable_flops"}
+    with pytest.raises(UnderdeterminedError, match="flops"):
+        part.latency
+    with pytest.raises(UnderdeterminedError, match="flops"):  # nothing computable at all: raise at once
+        R.evaluate(flops=Q_(1, "FLOP"))
     # only some outputs: memory_time needs no flops
     out = R.evaluate(outputs=["memory_time"], memory_bandwidth=Q_(3.35, "TB/s"), **k)
     assert out.memory_time.m_as("s") == pytest.approx(141e9 / 3.35e12)
@@ -233,3 +242,48 @@ def test_latex_symbols_are_unique_across_the_nomenclature():
             by_symbol[v.latex].append(v.name)
     clashes = {s: names for s, names in by_symbol.items() if len(names) > 1}
     assert not clashes
+
+
+# ------------------------------------------------------------------ evaluate with intermediate knowns (#12.3)
+def test_evaluate_takes_a_measured_intermediate():
+    C = mlsysim.Equations.Carbon
+    r = C.evaluate(power=Q_(310, "W"), num_devices=512, duration=Q_(20, "day"), pue=1.12,
+                   carbon_intensity=Q_(545, "g/kWh"))
+    # hand: 310 W * 512 * 480 h = 76.1856 MWh IT; * 1.12 PUE = 85.3279 MWh; * 545 g/kWh = 46.504 t
+    assert r.energy.m_as("MWh") == pytest.approx(85.3279, rel=1e-5)
+    assert r.it_energy.m_as("MWh") == pytest.approx(76.1856, rel=1e-6)
+    assert r.carbon.m_as("t") == pytest.approx(46.504, rel=1e-4)
+    assert r.bypassed == ("power",)
+    assert r.power.m_as("W") == 310  # the given value, unchanged
+    assert r.to_dict()["bypassed"] == ["power"]
+    assert "bypassed" in repr(r)
+
+
+def test_evaluate_intermediate_in_roofline_and_arrays():
+    # a known memory_time (measured) replaces bytes_moved / memory_bandwidth
+    k = decode_knowns()
+    k.pop("bytes_moved")
+    r = R.evaluate(outputs=["latency"], memory_time=Q_(np.array([10.0, 50.0]), "ms"), **k)
+    # compute_time = 141e9 FLOP / (1.0 * 989e12 FLOP/s) = 0.143 ms < memory_time: latency = memory_time
+    assert r.latency.m_as("ms") == pytest.approx([10.0, 50.0])
+    assert r.bypassed == ("memory_time",)
+
+
+def test_evaluate_given_intermediate_must_agree_with_its_inputs():
+    C = mlsysim.Equations.Carbon
+    base = dict(num_devices=8, duration=Q_(1, "day"), pue=1.2, carbon_intensity=Q_(400, "g/kWh"))
+    # 50 W + 0.8 * (400 - 50) W = 330 W
+    ok = C.evaluate(outputs=["energy"], power=Q_(330, "W"), idle_power=Q_(50, "W"), tdp=Q_(400, "W"),
+                    utilization=0.8, **base)
+    assert ok.energy.m_as("kWh") == pytest.approx(330 * 8 * 24 * 1.2 / 1000)
+    with pytest.raises(OverdeterminedError, match="power.*330 W"):
+        C.evaluate(outputs=["energy"], power=Q_(300, "W"), idle_power=Q_(50, "W"), tdp=Q_(400, "W"),
+                   utilization=0.8, **base)
+
+
+def test_solve_and_evaluate_agree_on_a_bypassed_relation():
+    C = mlsysim.Equations.Carbon
+    kw = dict(power=Q_(310, "W"), num_devices=512, duration=Q_(20, "day"), pue=1.12, carbon_intensity=Q_(545, "g/kWh"))
+    ev = C.evaluate(outputs=["carbon"], **kw)
+    sol = C.solve("carbon", **kw)
+    assert sol.m_as("t") == pytest.approx(ev.carbon.m_as("t"), rel=1e-12)
