@@ -316,3 +316,15 @@ def test_passed_counts_only_failures():
     d = ev.to_dict()
     assert d["passed"] is True and d["levels"] == {"1": True, "2": True, "3": True}
     assert math.isclose(d["checks"][0]["target"]["value"], 512.0)
+
+
+def test_scorecard_says_when_it_rests_on_secondary_or_assumed_values():
+    # issue 14: the A17 Pro's TOPS is secondary and its RAM and bandwidth are assumed (Apple publishes neither)
+    ev = Applications.OnDeviceLLM.evaluate()
+    notes = [n for n in ev.notes if n.startswith("rests on an unverified")]
+    assert any("(secondary) value iPhone.peak_flops:int8" in n for n in notes)
+    assert any("(assumption) value iPhone.memory_capacity" in n for n in notes)
+    assert any("rests on an unverified" in line for line in ev.scorecard().splitlines())
+    # a scenario on the Snapdragon says that its 45 TOPS is an unsupported assumption
+    ev = Applications.OnDeviceLLM.replace(hardware="Snapdragon").evaluate()
+    assert any("Snapdragon.peak_flops:int8" in n and "UNSUPPORTED" in n for n in ev.notes)
