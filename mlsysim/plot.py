@@ -350,7 +350,7 @@ def carbon_by_region(comparison=None, *, regions: Sequence[Any] | None = None, m
     bars = ax.bar(x, heights, color="tab:green")
     for bar, ci in zip(bars, intensities):
         if np.isfinite(ci):
-            ax.annotate(f"{ci:.0f} g/kWh", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ax.annotate(f"{ci:.3g} g/kWh", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)
     ax.set_xticks(x, names, rotation=20, ha="right", fontsize=8)
     what = {"carbon": "operational emissions", "total_carbon": "total emissions"}.get(metric, metric.replace("_", " "))

@@ -74,15 +74,15 @@ def test_ranges_linear_log_and_whole_number_snap():
 
 
 def test_serving_solver_sweep_fits_and_kv_by_hand():
-    t = sweep(mlsysim.ServingSolver, model="Llama3_8B", hardware="H100", batch_size=[1, 32, 64],
+    t = sweep(mlsysim.ServingSolver, model="Llama3_8B", hardware="H100", batch_size=[1, 32, 72],
               seq_len=[1024, 8192], as_frame=False)
     assert len(t) == 6
-    # memory = weights 8.03e9 * 2 B (16.06 GB) + 131072 B/token * seq * batch; H100 holds 80 GB.
-    # seq 8192: 16.06e9 + B * 1.0737e9 <= 80e9  <=>  B <= 59.5: batch 64 does not fit; everything else does
+    # memory = weights 8.03e9 * 2 B (16.06 GB) + 131072 B/token * seq * batch; H100 holds 80 GiB = 85.9 GB.
+    # seq 8192: 16.06e9 + B * 1.0737e9 <= 85.9e9  <=>  B <= 65.0: batch 72 does not fit; everything else does
     fits = dict(zip(zip(t["batch_size"].tolist(), t["seq_len"].tolist()), t["fits"].tolist()))
-    assert fits == {(1, 1024): True, (1, 8192): True, (32, 1024): True, (32, 8192): True, (64, 1024): True,
-                    (64, 8192): False}
-    assert t["kv_cache_bytes"].m_as("byte")[5] == pytest.approx(131072 * 8192 * 64)
+    assert fits == {(1, 1024): True, (1, 8192): True, (32, 1024): True, (32, 8192): True, (72, 1024): True,
+                    (72, 8192): False}
+    assert t["kv_cache_bytes"].m_as("byte")[5] == pytest.approx(131072 * 8192 * 72)
     assert set(t["regime_tpot"]) <= {"compute", "memory"}
     # the sweep is the solver, vectorised: the same number as a scalar solve
     one = mlsysim.ServingSolver().solve("Llama3_8B", "H100", batch_size=32, seq_len=8192)
@@ -90,12 +90,12 @@ def test_serving_solver_sweep_fits_and_kv_by_hand():
 
 
 def test_categorical_axis_for_solvers():
-    t = sweep(mlsysim.ServingSolver(), model="Llama3_8B", hardware=["H100", "H200"], batch_size=[64],
+    t = sweep(mlsysim.ServingSolver(), model="Llama3_8B", hardware=["H100", "H200"], batch_size=[72],
               seq_len=[8192], as_frame=False)
     assert t["hardware"].tolist() == ["H100", "H200"]
-    # 84.8 GB needed: above the H100's 80 GB, within the H200's 141 GB (published_cases hw_h200_sxm)
+    # 93.4 GB needed: above the H100's 80 GiB (85.9 GB), within the H200's 141 GiB (151.4 GB)
     assert t["fits"].tolist() == [False, True]
-    assert t["memory_required"].m_as("GB")[0] == pytest.approx((8030261248 * 2 + 131072 * 8192 * 64) / 1e9)
+    assert t["memory_required"].m_as("GB")[0] == pytest.approx((8030261248 * 2 + 131072 * 8192 * 72) / 1e9)
 
 
 def test_outputs_restricts_columns():

@@ -34,7 +34,7 @@ def test_tutorial_runs(tmp_path, monkeypatch, capsys):
         except Exception as exc:  # report which block failed
             raise AssertionError(f"tutorial block {i + 1} failed: {type(exc).__name__}: {exc}\n{block}") from exc
     out = capsys.readouterr().out
-    assert "Verdict" in out and "largest batch that fits at 8k context: 32" in out
+    assert "Verdict" in out and "largest batch that fits at 8k context: 64" in out
     workdir = namespace["workdir"]
     assert (workdir / "serving.png").exists() and (workdir / "roofline.png").exists()
     assert list(tmp_path.iterdir()) == []  # nothing written to the working directory

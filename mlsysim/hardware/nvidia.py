@@ -235,9 +235,9 @@ def b200() -> HardwareSpec:
             "fp8": sv(9, "PFLOP/s", s),
         },
         memory_bandwidth=sv(8.0, "TB/s", s),
-        memory_capacity=sv(180, "GiB", with_note(s, "usable HBM3e of an HGX/DGX B200 GPU (1,440 GB for 8 GPUs), "
-                                                   "192 GiB physical (8 stacks x 24 GiB); NVIDIA's 'GB' for HBM "
-                                                   "is binary: 180 GiB = 193.3 GB")),
+        memory_capacity=sv(180, "GiB", with_note(s, "usable HBM3e of an HGX/DGX B200 GPU (1,440 GB for 8 GPUs; "
+                                                   "192 GiB physical, 8 stacks x 24 GiB). "
+                                                   + _binary(s, 180, 183359).note)),
         tdp=sv(1000, "W", s),
         interconnect_bandwidth=sv(1.8, "TB/s", with_note(s, f"NVLink 5: {_NVLINK_BIDIR}")),
         devices_per_node=sv(8, None, _node(DGX_B200_DATASHEET, "DGX/HGX B200, 8 GPUs")),

@@ -48,6 +48,12 @@ def report(sources: bool = True) -> str:
         "`pue` and `wue` are those of a typical datacentre in the region; `datacenter` names the profile",
         "they come from when no region-specific figure is published.",
         "",
+        "Bases differ: the country values (Ember, Our World in Data) are life-cycle; the site values (Patterson",
+        "et al. 2021's net figures, Hydro-Quebec's own rate, eGRID via the ML CO2 calculator) are direct",
+        "combustion emissions. Compare regions of one basis, or say which is which. Each value's source kind",
+        "(its trust level) is given in parentheses below: `report`, `paper` are primary; `derived`,",
+        "`secondary` and `assumption` are not.",
+        "",
         "## Grid regions",
         "",
         "| name | carbon_intensity [g/kWh] | basis | year | electricity_price [USD/kWh] | pue | wue [L/kWh] "

@@ -415,6 +415,11 @@ class Scenario:
             self._evaluate_training(ev, perf)
         else:
             self._evaluate_device(ev, perf)
+        # say so when a value the verdict used is only secondary or assumed (issue 14, trust levels)
+        used = {f"peak_flops:{self.precision}", "memory_bandwidth", "memory_capacity", "tdp", "unit_price"} - set(perf)
+        for f, src in self.hardware.unverified_fields().items():
+            if f in used and src.kind in ("secondary", "assumption"):
+                ev.notes.append(f"rests on an unverified ({src.kind}) value {self.hardware.key}.{f}: {src.note}")
         return ev
 
     # -- one device: inference or serving

@@ -1,7 +1,7 @@
 """SingleNodeSolver and ServingSolver: hand calculations written out in each test.
 
-Datasheet values used by hand: H100 SXM 3.35 TB/s, 80 GB, 989.4 TFLOP/s bf16/fp16 dense, 1978.9 fp8 dense;
-H200 4.8 TB/s, 141 GB (NVIDIA datasheets, in tests/data/published_cases.json).
+Datasheet values used by hand: H100 SXM 3.35 TB/s, 80 GiB, 989.4 TFLOP/s bf16/fp16 dense, 1978.9 fp8 dense;
+H200 4.8 TB/s, 141 GiB (NVIDIA datasheets, in tests/data/published_cases.json; NVIDIA's "GB" of HBM is binary).
 """
 import numpy as np
 import pytest
@@ -39,11 +39,16 @@ def test_decode_llama3_70b_fp8_on_h200():
     assert r.tokens_per_second.m_as("1/s") == pytest.approx(1 / (bytes_step / H200_BW), rel=1e-9)
 
 
-def test_fp16_llama3_70b_does_not_fit_h200_once_kv_is_added():
+def test_fp16_llama3_70b_fits_one_h200_until_the_kv_cache_grows():
+    # The H200's "141GB" is 141 GiB = 141 x 2^30 = 151.4 GB (nvidia-smi: 143,771 MiB), not 141e9 B.
+    cap = 141 * 2**30
+    weights = N70 * 2                         # 141.1 GB
+    kv = 2 * L * NKV * D * 2 * 8192           # 2.68 GB per sequence of 8192 tokens
     r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, batch_size=1, precision="fp16")
-    weights = N70 * 2                         # 141.1 GB: already more than 141 GB
-    kv = 2 * L * NKV * D * 2 * 8192           # 2.68 GB
     assert r.memory_required.m_as("B") == pytest.approx(weights + kv)
+    assert weights + kv < cap and r.fits      # 143.8 GB < 151.4 GB
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, batch_size=4, precision="fp16")
+    assert weights + 4 * kv > cap             # 141.1 + 10.7 = 151.85 GB > 151.4 GB
     assert not r.fits
     assert "does NOT fit" in r.memory_message()
 
@@ -121,23 +126,24 @@ def test_issue_inverse_examples():
                        batch_size=1, precision="fp16", tpot=Q_(20, "ms"))
     assert fp16.m_as("TB/s") == pytest.approx(2 * bytes_fp8 / 0.020 / 1e12, rel=1e-9)   # ~7.2 TB/s
     assert not fp16.fits
-    assert any("143.8 GB does NOT fit" in w and "80 GB" in w for w in fp16.warnings)
+    # 80 GiB = 80 x 2^30 B = 85.9 GB
+    assert any("143.8 GB does NOT fit" in w and "85.9 GB" in w for w in fp16.warnings)
 
     # largest batch for Llama-3-8B at 4096 tokens, fp16, tpot 30 ms on H100:
     # weights 8,030,261,248 x 2 B; KV 131,072 B/token x 4096 = 536,870,912 B per sequence
     w8 = Models.Llama3_8B.parameters * 2
     kv_seq = 131072 * 4096
     b_time = (0.030 * 3.35e12 - w8) / kv_seq          # 157.3: what the time target alone allows
-    b_mem = (80e9 - w8) / kv_seq                       # 119.1: what fits in 80 GB
+    b_mem = (80 * 2**30 - w8) / kv_seq                 # 130.1: what fits in 80 GiB (85.9 GB)
     bs = s.solve_for("batch_size", model=Models.Llama3_8B, hardware=Hardware.H100, seq_len=4096,
                      precision="fp16", tpot=Q_(30, "ms"))
-    assert bs.magnitude == int(b_mem) == 119
+    assert bs.magnitude == int(b_mem) == 130
     assert bs.binding == "memory" and int(bs.time_limited_value.magnitude) == int(b_time) == 157
 
-    # longest context for Llama-3-70B, batch 8, fp8, on H200: (141e9 - N70) / (8 x 163,840 B)
+    # longest context for Llama-3-70B, batch 8, fp8, on H200: (141 GiB - N70) / (8 x 163,840 B)
     sl = s.solve_for("seq_len", model=Models.Llama3_70B, hardware=Hardware.H200, batch_size=8, precision="fp8",
                      memory_required=Hardware.H200.memory_capacity)
-    assert sl.magnitude == int((141e9 - N70) / (8 * KV_PER_TOKEN_FP8))
+    assert sl.magnitude == int((141 * 2**30 - N70) / (8 * KV_PER_TOKEN_FP8))
 
 
 def test_infeasible_tpot_names_compute_floor():
