@@ -12,7 +12,8 @@ solver adopts it. Shared layout checks live in :mod:`mlsysim.solvers.checks`.
 """
 from __future__ import annotations
 
-from .serving import InverseResult, ServingResult, ServingSolver, SingleNodeResult, SingleNodeSolver
+from .serving import InverseResult, ServingResult, ServingSolver
+from .single_node import SingleNodeResult, SingleNodeSolver
 from .sustainability import SustainabilitySolver
 from .tco import TCOSolver
 
