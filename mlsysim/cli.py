@@ -26,6 +26,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 from typing import Any, Sequence
 
@@ -88,6 +89,22 @@ def _number(text: str) -> float:
     return v
 
 
+_NEGATIVE = re.compile(r"^-(\d|\.\d)")
+
+
+def _negative_values(argv: list) -> list:
+    """``--tpot -20ms`` -> ``--tpot=-20ms``: argparse reads a token that starts with '-' and is not a plain
+    number as an option, so a negative quantity after a flag is joined to it (the domain check then
+    rejects it with its own message). No mlsysim option starts with a digit."""
+    out: list = []
+    for tok in argv:
+        if out and _NEGATIVE.match(tok) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={tok}"
+        else:
+            out.append(tok)
+    return out
+
+
 def _jsonable(obj: Any):
     """``json.dumps`` fallback for numpy and pint values."""
     if isinstance(obj, np.generic):
@@ -135,11 +152,13 @@ _SERVING_OPTS = [
     ("--prompt-tokens", "prompt_tokens", _positive_int, "prompt length [tokens]"),
     ("--output-tokens", "output_tokens", _positive_int, "generated tokens [tokens]"),
     ("--num-devices", "num_devices", _positive_int, "tensor-parallel devices in one node [1] (default 1)"),
+    ("--kv-precision", "kv_precision", str, "numeric format of the KV cache (default: the weight precision)"),
 ]
 _NODE_OPTS = [
     ("--batch-size", "batch_size", _positive_int, "samples per forward pass [1] (default 1)"),
     ("--precision", "precision", str, "numeric precision: fp32, bf16, fp16, fp8, int8 (default fp16)"),
     ("--seq-len", "seq_len", _positive_int, "context length for a decoder LLM [tokens]"),
+    ("--kv-precision", "kv_precision", str, "KV-cache format for a decoder LLM (default: the weight precision)"),
 ]
 _OVERRIDE_OPTS = [
     ("--memory-bandwidth", "memory_bandwidth", _quantity, "override the device memory bandwidth, e.g. 3.35TB/s"),
@@ -234,6 +253,7 @@ def cmd_solve_node(args) -> int:
     targets = _need_one_target(args, _NODE_TARGETS, "node")
     kw = _given(args, _NODE_OPTS) | _given(args, _OVERRIDE_OPTS)
     kw.pop("seq_len", None)
+    kw.pop("kv_precision", None)
     if args.unknown in kw:
         raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
                        f"--{args.unknown.replace('_', '-')}")
@@ -658,7 +678,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"{PROG}: error: {' '.join(str(exc).split())}\n")
             return 2
     parser = build_parser()
-    args, extra = parser.parse_known_args(raw)
+    args, extra = parser.parse_known_args(_negative_values(raw))
     if extra:
         if getattr(args, "command", None) == "validate":
             args.rest = list(args.rest) + list(extra)

@@ -61,6 +61,22 @@ POWER_AT_TDP = Assumption(
     "average device power during the step")
 
 
+KV_PRECISION = Assumption(
+    "kv_precision", "the weight precision",
+    assumption("mlsysim default KV-cache precision",
+               "the KV cache is stored at the weights' precision unless kv_precision= is given, as serving engines "
+               "do by default (vLLM engine argument --kv-cache-dtype 'auto': the model's data type)"),
+    "numeric format of the KV cache (the weights' unless given: kv_precision='fp16' with fp8 weights)")
+
+ATTENTION_CAUSAL_SKIP = Assumption(
+    "attention_causal_skip", 0,
+    Source("D. Narayanan et al., 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', "
+           "SC21", kind="paper", year=2021, locator="Sec. 5.1 (attention FLOPs 4 B s^2 h per layer forward: the "
+           "full s x s score matrix, the count behind the published TFLOP/s and MFU)", url="arXiv:2104.04473"),
+    "1 if the attention kernel skips the masked half of a causal score matrix (FlashAttention's causal path, "
+    "Dao 2023), 0 if it computes the full matrix (Megatron-LM 2021-22); serving and training share it")
+
+
 def pick(name: str, given, default: Assumption):
     """``(value, Assumption)``: the caller's value (marked as given) or the default."""
     if given is None:

@@ -72,7 +72,8 @@ def _assumption_rows(used, config):
     rows = []
     for a in used:
         v = a.value
-        rows.append(dict(name=a.name, value=config.quantity(v, given=True), source=a.source.short()))
+        shown = v if isinstance(v, str) else config.quantity(v, given=True)  # a named format (kv_precision)
+        rows.append(dict(name=a.name, value=shown, source=a.source.short()))
     return rows
 
 

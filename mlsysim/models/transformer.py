@@ -239,7 +239,7 @@ class TransformerWorkload:
         """Forward FLOPs per token with a context of ``seq_len`` tokens (default: max context) [FLOP].
 
         Kaplan et al. 2020, Table 1: 2 FLOPs per non-embedding active parameter, plus the
-        de-embedding 2 V h and the attention logits 2 L s n_h d_head.
+        de-embedding 2 V h, and both attention matmuls (QK^T and AV), 4 L s n_h d_head.
         """
         s = self.seq_len if seq_len is None else check_count("seq_len", seq_len, owner=self.name)
         return self._computed("TransformerCost", "flops_per_token", seq_len=s)

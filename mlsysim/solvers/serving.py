@@ -8,6 +8,7 @@ the same knowns, less the unknown, plus a target to :meth:`EquationSet.solve`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -116,7 +117,7 @@ class _Facade:
         value = sol.value
         note = ""
         if VARIABLES[unknown].domain in ("count", "count0") and np.ndim(value.magnitude) == 0:
-            value, note = self._round_count(unknown, value, knowns, tname, tval)
+            value, note = self._round_count(unknown, value, knowns, tname, tval, ctx)
         # the full forward result at the answer (fits, every other quantity)
         full = dict(knowns)
         full[unknown] = value if not VARIABLES[unknown].dimensionless else value.magnitude
@@ -124,8 +125,13 @@ class _Facade:
         result = self._result(eq.evaluate(outputs=outputs, **full), used, ctx)
         return InverseResult(unknown, value, tname, tval, sol, result, note)
 
-    def _round_count(self, unknown, value, knowns, tname, tval):
-        """Round a count answer to the whole number that still meets the target (an upper limit)."""
+    def _layout_error(self, unknown, count, ctx) -> str | None:
+        """Why the whole number ``count`` is not a valid value of ``unknown`` (None if it is)."""
+        return None
+
+    def _round_count(self, unknown, value, knowns, tname, tval, ctx=None):
+        """Round a count answer to the whole number that still meets the target (an upper limit), then to
+        the next value the structure allows (``_layout_error``: heads divisible by tensor parallelism, ...)."""
         x = float(value.magnitude)
         eq = self.equations
         tv = VARIABLES[tname]
@@ -148,6 +154,27 @@ class _Facade:
         note = "" if abs(best - x) <= 1e-9 * max(1.0, x) else (
             f"{unknown} = {x:.6g} meets {tname} exactly; {best} is the "
             f"{'largest' if increasing else 'smallest'} whole number that meets it")
+        why = self._layout_error(unknown, best, ctx)
+        if why is not None:
+            # step away from the target (fewer when more raises it, more when more lowers it) to a valid layout
+            step = -1 if increasing else 1
+            skipped, c = [best], best + step
+            while 1 <= c <= 4096:
+                if self._layout_error(unknown, c, ctx) is None:
+                    break
+                skipped.append(c)
+                c += step
+            else:
+                raise InfeasibleError(f"no valid {unknown} meets {tname} = {fmt_quantity(tval)}: {why}",
+                                      binding="layout")
+            if at(c) > target_base * (1 + 1e-12):
+                raise InfeasibleError(f"no valid {unknown} meets {tname} = {fmt_quantity(tval)}: {why}",
+                                      binding="layout")
+            listed = ", ".join(map(str, skipped))
+            note = (f"{unknown} = {x:.6g} meets {tname} exactly; {listed} {'is' if len(skipped) == 1 else 'are'} "
+                    f"not valid ({why}); {c} is the {'largest' if increasing else 'smallest'} valid {unknown} "
+                    f"that meets it")
+            best = c
         return Q_(best, ""), note
 
 
@@ -185,7 +212,7 @@ class InverseResult:
 
     @property
     def warnings(self) -> list[str]:
-        w = []
+        w = list(self.result.warnings)
         if not np.all(self.result.fits):
             w.append(self.result.memory_message())
         if self.solution.bound:
@@ -235,6 +262,11 @@ class _ResultBase:
             raise AttributeError(f"{type(self).__name__} has no {name!r}") from None
 
     @property
+    def warnings(self) -> list[str]:
+        """What the caller should know about this result (e.g. a context beyond the model's maximum)."""
+        return list(self.ctx.get("warnings", []))
+
+    @property
     def fits(self):
         """memory_required <= memory_capacity (a bool, or a boolean array)."""
         cap = self.memory_capacity
@@ -257,6 +289,7 @@ class _ResultBase:
         d["fits"] = np.asarray(self.fits).tolist()
         d["memory_capacity"] = {"value": self.memory_capacity.m_as("byte"), "unit": "B"} if self.memory_capacity is not None else None
         d["assumptions"] = [{"name": a.name, "value": str(a.value), "source": str(a.source)} for a in self.assumptions]
+        d["warnings"] = self.warnings
         d.update({k: v for k, v in self.ctx.items() if isinstance(v, (str, int, float))})
         return d
 
@@ -307,6 +340,7 @@ class ServingResult(_ResultBase):
                  f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))}",
                  f"  memory per device:   {self.memory_message()}"]
         lines.append("  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions))
+        lines.extend(f"  WARNING: {w}" for w in self.warnings)
         return "\n".join(lines)
 
 
@@ -326,7 +360,18 @@ class ServingSolver(_Facade):
 
     def solve(self, model=None, hardware=None, **kwargs) -> ServingResult:
         knowns, used, ctx = self._bind(model=model, hardware=hardware, **kwargs)
-        return self._result(self.equations.evaluate(**knowns), used, ctx)
+        eq = self.equations
+        outputs = [d for d in eq.derived if eq.input_deps(d) <= set(knowns)]
+        return self._result(eq.evaluate(outputs=outputs, **knowns), used, ctx)
+
+    def _layout_error(self, unknown, count, ctx):
+        if unknown != "num_devices" or ctx is None:
+            return None
+        try:
+            self._check_tp(ctx["model"], ctx["hardware"], count, ctx["allow_cross_node"])
+        except DomainError as exc:
+            return str(exc)
+        return None
 
     def _result(self, out, used, ctx):
         return ServingResult(out, used, ctx)
@@ -338,8 +383,16 @@ class ServingSolver(_Facade):
         answer is the largest value that meets the target **and** fits in device memory; when memory is
         the tighter limit the answer says so (``binding == "memory"``).
         """
-        res = super().solve_for(unknown, **kwargs)
+        try:
+            res = super().solve_for(unknown, **kwargs)
+        except InfeasibleError as exc:
+            raise self._name_binding(unknown, kwargs, exc) from exc
         res.binding = res.target
+        cap_ctx = res.result.ctx.get("max_context")
+        if unknown == "seq_len" and cap_ctx and np.ndim(res.value.magnitude) == 0 \
+                and float(res.value.magnitude) > cap_ctx:
+            res.result.ctx["warnings"] = [*res.result.ctx.get("warnings", []),
+                                          _context_warning(res.result.ctx["model"], int(res.value.magnitude))]
         if unknown in ("batch_size", "seq_len") and res.target != "memory_required" and not np.all(res.fits) \
                 and np.ndim(res.value.magnitude) == 0:
             cap = res.result.memory_capacity
@@ -354,10 +407,101 @@ class ServingSolver(_Facade):
                 return mem
         return res
 
+    #: the parts of each time target, in the order a floor is blamed: (name, output) with a fixed
+    #: overhead first, then the exposed tensor-parallel communication, then the roofline regime
+    _PARTS = {"tpot": ("decode_overhead", "decode_compute_time", "decode_memory_time"),
+              "ttft": ("prefill_overhead", "prefill_compute_time", "prefill_memory_time")}
+
+    def _name_binding(self, unknown, kwargs, exc):
+        """An InfeasibleError that names what binds: the target's floor at the unknown's most favourable
+        value, split into fixed overhead, tensor-parallel communication, compute and memory."""
+        kw = dict(kwargs)
+        targets = self._targets(kw)
+        if len(targets) != 1:
+            return exc
+        (tname, tval), = targets.items()
+        try:
+            knowns, _used, ctx = self._bind(**kw, _unknown=unknown)
+        except Exception:  # noqa: BLE001 - the original error is the one to report
+            return exc
+        eq = self.equations
+        if tname == "memory_required" or tname not in (*self._PARTS, "request_latency"):
+            binding = "memory" if tname == "memory_required" else (exc.binding or tname)
+            where = self._favourable(unknown, knowns, tname, ctx)
+            if where is None:
+                return exc
+            best, out = where
+            floor = out[tname]
+            msg = (f"{tname} = {fmt_quantity(tval)} is unreachable by any {unknown}: at {unknown} = "
+                   f"{_shown(unknown, best)} it is "
+                   f"already {fmt_quantity(floor.to(tval.units) if hasattr(tval, 'units') else floor)}"
+                   + (" (the weights and KV cache alone)" if tname == "memory_required" else "")
+                   + f"; binding constraint: {binding}")
+            return InfeasibleError(msg, binding=binding, floor=floor)
+        where = self._favourable(unknown, knowns, tname, ctx)
+        if where is None:
+            return exc
+        best, out = where
+        phases = ["tpot", "ttft"] if tname == "request_latency" else [tname]
+        parts = {"overhead": 0.0, "communication": 0.0, "compute": 0.0, "memory": 0.0}
+        for ph in phases:
+            w = float(np.asarray(out["output_tokens"] if "output_tokens" in out else 1)) if (
+                ph == "tpot" and tname == "request_latency") else 1.0
+            ovh_name, comp_name, mem_name = self._PARTS[ph]
+            fixed = float(out["overhead"].m_as("s")) if "overhead" in out else float(
+                knowns["overhead"].m_as("s") if hasattr(knowns.get("overhead"), "m_as") else 0.0)
+            parts["overhead"] += w * fixed
+            parts["communication"] += w * (float(out[ovh_name].m_as("s")) - fixed)
+            comp, mem = float(out[comp_name].m_as("s")), float(out[mem_name].m_as("s"))
+            parts["compute" if comp >= mem else "memory"] += w * max(comp, mem)
+        target_s = float(tval.m_as("s"))
+        if parts["overhead"] >= target_s:
+            binding = "overhead"
+        elif parts["overhead"] + parts["communication"] >= target_s:
+            binding = "communication"
+        else:
+            binding = "compute" if parts["compute"] >= parts["memory"] else "memory"
+        floor_s = sum(parts.values())
+        shown = ", ".join(f"{k} {fmt_quantity(Q_(v, 's'))}" for k, v in parts.items() if v > 0)
+        msg = (f"{tname} = {fmt_quantity(tval)} is unreachable by any {unknown}: its floor is "
+               f"{fmt_quantity(Q_(floor_s, 's'))} at {unknown} = {_shown(unknown, best)} ({shown}); binding "
+               f"constraint: {binding}")
+        return InfeasibleError(msg, binding=binding, floor=Q_(floor_s, "s"))
+
+    def _favourable(self, unknown, knowns, tname, ctx):
+        """``(value, evaluation)`` at the value of ``unknown`` that gives the smallest ``tname``."""
+        eq = self.equations
+        var = VARIABLES[unknown]
+        if var.domain in ("count", "count0"):
+            if unknown == "num_devices":
+                cands = [c for c in range(1, 65) if self._layout_error(unknown, c, ctx) is None] or [1]
+            else:
+                cands = [1]
+        elif var.domain == "fraction":
+            cands = [1.0]
+        else:
+            cur = knowns.get(unknown)
+            base = float(cur.m_as(var.base_unit)) if hasattr(cur, "m_as") else float(cur) if cur is not None else 1.0
+            cands = [base * 1e6, base * 1e-6] if base > 0 else [1e-12, 1e12]
+        best = None
+        for c in cands:
+            k = dict(knowns)
+            k[unknown] = c if var.dimensionless else Q_(c, var.base_unit)
+            outs = [d for d in eq.derived if eq.input_deps(d) <= set(k)]
+            try:
+                out = eq.evaluate(outputs=outs, **k)
+            except Exception:  # noqa: BLE001 - a candidate outside a relation's domain is skipped
+                continue
+            t = float(np.asarray(out[tname].magnitude))
+            if best is None or t < best[0]:
+                best = (t, c, out)
+        return None if best is None else (best[1], best[2])
+
     def _bind(self, model=None, hardware=None, *, seq_len=None, batch_size=1, precision="fp16", prompt_tokens=None,
               output_tokens=None, num_devices=1, compute_efficiency=None, overhead=None,
               activation_traffic_bytes=None, link_bandwidth=None, link_latency=None, tp_allreduces_per_forward=None,
               memory_bandwidth=None, peak_flops=None, bytes_per_element=None, allow_cross_node=False,
+              kv_precision=None, attention_causal_skip=None, power=None,
               _unknown=None, **unknown_kwargs):
         if unknown_kwargs:
             import difflib
@@ -365,7 +509,8 @@ class ServingSolver(_Facade):
             name = next(iter(unknown_kwargs))
             opts = ["seq_len", "batch_size", "precision", "prompt_tokens", "output_tokens", "num_devices",
                     "compute_efficiency", "overhead", "activation_traffic_bytes", "link_bandwidth", "link_latency",
-                    "tp_allreduces_per_forward", "memory_bandwidth", "peak_flops", "bytes_per_element"]
+                    "tp_allreduces_per_forward", "memory_bandwidth", "peak_flops", "bytes_per_element",
+                    "kv_precision", "attention_causal_skip", "power"]
             close = difflib.get_close_matches(name, opts, n=3)
             raise UnknownVariableError(f"ServingSolver got an unknown argument {name!r}"
                                        + (f"; did you mean {', '.join(close)}?" if close else ""))
@@ -386,6 +531,14 @@ class ServingSolver(_Facade):
                                            "(+ output_tokens)")
             seq_len = np.asarray(prompt_tokens) + np.asarray(output_tokens if output_tokens is not None else 1)
             seq_len = seq_len.item() if np.ndim(seq_len) == 0 else seq_len
+        elif seq_len is not None and prompt_tokens is not None:
+            # the KV cache holds the whole request: the context cannot be shorter than the prompt (+ output)
+            need = np.asarray(prompt_tokens) + np.asarray(output_tokens if output_tokens is not None else 0)
+            if np.any(need > np.asarray(seq_len)):
+                what = "prompt_tokens + output_tokens" if output_tokens is not None else "prompt_tokens"
+                raise DomainError(f"{what} = {_rep(need)} exceeds seq_len = {_rep(seq_len)}: the context must hold "
+                                  f"the prompt and the generated tokens (give a seq_len >= {_rep(need)}, or omit "
+                                  f"seq_len to use prompt_tokens + output_tokens)")
         if prompt_tokens is None:
             prompt_tokens = seq_len if seq_len is not None else 1
         if output_tokens is None:
@@ -422,6 +575,19 @@ class ServingSolver(_Facade):
         else:
             latency_value = take("link_latency", link_latency, D.TP_LINK_LATENCY)
         b = bytes_per_element if bytes_per_element is not None else precision_bytes(precision)
+        if kv_precision is None:
+            kv_precision = precision
+            used.append(dataclasses.replace(D.KV_PRECISION, value=precision))
+        else:
+            kv_precision = normalize_precision(kv_precision)
+            used.append(D.KV_PRECISION.with_value(kv_precision))
+        kv_b = precision_bytes(kv_precision) if (kv_precision != precision or bytes_per_element is None) else b
+        skip = take("attention_causal_skip", attention_causal_skip, D.ATTENTION_CAUSAL_SKIP)
+        if np.any(np.asarray(skip, dtype=float) < 0) or np.any(np.asarray(skip, dtype=float) > 1):
+            raise DomainError(f"attention_causal_skip must be between 0 (full score matrix) and 1 (masked half "
+                              f"skipped); got {skip!r}")
+        if power is not None:
+            used.append(D.POWER_AT_TDP.with_value(power))
         knowns = model.knowns_for(self.equations, bytes_per_element=b, seq_len=seq_len, batch_size=batch_size)
         knowns.update(
             parameters=model.parameters, active_parameters=model.active_parameters,
@@ -434,19 +600,28 @@ class ServingSolver(_Facade):
             link_latency=latency_value,
             tp_allreduces_per_forward=take("tp_allreduces_per_forward", tp_allreduces_per_forward,
                                          D.TP_ALLREDUCES_PER_LAYER),
+            kv_bytes_per_element=kv_b, attention_causal_skip=skip,
         )
+        if power is not None:
+            knowns["power"] = power
         if seq_len is None:
             knowns.pop("seq_len", None)
         if _unknown != "num_devices":
             self._check_tp(model, hardware, num_devices, allow_cross_node)
         cap = hardware.get("memory_capacity") if hasattr(hardware, "get") else None
-        kv_knowns = {k: knowns[k] for k in ("num_layers", "num_kv_heads", "head_dim", "bytes_per_element",
-                                            "batch_size") if k in knowns}
+        kv_knowns = {k: knowns[k] for k in ("num_layers", "num_kv_heads", "head_dim", "batch_size") if k in knowns}
+        kv_knowns["bytes_per_element"] = kv_b
+        warnings = []
+        max_ctx = getattr(model, "seq_len", None)
+        if max_ctx and seq_len is not None and np.any(np.asarray(seq_len) > max_ctx):
+            warnings.append(_context_warning(model, seq_len))
         rep = lambda v: str(v) if np.ndim(v) == 0 else f"array{np.shape(v)}"  # noqa: E731
         ctx = dict(model_name=model.name, hardware_name=hardware.key, precision=precision, num_devices=num_devices,
                    batch_size_repr=rep(batch_size), seq_len_repr=rep(seq_len) if seq_len is not None else "?",
                    prompt_repr=rep(prompt_tokens), output_repr=rep(output_tokens), memory_capacity=cap,
-                   peak_flops=peak, memory_bandwidth=bw, kv_knowns=kv_knowns)
+                   peak_flops=peak, memory_bandwidth=bw, kv_knowns=kv_knowns, kv_precision=kv_precision,
+                   warnings=warnings, max_context=max_ctx, model=model, hardware=hardware,
+                   allow_cross_node=allow_cross_node)
         ctx["max_batch_size"] = lambda: self._max_batch(knowns, cap)
         return knowns, used, ctx
 
@@ -481,6 +656,20 @@ class ServingSolver(_Facade):
         except InfeasibleError:
             return 0
         return int(math.floor(float(sol.value.magnitude) + 1e-9))
+
+
+def _shown(name, value) -> str:
+    v = VARIABLES[name]
+    return f"{value:g}" if v.dimensionless else fmt_quantity(Q_(value, v.base_unit).to(v.pint_unit))
+
+
+def _rep(v) -> str:
+    return str(np.asarray(v).item()) if np.ndim(v) == 0 else f"array{np.shape(v)}"
+
+
+def _context_warning(model, seq_len) -> str:
+    return (f"seq_len = {_rep(seq_len)} exceeds {model.name}'s maximum context of {model.seq_len} tokens: the "
+            f"model was not trained for it (the numbers are what the equations give; the model may not serve it)")
 
 
 def _per_second(q) -> str:

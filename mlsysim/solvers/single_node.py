@@ -107,9 +107,16 @@ class SingleNodeSolver(_Facade):
         if _is_transformer(model) and getattr(model, "kind", "decoder") == "decoder":
             s = ServingSolver()
             seq = seq_len if seq_len is not None else model.seq_len
+            power = kwargs.pop("power", None)
+            tdp = hardware.get("tdp") if power is None else None
             knowns, used, ctx = s._bind(model=model, hardware=hardware, batch_size=batch_size, precision=precision,
-                                        seq_len=seq, prompt_tokens=1, output_tokens=1, **kwargs)
-            out = s.equations.evaluate(**knowns)
+                                        seq_len=seq, prompt_tokens=1, output_tokens=1,
+                                        power=power if power is not None else tdp, **kwargs)
+            if power is None and tdp is not None:  # the default, as for a CNN: the device's TDP
+                used = [a for a in used if a.name != "power"] + [
+                    Assumption("power", tdp, D.POWER_AT_TDP.source, D.POWER_AT_TDP.description)]
+            eqs = s.equations
+            out = eqs.evaluate(outputs=[d for d in eqs.derived if eqs.input_deps(d) <= set(knowns)], **knowns)
             ctx.update(latency_name="tpot", compute_name="decode_compute_time", memory_name="decode_memory_time",
                        throughput_name="decode_throughput")
             return SingleNodeResult(out, used, ctx)

@@ -84,7 +84,13 @@ def _point(eqset, u):
     b = _POINT_BUILDERS.get(eqset.name)
     if b is not None:
         return b(eqset, u)
-    return {n: _draw_value(n, u) for n in eqset.inputs}
+    values = {n: _draw_value(n, u) for n in eqset.inputs}
+    # inputs tied by construction: a token is routed to at most all experts; the causal-skip switch is in [0, 1]
+    if "num_experts" in values and "experts_per_token" in values:
+        values["experts_per_token"] = float(min(values["experts_per_token"], values["num_experts"]))
+    if "attention_causal_skip" in values:
+        values["attention_causal_skip"] = u("float", 0.0, 1.0)
+    return values
 
 
 def _knowns(eqset, values):

@@ -12,11 +12,16 @@ Decode step (one new token for each of ``B`` sequences at context ``s``, tensor-
 
 .. math::
    O_{\\text{dec}} = B\\, C_{\\text{fwd}}(s) / N, \\qquad
-   D_{\\text{dec}} = (M_{\\text{w}} + M_{\\text{kv}} + B\\, a) / N, \\qquad
+   D_{\\text{dec}} = (M_{\\text{w,dec}} + M_{\\text{kv}} + B\\, a) / N, \\qquad
    T_{\\text{tpot}} = T_{\\text{ovh}} + n_{\\text{ar}} L\\, T_{\\text{AR}} + \\max(T_{\\text{comp}}, T_{\\text{mem}})
 
-Prefill of ``P`` prompt tokens: the same with ``B P`` tokens, attention over the causal mean context
-``(P + 1)/2`` and the KV cache written once.
+with ``M_w,dec`` the weights the step reads (a mixture of experts reads only the
+``E (1 - (1 - k/E)^B)`` experts its batch is routed to) and ``C_fwd`` counting both attention
+matmuls (QK^T and AV, ``transformer.attention_flops_per_token_equation``). The KV cache is stored at
+its own precision (``kv_bytes_per_element``).
+
+Prefill of ``P`` prompt tokens: the same with ``B P`` tokens, attention over the mean causal context
+``P - kappa (P - 1)/2`` (kappa = 1 for kernels that skip the masked half) and the KV cache written once.
 """
 from __future__ import annotations
 
@@ -50,10 +55,18 @@ _var("decode_memory_time", "s", r"T_{\text{mem,dec}}", "memory time of one decod
 _var("decode_message_bytes", "byte", r"M_{\text{dec}}", "payload of one tensor-parallel all-reduce in decode")
 _var("decode_allreduce_time", "s", r"T_{\text{AR,dec}}", "one tensor-parallel all-reduce in decode", "nonnegative")
 _var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step", "nonnegative")
+_var("kv_bytes_per_element", "byte", r"b_{\text{kv}}",
+     "bytes per stored KV-cache number at the KV precision (may differ from the weights')")
+_var("experts_read", "", r"\bar{n}_{\text{exp}}",
+     "expected distinct experts per layer that a decode step reads (MoE; 1 for a dense model)")
+_var("decode_weight_bytes", "byte", r"M_{\text{w,dec}}",
+     "weight bytes a decode step reads: every shared weight and the experts the batch is routed to")
 _var("tpot", "s", r"T_{\text{tpot}}", "time per output token (one decode step)")
 _var("decode_throughput", "1/s", r"X_{\text{dec}}", "tokens generated per second by the replica (all its devices)")
 # prefill phase
 _var("prefill_context", "", r"\bar{s}_{\text{pre}}", "mean context a prompt token attends to (causal)")
+_var("prefill_attention_flops_per_token", "FLOP", r"C_{\text{attn,pre}}",
+     "attention-matmul FLOPs per prompt token (QK^T and AV) at the mean causal context")
 _var("prefill_flops_per_token", "FLOP", r"C_{\text{fwd,pre}}", "forward FLOPs per prompt token")
 _var("prefill_flops", "FLOP", r"O_{\text{pre}}", "FLOPs of the prefill, per device")
 _var("prefill_bytes", "byte", r"D_{\text{pre}}", "memory traffic of the prefill, per device")
@@ -81,9 +94,6 @@ TP_MESSAGE = derived("tensor-parallel all-reduce payload",
 TP_EXPOSED = derived("exposed tensor-parallel communication",
                      "the activation all-reduces sit on the critical path between the layer's matmuls (no "
                      "overlap), n_ar per layer per forward pass (Shoeybi et al. 2019, Fig. 3)")
-CAUSAL_CONTEXT = derived("causal attention over a prompt",
-                         "with a causal mask, prompt token i attends to i tokens: the mean over i = 1..P is "
-                         "(P + 1) / 2, so the attention term of Kaplan et al. 2020 uses that context")
 KV_WRITE = derived("prefill memory traffic",
                    "prefill reads the weights once and writes the prompt's KV cache once (Pope et al. 2022, Sec. 2)")
 MEMORY_REQUIRED = derived("device memory of a serving replica",
@@ -97,9 +107,20 @@ REQUEST = derived("end-to-end request latency",
                   "prefill, then output_tokens decode steps each timed at the context seq_len; with seq_len the "
                   "final context (prompt + output) this is an upper bound, since earlier steps see a shorter "
                   "KV cache")
+EXPERTS_READ = derived(
+    "expected distinct experts read by a batched MoE decode step",
+    "each of B tokens picks k of E experts; with routing uniform and independent across tokens an expert is "
+    "missed by one token with probability 1 - k/E, by all B with (1 - k/E)^B, so the expected number of "
+    "distinct experts read per layer is E (1 - (1 - k/E)^B) (linearity of expectation; Mixtral routes "
+    "k = 2 of E = 8, Jiang et al. 2024, arXiv:2401.04088, Sec. 2.1). B = 1 reads k experts; B -> inf reads E; "
+    "a dense model (E = k = 1) reads its one MLP")
+DECODE_WEIGHTS = derived(
+    "weights read by a decode step",
+    "a decode step streams every weight it uses once (Pope et al. 2022, Sec. 2): all parameters except the "
+    "experts no token of the batch is routed to, l (E - E_read) N_exp of them")
 BATCH_WORK = derived("work of a batched step", "every sample in the batch does the same forward work")
 DECODE_BYTES = derived("decode memory traffic",
-                       "each decode step reads every weight once and the whole KV cache once, plus the "
+                       "each decode step reads every weight it uses once and the whole KV cache once, plus the "
                        "activations' own traffic (Pope et al. 2022, Sec. 2)")
 
 
@@ -121,23 +142,47 @@ def _allreduce_renamed(prefix: str):
                       key=f"{prefix}_allreduce", description=f"one tensor-parallel ring all-reduce in {prefix}")
 
 
+def _energy_equation() -> Equation:
+    return Equation("step_energy", "step_energy", sym.power * sym.latency, source=ENERGY,
+                    description="device energy of one step")
+
+
 def build_serving() -> EquationSet:
     B, N, L = sym.batch_size, sym.num_devices, sym.num_layers
     fpt_prefill = _tf.flops_per_token_equation().renamed(
-        {"seq_len": "prefill_context", "flops_per_token": "prefill_flops_per_token"},
+        {"attention_flops_per_token": "prefill_attention_flops_per_token",
+         "flops_per_token": "prefill_flops_per_token"},
         key="prefill_flops_per_token", description="forward FLOPs per prompt token at the causal mean context")
+    attn_prefill = _tf.attention_flops_per_token_equation().renamed(
+        {"seq_len": "prefill_context", "attention_flops_per_token": "prefill_attention_flops_per_token"},
+        key="prefill_attention_flops_per_token",
+        description="attention-matmul FLOPs per prompt token at the mean causal context")
+    ctx_prefill = _tf.attention_context_equation().renamed(
+        {"seq_len": "prompt_tokens", "attention_context": "prefill_context"}, key="prefill_context",
+        description="mean context of a prompt token under a causal mask, as the attention kernel computes it")
+    E, k = sym.num_experts, sym.experts_per_token
     eqs = [
         _tf.weight_bytes_equation(),
-        _tf.kv_bytes_per_token_equation(),
+        _tf.kv_bytes_per_token_equation().renamed({"bytes_per_element": "kv_bytes_per_element"}),
         _tf.kv_cache_bytes_equation(),
+        _tf.attention_flops_per_token_equation(),
         _tf.flops_per_token_equation(),
+        _tf.expert_parameters_equation(),
+        Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** B), source=EXPERTS_READ,
+                 description="expected distinct experts per layer read by a decode step of B tokens",
+                 display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)^{B}\right)"),
+        Equation("decode_weight_bytes", "decode_weight_bytes",
+                 (sym.parameters - L * (E - sym.experts_read) * sym.expert_parameters) * sym.bytes_per_element,
+                 source=DECODE_WEIGHTS, description="weight bytes a decode step reads",
+                 display=r"\left(N - \ell\, (n_{\text{exp}} - \bar{n}_{\text{exp}}) N_{\text{exp}}\right) b_{\text{e}}"),
         # decode
         Equation("decode_flops", "decode_flops", B * sym.flops_per_token / N, source=PER_DEVICE,
                  description="FLOPs of one decode step on each device"),
         Equation("decode_bytes", "decode_bytes",
-                 (sym.weight_bytes + sym.kv_cache_bytes + B * sym.activation_traffic_bytes) / N, source=DECODE_BYTES,
-                 description="bytes a decode step reads on each device: weights + KV cache + activations",
-                 display=r"\left(M_{\text{w}} + M_{\text{kv}} + B\, a\right) / n_{\text{dev}}"),
+                 (sym.decode_weight_bytes + sym.kv_cache_bytes + B * sym.activation_traffic_bytes) / N,
+                 source=DECODE_BYTES,
+                 description="bytes a decode step reads on each device: weights used + KV cache + activations",
+                 display=r"\left(M_{\text{w,dec}} + M_{\text{kv}} + B\, a\right) / n_{\text{dev}}"),
         Equation("decode_message_bytes", "decode_message_bytes", B * sym.hidden_size * sym.bytes_per_element,
                  source=TP_MESSAGE, description="payload of one decode all-reduce"),
         _allreduce_renamed("decode"),
@@ -148,8 +193,8 @@ def build_serving() -> EquationSet:
         Equation("decode_throughput", "decode_throughput", B / sym.tpot, source=THROUGHPUT,
                  description="tokens generated per second by the replica"),
         # prefill
-        Equation("prefill_context", "prefill_context", (sym.prompt_tokens + 1) / 2, source=CAUSAL_CONTEXT,
-                 description="mean context of a prompt token under a causal mask"),
+        ctx_prefill,
+        attn_prefill,
         fpt_prefill,
         Equation("prefill_flops", "prefill_flops", B * sym.prompt_tokens * sym.prefill_flops_per_token / N,
                  source=PER_DEVICE, description="FLOPs of the prefill on each device"),
@@ -170,6 +215,8 @@ def build_serving() -> EquationSet:
                  source=MEMORY_REQUIRED, description="weights and KV cache per device"),
         Equation("request_latency", "request_latency", sym.ttft + sym.output_tokens * sym.tpot, source=REQUEST,
                  description="prefill plus output_tokens decode steps"),
+        _energy_equation().renamed({"latency": "tpot"}, key="step_energy",
+                                   description="device energy of one decode step"),
     ]
     return EquationSet("Serving", eqs, description="LLM serving: prefill (ttft), decode (tpot), KV cache, "
                                                    "memory per device, tensor parallelism over one node")
@@ -189,8 +236,7 @@ def build_inference() -> EquationSet:
                  description="samples per second"),
         Equation("memory_required", "memory_required", sym.weight_bytes + sym.batch_size * sym.activation_bytes,
                  source=INFERENCE_MEMORY, description="weights plus the largest activation of each sample"),
-        Equation("step_energy", "step_energy", sym.power * sym.latency, source=ENERGY,
-                 description="device energy of one step"),
+        _energy_equation(),
     ]
     return EquationSet("Inference", eqs, description="one batched inference step on one device (roofline)")
 

@@ -88,6 +88,13 @@ _var("embedding_parameters", "", r"N_{\text{emb}}", "token, position and output-
 _var("active_parameters", "", r"N_{\text{act}}", "parameters used per token (MoE: routed experts only)")
 _var("flops_per_mac", "FLOP", r"c_{\text{MAC}}", "FLOPs per multiply-accumulate (1 MAC = 2 FLOP)")
 _var("flops_per_token", "FLOP", r"C_{\text{fwd}}", "forward-pass FLOPs per token")
+_var("attention_flops_per_token", "FLOP", r"C_{\text{attn}}",
+     "forward FLOPs per token of the two attention matmuls (QK^T and AV) over a context of seq_len tokens")
+_var("attention_causal_skip", "", r"\kappa_{\text{causal}}",
+     "1 if the attention kernel skips the masked (upper) half of a causal score matrix (FlashAttention's causal "
+     "path), 0 if it computes the full s x s matrix (Megatron-LM 2021-22); between 0 and 1", "nonnegative")
+_var("attention_context", "", r"\bar{s}",
+     "mean context a token of a causal sequence of seq_len tokens attends to, as the kernel computes it")
 _var("tokens", "", r"D_{\text{tok}}", "training tokens", "positive")
 _var("training_passes", "", r"n_{\text{pass}}",
      "forward-pass equivalents per training token: 3 (forward + backward), 4 with full recompute")
@@ -140,6 +147,19 @@ TRAINING_FLOPS = derived(
     "Kaplan et al. 2020 (arXiv:2001.08361, Sec. 2.1) and Hoffmann et al. 2022 (arXiv:2203.15556): C = 6ND",
     "forward pass 2N FLOPs per token, backward pass twice the forward (C = 2 x 3 N D = 6ND); full activation "
     "recomputation adds one more forward pass (4 passes: 8ND, Narayanan et al. 2021, Sec. 5.1)")
+ATTENTION_FLOPS = derived(
+    "mlsysim attention FLOPs per token",
+    "scaled dot-product attention (Vaswani et al. 2017, Sec. 3.2.1) is two matmuls per head: the logits Q K^T "
+    "(s x d_head by d_head x s) and the weighted values A V (s x s by s x d_head), each s d_head "
+    "multiply-accumulates per token per head: 2 c_MAC l s n_h d_head FLOPs per token, i.e. 4 l s h for "
+    "n_h d_head = h. This is Megatron-LM's count (Narayanan et al. 2021, Sec. 5.1: 4 B s^2 h per layer "
+    "forward); Kaplan et al. 2020 (Table 1) count only the logits (2 n_layer n_ctx d_attn)")
+CAUSAL_CONTEXT = derived(
+    "mean attended context of a causal sequence",
+    "with a causal mask token i of s attends to i tokens, so a kernel that skips the masked half (FlashAttention "
+    "causal, Dao 2023, arXiv:2307.08691, Sec. 3.1) computes s (s + 1) / 2 scores: mean (s + 1) / 2 per token; a "
+    "kernel that computes the full s x s matrix and masks it (Megatron-LM 2021-22) does s per token. With the "
+    "switch kappa in [0, 1]: s - kappa (s - 1) / 2")
 MAC_FLOPS = derived("mlsysim FLOP count of multiply-accumulates",
                     "a multiply-accumulate is one multiply and one add: 2 FLOPs (torchvision and most CNN "
                     "papers report MACs, also called multiply-adds)")
@@ -217,21 +237,51 @@ def active_parameters_equation() -> Equation:
                 r" + 2 n_{\text{norm}} h\right) + n_{\text{norm}} h"))
 
 
-def flops_per_token_equation() -> Equation:
-    """Forward FLOPs per token (Kaplan et al. 2020, Table 1).
+def attention_flops_per_token_equation() -> Equation:
+    """Attention-matmul FLOPs per token over a context of ``seq_len`` tokens: QK^T and AV.
 
-    ``c_MAC (N_act - N_emb + V h + L s n_h d_head)``: one multiply-accumulate per non-embedding
-    parameter, the de-embedding (output head, V h) and the attention logits over a context of s
-    tokens (Kaplan's ``2 n_layer n_ctx d_attn``); embedding look-ups cost no FLOPs.
+    .. math:: C_{attn} = 2 c_{MAC}\\, \\ell\\, s\\, n_h d_{head}
+
+    The one relation for attention FLOPs: serving (decode at context s; prefill at the mean causal
+    context :func:`attention_context_equation`) and training use it. With ``n_h d_head = h`` it is
+    Megatron-LM's ``4 l s h`` per token (Narayanan et al. 2021, Sec. 5.1).
+    """
+    return _once("attention_flops_per_token", lambda: Equation(
+        "attention_flops_per_token", "attention_flops_per_token",
+        2 * sym.flops_per_mac * sym.num_layers * sym.seq_len * sym.num_heads * sym.head_dim,
+        source=ATTENTION_FLOPS, description="FLOPs per token of QK^T and AV over a context of s tokens",
+        display=r"2 c_{\text{MAC}}\, \ell\, s\, n_{\text{h}} d_{\text{head}}"))
+
+
+def attention_context_equation() -> Equation:
+    """Mean context per token of a causal sequence of ``seq_len`` tokens, as the kernel computes it.
+
+    .. math:: \\bar{s} = s - \\kappa_{causal} (s - 1) / 2
+
+    ``attention_causal_skip`` (kappa) = 0: the full s x s matrix (Megatron-LM 2021-22), s per token;
+    1: the masked half skipped (FlashAttention's causal path), (s + 1) / 2 per token.
+    """
+    return _once("attention_context", lambda: Equation(
+        "attention_context", "attention_context",
+        sym.seq_len - sym.attention_causal_skip * (sym.seq_len - 1) / 2,
+        source=CAUSAL_CONTEXT, description="mean context a token of a causal sequence attends to, as computed",
+        display=r"s - \kappa_{\text{causal}} (s - 1) / 2"))
+
+
+def flops_per_token_equation() -> Equation:
+    """Forward FLOPs per token: Kaplan et al. 2020 (Table 1) with both attention matmuls.
+
+    ``c_MAC (N_act - N_emb + V h) + C_attn``: one multiply-accumulate per non-embedding parameter,
+    the de-embedding (output head, V h) and the attention matmuls QK^T and AV over the context
+    (:func:`attention_flops_per_token_equation`); embedding look-ups cost no FLOPs.
     """
     return _once("flops_per_token", lambda: Equation(
         "flops_per_token", "flops_per_token",
-        sym.flops_per_mac * (sym.active_parameters - sym.embedding_parameters + sym.vocab_size * sym.hidden_size
-                             + sym.num_layers * sym.seq_len * sym.num_heads * sym.head_dim),
+        sym.flops_per_mac * (sym.active_parameters - sym.embedding_parameters + sym.vocab_size * sym.hidden_size)
+        + sym.attention_flops_per_token,
         source=KAPLAN_2020, description="forward FLOPs per token: 2 per non-embedding active parameter, "
-                                        "the de-embedding and the attention logits over the context",
-        display=r"c_{\text{MAC}} \left(N_{\text{act}} - N_{\text{emb}} + V h + \ell\, s\, n_{\text{h}} "
-                r"d_{\text{head}}\right)"))
+                                        "the de-embedding and the attention matmuls (QK^T and AV) over the context",
+        display=r"c_{\text{MAC}} \left(N_{\text{act}} - N_{\text{emb}} + V h\right) + C_{\text{attn}}"))
 
 
 def weight_bytes_equation() -> Equation:
@@ -343,8 +393,8 @@ def activation_bytes_equation() -> Equation:
 def build_transformer_cost() -> EquationSet:
     return EquationSet("TransformerCost", [
         attention_parameters_equation(), expert_parameters_equation(), embedding_parameters_equation(),
-        parameters_equation(), active_parameters_equation(), flops_per_token_equation(),
-        weight_bytes_equation(), training_flops_equation()],
+        parameters_equation(), active_parameters_equation(), attention_flops_per_token_equation(),
+        flops_per_token_equation(), weight_bytes_equation(), training_flops_equation()],
         description="transformer parameters, FLOPs per token, training FLOPs and weight bytes from the architecture")
 
 

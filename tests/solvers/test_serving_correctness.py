@@ -1,0 +1,187 @@
+"""Issue #13, serving items: each expected number is a hand calculation written in the test.
+
+Datasheet values used by hand: H100 SXM 3.35 TB/s, 80 GB, 989.4 TFLOP/s fp16 dense, 700 W TDP;
+H200 4.8 TB/s, 141 GB.
+"""
+import io
+from contextlib import redirect_stderr
+
+import pytest
+
+from mlsysim import Hardware, Models, Q_
+from mlsysim.cli import main as cli_main
+from mlsysim.core.errors import DomainError, InfeasibleError
+from mlsysim.solvers import ServingSolver, SingleNodeSolver
+
+H100_BW, H100_PEAK16 = 3.35e12, 989.4e12
+
+# ---- Mixtral-8x7B by hand (config: L=32, h=4096, 32 heads, 8 KV heads, d=128, ffn 14336 SwiGLU, 8 experts,
+# 2 per token, V=32000 untied, RMSNorm, no biases)
+ML, MH, MV = 32, 4096, 32000
+M_ATTN = 2 * MH * 128 * (32 + 8)                 # 41,943,040: q, o (h x 4096) and k, v (h x 1024)
+M_EXPERT = 3 * MH * 14336                        # 176,160,768: gate, up, down
+M_LAYER_FIXED = M_ATTN + 8 * MH + 2 * MH         # attention + router (h x 8) + two norms
+M_EMB = 2 * MV * MH + MH                         # embedding + output head + final norm
+M_TOTAL = ML * (M_LAYER_FIXED + 8 * M_EXPERT) + M_EMB      # 46,702,792,704
+M_KV_TOKEN = 2 * ML * 8 * 128 * 2                # 131,072 B per token (fp16)
+
+
+def test_mixtral_hand_counts():
+    assert M_TOTAL == 46_702_792_704
+    assert Models.Mixtral_8x7B.parameters == pytest.approx(M_TOTAL, rel=1e-12)
+
+
+def test_moe_decode_reads_only_routed_experts_batch_1():
+    r = ServingSolver().solve(Models.Mixtral_8x7B, Hardware.H100, seq_len=2048, batch_size=1, precision="fp16")
+    # batch 1: 8 (1 - (1 - 2/8)^1) = 2 distinct experts per layer are read, not 8
+    read = M_TOTAL - ML * (8 - 2) * M_EXPERT                 # 12,879,925,248 = the active parameters
+    assert read == 12_879_925_248
+    step_bytes = read * 2 + M_KV_TOKEN * 2048                # 26.03 GB
+    assert r.decode_bytes.m_as("B") == pytest.approx(step_bytes, rel=1e-9)
+    assert r.tpot.m_as("ms") == pytest.approx(step_bytes / H100_BW * 1e3, rel=1e-9)   # 7.770 ms (was 27.96)
+    assert 7.7 < r.tpot.m_as("ms") < 7.85
+
+
+def test_moe_decode_batch_4_expected_distinct_experts():
+    r = ServingSolver().solve(Models.Mixtral_8x7B, Hardware.H100, seq_len=1024, batch_size=4, precision="fp16")
+    distinct = 8 * (1 - (1 - 2 / 8) ** 4)                     # 5.46875 expected distinct experts per layer
+    read = M_TOTAL - ML * (8 - distinct) * M_EXPERT
+    step_bytes = read * 2 + M_KV_TOKEN * 1024 * 4
+    assert r.decode_bytes.m_as("B") == pytest.approx(step_bytes, rel=1e-9)
+    # the memory a replica needs still holds every expert
+    assert r.memory_required.m_as("B") == pytest.approx(M_TOTAL * 2 + M_KV_TOKEN * 1024 * 4, rel=1e-9)
+
+
+def test_dense_decode_unchanged_by_the_expert_term():
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=2048, batch_size=3, precision="fp16")
+    n8 = 8_030_261_248
+    assert r.decode_bytes.m_as("B") == pytest.approx(n8 * 2 + 131072 * 2048 * 3, rel=1e-12)
+
+
+# ---- attention FLOPs: QK^T and AV both counted
+N8, V8, H8, L8 = 8_030_261_248, 128256, 4096, 32
+
+
+def test_decode_attention_counts_qk_and_av():
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=2048, batch_size=1, precision="fp16")
+    # per token: 2 x non-embedding params + 2 V h (de-embedding) + 2 matmuls (QK^T, AV) x 2 FLOP x L s n_h d_head
+    want = 2 * (N8 - 2 * V8 * H8) + 2 * V8 * H8 + 4 * L8 * 2048 * H8
+    assert r.decode_flops.m_as("FLOP") == pytest.approx(want, rel=1e-12)
+
+
+def test_prefill_attention_full_matrix_by_default_and_causal_switch():
+    P = 32768
+    kw = dict(seq_len=P + 1, prompt_tokens=P, output_tokens=1, batch_size=1, precision="fp16",
+              compute_efficiency=0.5)
+    s = ServingSolver()
+    full = s.solve(Models.Llama3_8B, Hardware.H100, **kw)
+    # default: the kernel computes the whole s x s score matrix (Megatron-LM's 4 L s h per token, Narayanan 2021)
+    per_token = 2 * (N8 - 2 * V8 * H8) + 2 * V8 * H8 + 4 * L8 * P * H8
+    assert full.ttft.m_as("s") == pytest.approx(P * per_token / (0.5 * H100_PEAK16), rel=1e-9)
+    causal = s.solve(Models.Llama3_8B, Hardware.H100, attention_causal_skip=1, **kw)
+    # FlashAttention's causal path: token i attends i tokens, mean (P + 1) / 2
+    per_token_c = 2 * (N8 - 2 * V8 * H8) + 2 * V8 * H8 + 4 * L8 * (P + 1) / 2 * H8
+    assert causal.ttft.m_as("s") == pytest.approx(P * per_token_c / (0.5 * H100_PEAK16), rel=1e-9)
+    names = {a.name: a for a in full.assumptions}
+    assert names["attention_causal_skip"].value == 0
+
+
+# ---- inverse counts that respect the structure
+def test_num_devices_inverse_rounds_to_a_valid_layout():
+    r = ServingSolver().solve_for("num_devices", model=Models.Llama3_70B, hardware=Hardware.H100, seq_len=8192,
+                                  tpot=Q_(10, "ms"))
+    # continuous answer ~4.9 devices; 5, 6, 7 divide neither 64 heads nor 8 KV heads: 8 is the next layout
+    assert r.magnitude == 8
+    assert "head" in r.note
+    # the forward solver accepts the answer
+    fwd = ServingSolver().solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, num_devices=8)
+    assert fwd.tpot.m_as("ms") <= 10
+
+
+# ---- KV-cache precision
+def test_kv_precision_independent_of_weights():
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, batch_size=1, precision="fp8",
+                              kv_precision="fp16")
+    # 2 (K, V) x 80 layers x 8 KV heads x 128 head_dim x 2 B x 8192 tokens = 2,684,354,560 B
+    assert r.kv_cache_bytes.m_as("B") == 2 * 80 * 8 * 128 * 2 * 8192 == 2_684_354_560
+    names = {a.name: a for a in r.assumptions}
+    assert names["kv_precision"].value == "fp16"
+    d = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, precision="fp8")
+    dn = {a.name: a for a in d.assumptions}
+    assert dn["kv_precision"].value == "fp8" and dn["kv_precision"].source.kind == "assumption"
+    assert d.kv_cache_bytes.m_as("B") == 2 * 80 * 8 * 128 * 1 * 8192
+    sn = SingleNodeSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, precision="fp8",
+                                  kv_precision="fp16")
+    assert sn.evaluation["kv_cache_bytes"].m_as("B") == 2_684_354_560
+
+
+def test_cli_kv_precision(capsys):
+    assert cli_main(["serve", "--model", "Llama3_70B", "--hardware", "H200", "--seq-len", "8192", "--precision",
+                     "fp8", "--kv-precision", "fp16"]) == 0
+    assert "2.684 GB" in capsys.readouterr().out
+
+
+# ---- nonsense inputs
+def test_prompt_longer_than_context_is_refused():
+    with pytest.raises(DomainError, match="prompt_tokens"):
+        ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=100, prompt_tokens=1000, output_tokens=100)
+    # without seq_len the context is derived: prompt + output
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, prompt_tokens=1000, output_tokens=100)
+    assert r.kv_cache_bytes.m_as("B") == 131072 * 1100
+
+
+def test_context_beyond_the_model_is_warned():
+    r = ServingSolver().solve_for("seq_len", model=Models.Llama3_8B, hardware=Hardware.H100, batch_size=1,
+                                  memory_required=Q_(80, "GB"))
+    # (80e9 - 2 x 8,030,261,248) / 131,072 = 487,819 tokens: far beyond Llama-3-8B's 8,192
+    assert r.magnitude == int((80e9 - 2 * N8) / 131072) == 487_819
+    assert any("8192" in w and "maximum context" in w for w in r.warnings)
+    f = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=16384)
+    assert any("maximum context" in w for w in f.warnings)
+    assert not ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=8192).warnings
+
+
+# ---- node with power for a transformer; negative quantities on the CLI
+def test_node_power_for_transformer():
+    r = SingleNodeSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=2048, power=Q_(500, "W"))
+    step = (N8 * 2 + 131072 * 2048) / H100_BW            # memory-bound decode step
+    assert r.energy.m_as("J") == pytest.approx(500 * step, rel=1e-9)
+    d = SingleNodeSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=2048)
+    assert d.energy.m_as("J") == pytest.approx(700 * step, rel=1e-9)      # TDP by default, as for ResNet-50
+
+
+def test_cli_node_power_for_transformer(capsys):
+    assert cli_main(["node", "--model", "Llama3_8B", "--hardware", "H100", "--seq-len", "2048", "--power",
+                     "500W"]) == 0
+    assert "energy/step" in capsys.readouterr().out
+
+
+def test_cli_negative_target_is_a_domain_error():
+    err = io.StringIO()
+    with redirect_stderr(err):
+        rc = cli_main(["solve", "serving", "--for", "memory_bandwidth", "--model", "Llama3_8B", "--hardware", "H100",
+                       "--seq-len", "1024", "--tpot", "-20ms"])
+    assert rc == 2
+    msg = err.getvalue()
+    assert "expected one argument" not in msg and "tpot" in msg
+
+
+# ---- name what binds
+@pytest.mark.parametrize("unknown,kw,binding", [
+    ("memory_bandwidth", dict(model="Llama3_8B", seq_len=1024, overhead=Q_(5, "ms"), tpot=Q_(2, "ms")), "overhead"),
+    ("batch_size", dict(model="Llama3_8B", seq_len=1024, overhead=Q_(5, "ms"), tpot=Q_(2, "ms")), "overhead"),
+    ("batch_size", dict(model="Llama3_70B", seq_len=1024, memory_required=Q_(80, "GB")), "memory"),
+    ("seq_len", dict(model="Llama3_70B", batch_size=1, tpot=Q_(1, "ms")), "memory"),
+    ("num_devices", dict(model="Llama3_70B", seq_len=8192, tpot=Q_(1, "ms")), "communication"),
+    ("compute_efficiency", dict(model="Llama3_8B", seq_len=8192, ttft=Q_(1, "us")), "compute"),
+    ("peak_flops", dict(model="Llama3_8B", seq_len=8192, tpot=Q_(1, "ms")), "memory"),
+])
+def test_infeasible_inverse_names_what_binds(unknown, kw, binding):
+    # each floor by hand: overhead 5 ms > 2 ms (the engine blamed "compute" for it); 70B fp16 weights 141 GB >
+    # 80 GB; 70B weights at 3.35 TB/s = 42 ms > 1 ms; at the best layout (8 devices) the 2 x 80 ring all-reduces of
+    # 7 hops x 1 us each = 2.24 ms alone exceed 1 ms; at compute_efficiency = 1 the 8192-token prefill of 8B is
+    # 8192 x ~19.5 GFLOP / 989.4 TFLOP/s = 160 ms > 1 us; 8B weights 16 GB / 3.35 TB/s = 4.8 ms > 1 ms
+    with pytest.raises(InfeasibleError) as e:
+        ServingSolver().solve_for(unknown, hardware="H100", **kw)
+    assert e.value.binding == binding
+    assert binding in str(e.value)
