@@ -91,7 +91,8 @@ def _numeric_root(f, target, uvar: Var, shape):
 
 def _grid_for(uvar: Var):
     if uvar.domain == "fraction":
-        return np.geomspace(1e-12, 1.0, 121)
+        # log-spaced towards 0 and towards 1 (a relation may be singular at exactly 1, e.g. (1 - a^n)/(1 - a))
+        return np.unique(np.concatenate([np.geomspace(1e-12, 1.0, 121), 1.0 - np.geomspace(1e-12, 0.5, 61)]))
     lo = 1.0 if uvar.domain in ("ge1", "count") else 1e-40
     grid = np.geomspace(lo, 1e40, 321)
     if uvar.domain in ("nonnegative", "count0"):

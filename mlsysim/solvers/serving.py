@@ -294,8 +294,56 @@ class _ResultBase:
         return d
 
 
+class _Overlay:
+    """An evaluation with some quantities replaced (speculative decoding's tpot, throughput, ...); the
+    regime and every other quantity come from the underlying evaluation."""
+
+    def __init__(self, out, replaced: dict):
+        self._base = out
+        self._replaced = replaced
+
+    def __getitem__(self, name):
+        return self._replaced[name] if name in self._replaced else self._base[name]
+
+    def __contains__(self, name):
+        return name in self._replaced or name in self._base
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+    def to_dict(self):
+        d = self._base.to_dict()
+        for k, q in self._replaced.items():
+            d[k] = {"value": np.asarray(q.magnitude).tolist(), "unit": f"{q.units:~C}"}
+        return d
+
+
 class ServingResult(_ResultBase):
-    """ttft, tpot, KV cache, memory per device, fits, max batch, throughput and request latency."""
+    """ttft, tpot, KV cache, memory per device, fits, max batch, throughput and request latency.
+
+    With speculative decoding (``draft_model=``) ``tpot`` is the time per *accepted* token, and
+    ``tokens_per_second``, ``request_latency`` and ``memory_required`` (target + draft) follow it, from
+    ``Equations.SpeculativeDecoding`` (``.speculative`` holds that evaluation, ``.draft`` the draft's result).
+    """
+
+    #: result names that speculative decoding replaces, and the SpeculativeDecoding output that replaces each
+    SPECULATIVE = {"tpot": "accepted_token_time", "decode_throughput": "speculative_throughput",
+                   "request_latency": "speculative_request_latency", "memory_required": "speculative_memory_required"}
+
+    def __init__(self, out, assumptions, ctx):
+        super().__init__(out, assumptions, ctx)
+        spec = ctx.get("speculative")
+        self._out = _Overlay(out, {k: spec[v] for k, v in self.SPECULATIVE.items()}) if spec is not None else out
+
+    @property
+    def speculative(self):
+        """The ``Equations.SpeculativeDecoding`` evaluation (None without a draft model)."""
+        return self.ctx.get("speculative")
+
+    @property
+    def draft(self):
+        """The draft model's own :class:`ServingResult` (None without a draft model)."""
+        return self.ctx.get("draft")
 
     @property
     def bottleneck(self):
@@ -333,11 +381,14 @@ class ServingResult(_ResultBase):
                  f"({self.ctx['precision']}, batch {self.ctx['batch_size_repr']}, context {self.ctx['seq_len_repr']}) ===",
                  f"  TTFT (prefill {self.ctx['prompt_repr']} tokens): {fmt_quantity(o['ttft'])} "
                  f"[{sc(self.prefill_bottleneck)}-bound]",
-                 f"  TPOT (decode step):  {fmt_quantity(o['tpot'])} [{sc(self.bottleneck)}-bound]",
+                 (f"  TPOT (decode step):  {fmt_quantity(o['tpot'])} [{sc(self.bottleneck)}-bound]"
+                  if self.speculative is None else
+                  f"  TPOT (per accepted token, speculative with {self.ctx['draft_name']}): "
+                  f"{fmt_quantity(o['tpot'])} ({_plain(self.speculative['tokens_per_step'])} tokens per step)"),
                  f"  throughput:          {_per_second(o['decode_throughput'])} tokens/s",
                  f"  request latency:     {fmt_quantity(o['request_latency'])} ({self.ctx['output_repr']} output tokens)",
                  f"  weights:             {fmt_quantity(o['weight_bytes'].to('GB'))}",
-                 f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))}",
+                 f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))} ({self.ctx['kv_precision']})",
                  f"  memory per device:   {self.memory_message()}"]
         lines.append("  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions))
         lines.extend(f"  WARNING: {w}" for w in self.warnings)
@@ -358,11 +409,36 @@ class ServingSolver(_Facade):
 
     SET = "Serving"
 
-    def solve(self, model=None, hardware=None, **kwargs) -> ServingResult:
+    def solve(self, model=None, hardware=None, *, draft_model=None, draft_tokens=None, acceptance_rate=None,
+              **kwargs) -> ServingResult:
         knowns, used, ctx = self._bind(model=model, hardware=hardware, **kwargs)
         eq = self.equations
         outputs = [d for d in eq.derived if eq.input_deps(d) <= set(knowns)]
-        return self._result(eq.evaluate(outputs=outputs, **knowns), used, ctx)
+        out = eq.evaluate(outputs=outputs, **knowns)
+        if draft_model is not None or draft_tokens is not None or acceptance_rate is not None:
+            self._speculative(knowns, out, used, ctx, kwargs, draft_model, draft_tokens, acceptance_rate)
+        return self._result(out, used, ctx)
+
+    def _speculative(self, knowns, out, used, ctx, kwargs, draft_model, draft_tokens, acceptance_rate):
+        """Speculative decoding (Leviathan et al. 2023): the draft's decode step (this solver on the draft
+        model), the target's verification step (``decode_tokens = gamma + 1``), composed by
+        ``Equations.SpeculativeDecoding`` into the time per accepted token."""
+        missing = [n for n, v in (("draft_model", draft_model), ("draft_tokens", draft_tokens),
+                                  ("acceptance_rate", acceptance_rate)) if v is None]
+        if missing:
+            raise UnderdeterminedError(f"speculative decoding needs draft_model, draft_tokens and acceptance_rate; "
+                                       f"missing {', '.join(missing)}")
+        _count("draft_tokens", draft_tokens, optional=False)
+        eq = self.equations
+        verify = eq.evaluate(outputs=["tpot"], **dict(knowns, decode_tokens=np.asarray(draft_tokens) + 1))
+        draft_kw = {k: v for k, v in kwargs.items() if k not in ("power",)}
+        draft = ServingSolver().solve(draft_model, ctx["hardware"], **draft_kw)
+        spec = Equations.SpeculativeDecoding.evaluate(
+            acceptance_rate=acceptance_rate, draft_tokens=draft_tokens, draft_step_time=draft.tpot,
+            verify_step_time=verify["tpot"], ttft=out["ttft"], output_tokens=knowns["output_tokens"],
+            batch_size=knowns["batch_size"], memory_required=out["memory_required"],
+            draft_memory_required=draft.memory_required)
+        ctx.update(speculative=spec, draft=draft, draft_name=draft.ctx["model_name"])
 
     def _layout_error(self, unknown, count, ctx):
         if unknown != "num_devices" or ctx is None:
@@ -600,7 +676,7 @@ class ServingSolver(_Facade):
             link_latency=latency_value,
             tp_allreduces_per_forward=take("tp_allreduces_per_forward", tp_allreduces_per_forward,
                                          D.TP_ALLREDUCES_PER_LAYER),
-            kv_bytes_per_element=kv_b, attention_causal_skip=skip,
+            kv_bytes_per_element=kv_b, attention_causal_skip=skip, decode_tokens=1,
         )
         if power is not None:
             knowns["power"] = power
@@ -661,6 +737,11 @@ class ServingSolver(_Facade):
 def _shown(name, value) -> str:
     v = VARIABLES[name]
     return f"{value:g}" if v.dimensionless else fmt_quantity(Q_(value, v.base_unit).to(v.pint_unit))
+
+
+def _plain(x) -> str:
+    m = getattr(x, "magnitude", x)
+    return f"{float(m):.4g}" if np.ndim(m) == 0 else "array"
 
 
 def _rep(v) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from mlsysim import Hardware, Models, Q_
 from mlsysim.cli import main as cli_main
-from mlsysim.core.errors import DomainError, InfeasibleError
+from mlsysim.core.errors import DomainError, InfeasibleError, MlsysimError
 from mlsysim.solvers import ServingSolver, SingleNodeSolver
 
 H100_BW, H100_PEAK16 = 3.35e12, 989.4e12
@@ -185,3 +185,24 @@ def test_infeasible_inverse_names_what_binds(unknown, kw, binding):
         ServingSolver().solve_for(unknown, hardware="H100", **kw)
     assert e.value.binding == binding
     assert binding in str(e.value)
+
+
+# ---- speculative decoding in the solver (issue #12 item 6, #17 item 7)
+def test_speculative_tpot_is_time_per_accepted_token():
+    s = ServingSolver()
+    plain = s.solve(Models.Llama3_70B, Hardware.H200, seq_len=4096, batch_size=1, precision="fp8")
+    r = s.solve(Models.Llama3_70B, Hardware.H200, seq_len=4096, batch_size=1, precision="fp8",
+                draft_model=Models.Llama3_8B, draft_tokens=4, acceptance_rate=0.8)
+    # draft (Llama-3-8B fp8): weights 8,030,261,248 B + KV 65,536 B/token x 4096 at 4.8 TB/s = 1.7289 ms
+    draft = (N8 + 65536 * 4096) / 4.8e12
+    # verification: the 70B step with 5 tokens per sequence is still memory-bound: same bytes as one decode step
+    n70 = 70_553_706_496
+    verify = (n70 + 2 * 80 * 8 * 128 * 4096) / 4.8e12                  # 14.837 ms
+    tau = (1 - 0.8 ** 5) / (1 - 0.8)                                   # 3.3616 tokens per step
+    assert r.tpot.m_as("s") == pytest.approx((4 * draft + verify) / tau, rel=1e-9)   # 6.471 ms
+    assert r.tpot < plain.tpot / 2
+    assert r.tokens_per_second.m_as("1/s") == pytest.approx(tau / (4 * draft + verify), rel=1e-9)
+    # both models are resident
+    assert r.memory_required.m_as("B") == pytest.approx(n70 + 2 * 80 * 8 * 128 * 4096 + N8 + 65536 * 4096, rel=1e-9)
+    with pytest.raises(MlsysimError, match="acceptance_rate"):
+        s.solve(Models.Llama3_70B, Hardware.H200, seq_len=4096, draft_model=Models.Llama3_8B, draft_tokens=4)

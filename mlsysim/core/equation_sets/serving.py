@@ -55,6 +55,8 @@ _var("decode_memory_time", "s", r"T_{\text{mem,dec}}", "memory time of one decod
 _var("decode_message_bytes", "byte", r"M_{\text{dec}}", "payload of one tensor-parallel all-reduce in decode")
 _var("decode_allreduce_time", "s", r"T_{\text{AR,dec}}", "one tensor-parallel all-reduce in decode", "nonnegative")
 _var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step", "nonnegative")
+_var("decode_tokens", "", r"q_{\text{dec}}",
+     "tokens each sequence processes in one decode step: 1, or gamma + 1 when verifying speculative drafts", "count")
 _var("kv_bytes_per_element", "byte", r"b_{\text{kv}}",
      "bytes per stored KV-cache number at the KV precision (may differ from the weights')")
 _var("experts_read", "", r"\bar{n}_{\text{exp}}",
@@ -160,7 +162,7 @@ def build_serving() -> EquationSet:
     ctx_prefill = _tf.attention_context_equation().renamed(
         {"seq_len": "prompt_tokens", "attention_context": "prefill_context"}, key="prefill_context",
         description="mean context of a prompt token under a causal mask, as the attention kernel computes it")
-    E, k = sym.num_experts, sym.experts_per_token
+    E, k, q = sym.num_experts, sym.experts_per_token, sym.decode_tokens
     eqs = [
         _tf.weight_bytes_equation(),
         _tf.kv_bytes_per_token_equation().renamed({"bytes_per_element": "kv_bytes_per_element"}),
@@ -168,22 +170,22 @@ def build_serving() -> EquationSet:
         _tf.attention_flops_per_token_equation(),
         _tf.flops_per_token_equation(),
         _tf.expert_parameters_equation(),
-        Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** B), source=EXPERTS_READ,
+        Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** (B * q)), source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step of B tokens",
-                 display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)^{B}\right)"),
+                 display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)^{B q_{\text{dec}}}\right)"),
         Equation("decode_weight_bytes", "decode_weight_bytes",
                  (sym.parameters - L * (E - sym.experts_read) * sym.expert_parameters) * sym.bytes_per_element,
                  source=DECODE_WEIGHTS, description="weight bytes a decode step reads",
                  display=r"\left(N - \ell\, (n_{\text{exp}} - \bar{n}_{\text{exp}}) N_{\text{exp}}\right) b_{\text{e}}"),
         # decode
-        Equation("decode_flops", "decode_flops", B * sym.flops_per_token / N, source=PER_DEVICE,
+        Equation("decode_flops", "decode_flops", B * q * sym.flops_per_token / N, source=PER_DEVICE,
                  description="FLOPs of one decode step on each device"),
         Equation("decode_bytes", "decode_bytes",
                  (sym.decode_weight_bytes + sym.kv_cache_bytes + B * sym.activation_traffic_bytes) / N,
                  source=DECODE_BYTES,
                  description="bytes a decode step reads on each device: weights used + KV cache + activations",
                  display=r"\left(M_{\text{w,dec}} + M_{\text{kv}} + B\, a\right) / n_{\text{dev}}"),
-        Equation("decode_message_bytes", "decode_message_bytes", B * sym.hidden_size * sym.bytes_per_element,
+        Equation("decode_message_bytes", "decode_message_bytes", B * q * sym.hidden_size * sym.bytes_per_element,
                  source=TP_MESSAGE, description="payload of one decode all-reduce"),
         _allreduce_renamed("decode"),
         Equation("decode_overhead", "decode_overhead",
