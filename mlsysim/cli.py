@@ -153,6 +153,7 @@ _SERVING_OPTS = [
     ("--output-tokens", "output_tokens", _positive_int, "generated tokens [tokens]"),
     ("--num-devices", "num_devices", _positive_int, "tensor-parallel devices in one node [1] (default 1)"),
     ("--kv-precision", "kv_precision", str, "numeric format of the KV cache (default: the weight precision)"),
+    ("--prefix-hit-rate", "prefix_hit_rate", _number, "fraction of prompt tokens served from a prefix cache, [0, 1)"),
     ("--draft-model", "draft_model", str, "speculative decoding: the draft model (Models name)"),
     ("--draft-tokens", "draft_tokens", _positive_int, "speculative decoding: tokens drafted per step (gamma)"),
     ("--acceptance-rate", "acceptance_rate", _fraction, "speculative decoding: acceptance rate alpha, (0, 1)"),

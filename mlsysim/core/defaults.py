@@ -77,6 +77,14 @@ ATTENTION_CAUSAL_SKIP = Assumption(
     "Dao 2023), 0 if it computes the full matrix (Megatron-LM 2021-22); serving and training share it")
 
 
+PREFIX_HIT_RATE = Assumption(
+    "prefix_hit_rate", 0.0,
+    assumption("mlsysim default prefix-cache hit rate",
+               "no prompt token is served from a prefix cache unless prefix_hit_rate= is given (a cold cache, or "
+               "a deployment without prefix caching); give the measured fraction of prompt tokens that hit"),
+    "fraction of prompt tokens served from a prefix cache")
+
+
 def pick(name: str, given, default: Assumption):
     """``(value, Assumption)``: the caller's value (marked as given) or the default."""
     if given is None:

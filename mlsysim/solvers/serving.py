@@ -577,7 +577,7 @@ class ServingSolver(_Facade):
               output_tokens=None, num_devices=1, compute_efficiency=None, overhead=None,
               activation_traffic_bytes=None, link_bandwidth=None, link_latency=None, tp_allreduces_per_forward=None,
               memory_bandwidth=None, peak_flops=None, bytes_per_element=None, allow_cross_node=False,
-              kv_precision=None, attention_causal_skip=None, power=None,
+              kv_precision=None, attention_causal_skip=None, power=None, prefix_hit_rate=None,
               _unknown=None, **unknown_kwargs):
         if unknown_kwargs:
             import difflib
@@ -586,7 +586,7 @@ class ServingSolver(_Facade):
             opts = ["seq_len", "batch_size", "precision", "prompt_tokens", "output_tokens", "num_devices",
                     "compute_efficiency", "overhead", "activation_traffic_bytes", "link_bandwidth", "link_latency",
                     "tp_allreduces_per_forward", "memory_bandwidth", "peak_flops", "bytes_per_element",
-                    "kv_precision", "attention_causal_skip", "power"]
+                    "kv_precision", "attention_causal_skip", "power", "prefix_hit_rate"]
             close = difflib.get_close_matches(name, opts, n=3)
             raise UnknownVariableError(f"ServingSolver got an unknown argument {name!r}"
                                        + (f"; did you mean {', '.join(close)}?" if close else ""))
@@ -664,6 +664,11 @@ class ServingSolver(_Facade):
                               f"skipped); got {skip!r}")
         if power is not None:
             used.append(D.POWER_AT_TDP.with_value(power))
+        hit = take("prefix_hit_rate", prefix_hit_rate, D.PREFIX_HIT_RATE)
+        if _unknown != "prefix_hit_rate" and (np.any(np.asarray(hit, dtype=float) < 0)
+                                             or np.any(np.asarray(hit, dtype=float) >= 1)):
+            raise DomainError(f"prefix_hit_rate must be in [0, 1): the fraction of prompt tokens served from the "
+                              f"prefix cache (at least the last token is computed); got {hit!r}")
         knowns = model.knowns_for(self.equations, bytes_per_element=b, seq_len=seq_len, batch_size=batch_size)
         knowns.update(
             parameters=model.parameters, active_parameters=model.active_parameters,
@@ -676,7 +681,7 @@ class ServingSolver(_Facade):
             link_latency=latency_value,
             tp_allreduces_per_forward=take("tp_allreduces_per_forward", tp_allreduces_per_forward,
                                          D.TP_ALLREDUCES_PER_LAYER),
-            kv_bytes_per_element=kv_b, attention_causal_skip=skip, decode_tokens=1,
+            kv_bytes_per_element=kv_b, attention_causal_skip=skip, decode_tokens=1, prefix_hit_rate=hit,
         )
         if power is not None:
             knowns["power"] = power

@@ -88,8 +88,9 @@ def _point(eqset, u):
     # inputs tied by construction: a token is routed to at most all experts; the causal-skip switch is in [0, 1]
     if "num_experts" in values and "experts_per_token" in values:
         values["experts_per_token"] = float(min(values["experts_per_token"], values["num_experts"]))
-    if "attention_causal_skip" in values:
-        values["attention_causal_skip"] = u("float", 0.0, 1.0)
+    for name in ("attention_causal_skip", "prefix_hit_rate"):   # switches and fractions that may be 0
+        if name in values:
+            values[name] = u("float", 0.0, 0.9)
     return values
 
 

@@ -206,3 +206,39 @@ def test_speculative_tpot_is_time_per_accepted_token():
     assert r.memory_required.m_as("B") == pytest.approx(n70 + 2 * 80 * 8 * 128 * 4096 + N8 + 65536 * 4096, rel=1e-9)
     with pytest.raises(MlsysimError, match="acceptance_rate"):
         s.solve(Models.Llama3_70B, Hardware.H200, seq_len=4096, draft_model=Models.Llama3_8B, draft_tokens=4)
+
+
+# ---- prefix caching (issue #17 item 4)
+def test_prefix_hit_rate_halves_prefill():
+    s = ServingSolver()
+    kw = dict(seq_len=8192, prompt_tokens=8000, output_tokens=100, batch_size=1, precision="fp16")
+    cold = s.solve(Models.Llama3_8B, Hardware.H100, **kw)
+    warm = s.solve(Models.Llama3_8B, Hardware.H100, prefix_hit_rate=0.5, **kw)
+    # default kernel (full score rows): each of the 8000 tokens costs
+    # 2 (N - 2Vh) + 2Vh + 4 L 8000 n_h d; with half the prompt cached, 4000 tokens attend the same 8000 columns
+    per_token = 2 * (N8 - 2 * V8 * H8) + 2 * V8 * H8 + 4 * L8 * 8000 * H8
+    assert cold.ttft.m_as("s") == pytest.approx(8000 * per_token / (0.7 * H100_PEAK16), rel=1e-9)
+    assert warm.ttft.m_as("s") == pytest.approx(4000 * per_token / (0.7 * H100_PEAK16), rel=1e-9)   # half
+    # FlashAttention's causal path: the 4000 uncached tokens at positions 4001..8000 attend 6000.5 on average
+    causal = s.solve(Models.Llama3_8B, Hardware.H100, prefix_hit_rate=0.5, attention_causal_skip=1, **kw)
+    per_token_c = 2 * (N8 - 2 * V8 * H8) + 2 * V8 * H8 + 4 * L8 * (8000 - (4000 - 1) / 2) * H8
+    assert causal.ttft.m_as("s") == pytest.approx(4000 * per_token_c / (0.7 * H100_PEAK16), rel=1e-9)
+
+
+def test_shared_prefix_kv_counted_once_per_replica():
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=8192, prompt_tokens=8000, output_tokens=100,
+                              batch_size=4, precision="fp16", prefix_hit_rate=0.5)
+    # 4 sequences of 8192 tokens share a 4000-token prefix: 4 x 8192 - 3 x 4000 = 20,768 tokens of KV held
+    assert r.kv_cache_bytes.m_as("B") == pytest.approx(131072 * 20768, rel=1e-12)
+    # each sequence's decode still reads its whole context
+    assert r.decode_bytes.m_as("B") == pytest.approx(N8 * 2 + 131072 * 8192 * 4, rel=1e-12)
+    with pytest.raises(DomainError, match="prefix_hit_rate"):
+        ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=8192, prefix_hit_rate=1.5)
+
+
+def test_cli_prefix_hit_rate(capsys):
+    assert cli_main(["serve", "--model", "Llama3_8B", "--hardware", "H100", "--seq-len", "8192", "--prompt-tokens",
+                     "8000", "--output-tokens", "100", "--prefix-hit-rate", "0.5", "--json"]) == 0
+    import json
+    d = json.loads(capsys.readouterr().out)
+    assert d["prefill_tokens"]["value"] == pytest.approx(4000)

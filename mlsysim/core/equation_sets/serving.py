@@ -57,6 +57,11 @@ _var("decode_allreduce_time", "s", r"T_{\text{AR,dec}}", "one tensor-parallel al
 _var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step", "nonnegative")
 _var("decode_tokens", "", r"q_{\text{dec}}",
      "tokens each sequence processes in one decode step: 1, or gamma + 1 when verifying speculative drafts", "count")
+_var("prefix_hit_rate", "", r"h_{\text{pfx}}",
+     "fraction of prompt tokens served from a prefix cache, in [0, 1]", "nonnegative")
+_var("prefill_tokens", "", r"n_{\text{pre}}", "prompt tokens the prefill computes (not served from the prefix cache)")
+_var("kv_read_bytes", "byte", r"M_{\text{kv,read}}",
+     "KV-cache bytes a decode step reads: every sequence's whole context")
 _var("kv_bytes_per_element", "byte", r"b_{\text{kv}}",
      "bytes per stored KV-cache number at the KV precision (may differ from the weights')")
 _var("experts_read", "", r"\bar{n}_{\text{exp}}",
@@ -97,7 +102,17 @@ TP_EXPOSED = derived("exposed tensor-parallel communication",
                      "the activation all-reduces sit on the critical path between the layer's matmuls (no "
                      "overlap), n_ar per layer per forward pass (Shoeybi et al. 2019, Fig. 3)")
 KV_WRITE = derived("prefill memory traffic",
-                   "prefill reads the weights once and writes the prompt's KV cache once (Pope et al. 2022, Sec. 2)")
+                   "prefill reads the weights once and writes the prompt's KV cache once (Pope et al. 2022, Sec. 2); "
+                   "with a prefix cache the cached part of the KV is read instead of written: the same bytes")
+PREFIX_COMPUTE = derived(
+    "prefill with a prefix cache",
+    "a prompt whose first h P tokens hit the prefix cache reuses their KV and computes only the other (1 - h) P "
+    "tokens (Zheng et al. 2024, SGLang RadixAttention, arXiv:2312.07104, Sec. 3; Kwon et al. 2023, Sec. 4.4)")
+PREFIX_KV = derived(
+    "KV cache with a shared prefix",
+    "the KV of a prompt prefix shared by the batch's sequences is stored once per replica (paged blocks shared "
+    "by reference, Kwon et al. 2023, Sec. 4.4; Zheng et al. 2024, Sec. 3): m_kv (B s - (B - 1) h P); with h = 0 "
+    "the KV cache of Kwon et al. 2023, Sec. 3")
 MEMORY_REQUIRED = derived("device memory of a serving replica",
                           "weights plus the KV cache of every sequence at the context, split over the "
                           "tensor-parallel devices (Kwon et al. 2023, Sec. 3: weights + KV dominate)")
@@ -159,14 +174,20 @@ def build_serving() -> EquationSet:
         {"seq_len": "prefill_context", "attention_flops_per_token": "prefill_attention_flops_per_token"},
         key="prefill_attention_flops_per_token",
         description="attention-matmul FLOPs per prompt token at the mean causal context")
-    ctx_prefill = _tf.attention_context_equation().renamed(
-        {"seq_len": "prompt_tokens", "attention_context": "prefill_context"}, key="prefill_context",
-        description="mean context of a prompt token under a causal mask, as the attention kernel computes it")
+    ctx_prefill = _tf.attention_context_suffix_equation().renamed(
+        {"seq_len": "prompt_tokens", "query_tokens": "prefill_tokens", "attention_context": "prefill_context"},
+        key="prefill_context",
+        description="mean context of a computed prompt token under a causal mask, as the attention kernel computes it")
+    P, h, m_kv = sym.prompt_tokens, sym.prefix_hit_rate, sym.kv_bytes_per_token
     E, k, q = sym.num_experts, sym.experts_per_token, sym.decode_tokens
     eqs = [
         _tf.weight_bytes_equation(),
         _tf.kv_bytes_per_token_equation().renamed({"bytes_per_element": "kv_bytes_per_element"}),
-        _tf.kv_cache_bytes_equation(),
+        _tf.kv_cache_bytes_equation().renamed({"kv_cache_bytes": "kv_read_bytes"}, key="kv_read_bytes",
+                                              description="KV cache a decode step reads: every sequence's context"),
+        Equation("kv_cache_bytes", "kv_cache_bytes", m_kv * (B * sym.seq_len - (B - 1) * h * P),
+                 source=PREFIX_KV, description="KV cache held: the shared prompt prefix once, the rest per sequence",
+                 display=r"m_{\text{kv}} \left(B s - (B - 1)\, h_{\text{pfx}} n_{\text{prompt}}\right)"),
         _tf.attention_flops_per_token_equation(),
         _tf.flops_per_token_equation(),
         _tf.expert_parameters_equation(),
@@ -181,10 +202,10 @@ def build_serving() -> EquationSet:
         Equation("decode_flops", "decode_flops", B * q * sym.flops_per_token / N, source=PER_DEVICE,
                  description="FLOPs of one decode step on each device"),
         Equation("decode_bytes", "decode_bytes",
-                 (sym.decode_weight_bytes + sym.kv_cache_bytes + B * sym.activation_traffic_bytes) / N,
+                 (sym.decode_weight_bytes + sym.kv_read_bytes + B * sym.activation_traffic_bytes) / N,
                  source=DECODE_BYTES,
                  description="bytes a decode step reads on each device: weights used + KV cache + activations",
-                 display=r"\left(M_{\text{w,dec}} + M_{\text{kv}} + B\, a\right) / n_{\text{dev}}"),
+                 display=r"\left(M_{\text{w,dec}} + M_{\text{kv,read}} + B\, a\right) / n_{\text{dev}}"),
         Equation("decode_message_bytes", "decode_message_bytes", B * q * sym.hidden_size * sym.bytes_per_element,
                  source=TP_MESSAGE, description="payload of one decode all-reduce"),
         _allreduce_renamed("decode"),
@@ -195,17 +216,20 @@ def build_serving() -> EquationSet:
         Equation("decode_throughput", "decode_throughput", B / sym.tpot, source=THROUGHPUT,
                  description="tokens generated per second by the replica"),
         # prefill
+        Equation("prefill_tokens", "prefill_tokens", (1 - h) * P, source=PREFIX_COMPUTE,
+                 description="prompt tokens computed: those not served from the prefix cache"),
         ctx_prefill,
         attn_prefill,
         fpt_prefill,
-        Equation("prefill_flops", "prefill_flops", B * sym.prompt_tokens * sym.prefill_flops_per_token / N,
+        Equation("prefill_flops", "prefill_flops", B * sym.prefill_tokens * sym.prefill_flops_per_token / N,
                  source=PER_DEVICE, description="FLOPs of the prefill on each device"),
         Equation("prefill_bytes", "prefill_bytes",
-                 (sym.weight_bytes + B * sym.prompt_tokens * (sym.kv_bytes_per_token + sym.activation_traffic_bytes))
-                 / N, source=KV_WRITE,
-                 description="bytes the prefill moves on each device: weights, KV written, activations"),
+                 (sym.weight_bytes + B * (P * m_kv + sym.prefill_tokens * sym.activation_traffic_bytes)) / N,
+                 source=KV_WRITE,
+                 description="bytes the prefill moves on each device: weights, the prompt's KV (written, or read "
+                             "from the prefix cache), activations"),
         Equation("prefill_message_bytes", "prefill_message_bytes",
-                 B * sym.prompt_tokens * sym.hidden_size * sym.bytes_per_element, source=TP_MESSAGE,
+                 B * sym.prefill_tokens * sym.hidden_size * sym.bytes_per_element, source=TP_MESSAGE,
                  description="payload of one prefill all-reduce"),
         _allreduce_renamed("prefill"),
         Equation("prefill_overhead", "prefill_overhead",

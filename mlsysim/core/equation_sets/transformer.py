@@ -95,6 +95,8 @@ _var("attention_causal_skip", "", r"\kappa_{\text{causal}}",
      "path), 0 if it computes the full s x s matrix (Megatron-LM 2021-22); between 0 and 1", "nonnegative")
 _var("attention_context", "", r"\bar{s}",
      "mean context a token of a causal sequence of seq_len tokens attends to, as the kernel computes it")
+_var("query_tokens", "", r"n_{\text{q}}",
+     "tokens of a sequence whose attention is computed: its last n_q of seq_len (= seq_len without a prefix cache)")
 _var("tokens", "", r"D_{\text{tok}}", "training tokens", "positive")
 _var("training_passes", "", r"n_{\text{pass}}",
      "forward-pass equivalents per training token: 3 (forward + backward), 4 with full recompute")
@@ -159,7 +161,8 @@ CAUSAL_CONTEXT = derived(
     "with a causal mask token i of s attends to i tokens, so a kernel that skips the masked half (FlashAttention "
     "causal, Dao 2023, arXiv:2307.08691, Sec. 3.1) computes s (s + 1) / 2 scores: mean (s + 1) / 2 per token; a "
     "kernel that computes the full s x s matrix and masks it (Megatron-LM 2021-22) does s per token. With the "
-    "switch kappa in [0, 1]: s - kappa (s - 1) / 2")
+    "switch kappa in [0, 1]: s - kappa (s - 1) / 2; for the last n_q tokens only (the rest served from a "
+    "prefix cache) the mean over i = s - n_q + 1..s is s - kappa (n_q - 1) / 2")
 MAC_FLOPS = derived("mlsysim FLOP count of multiply-accumulates",
                     "a multiply-accumulate is one multiply and one add: 2 FLOPs (torchvision and most CNN "
                     "papers report MACs, also called multiply-adds)")
@@ -253,19 +256,31 @@ def attention_flops_per_token_equation() -> Equation:
         display=r"2 c_{\text{MAC}}\, \ell\, s\, n_{\text{h}} d_{\text{head}}"))
 
 
-def attention_context_equation() -> Equation:
-    """Mean context per token of a causal sequence of ``seq_len`` tokens, as the kernel computes it.
+def attention_context_suffix_equation() -> Equation:
+    """Mean context of the last ``query_tokens`` (n_q) tokens of a causal sequence of ``seq_len`` (s).
 
-    .. math:: \\bar{s} = s - \\kappa_{causal} (s - 1) / 2
+    .. math:: \\bar{s} = s - \\kappa_{causal} (n_q - 1) / 2
 
-    ``attention_causal_skip`` (kappa) = 0: the full s x s matrix (Megatron-LM 2021-22), s per token;
-    1: the masked half skipped (FlashAttention's causal path), (s + 1) / 2 per token.
+    ``attention_causal_skip`` (kappa) = 0: the kernel computes whole rows of the score matrix
+    (Megatron-LM 2021-22), s per token; 1: it skips the masked part (FlashAttention's causal path):
+    token i attends i tokens, a mean of s - (n_q - 1)/2 over the last n_q. A prefix cache computes
+    only the last n_q tokens of a prompt; without one n_q = s (:func:`attention_context_equation`).
     """
-    return _once("attention_context", lambda: Equation(
+    return _once("attention_context_suffix", lambda: Equation(
         "attention_context", "attention_context",
-        sym.seq_len - sym.attention_causal_skip * (sym.seq_len - 1) / 2,
+        sym.seq_len - sym.attention_causal_skip * (sym.query_tokens - 1) / 2,
         source=CAUSAL_CONTEXT, description="mean context a token of a causal sequence attends to, as computed",
-        display=r"s - \kappa_{\text{causal}} (s - 1) / 2"))
+        display=r"s - \kappa_{\text{causal}} (n_{\text{q}} - 1) / 2"))
+
+
+def attention_context_equation() -> Equation:
+    """Mean context per token of a whole causal sequence of ``seq_len`` tokens (n_q = s):
+    ``s - kappa (s - 1) / 2``: s for a kernel that computes the full matrix, (s + 1)/2 for one that
+    skips the masked half. Training uses this; it is :func:`attention_context_suffix_equation` with n_q = s.
+    """
+    return _once("attention_context", lambda: attention_context_suffix_equation().renamed(
+        {"query_tokens": "seq_len"}, key="attention_context",
+        description="mean context a token of a causal sequence attends to, as computed"))
 
 
 def flops_per_token_equation() -> Equation:
