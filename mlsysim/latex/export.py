@@ -63,9 +63,8 @@ def serving_tpot_inputs(seq_len: int = 2048):
     """Knowns of the Llama-3-70B fp8 decode step on one H200, bound by :class:`ServingSolver` (batch 1)."""
     from ..solvers import ServingSolver
 
-    knowns, used, ctx = ServingSolver()._bind(model="Llama3_70B", hardware="H200", precision="fp8", seq_len=seq_len,
-                                              batch_size=1)
-    return knowns, used, ctx
+    b = ServingSolver().bind(model="Llama3_70B", hardware="H200", precision="fp8", seq_len=seq_len, batch_size=1)
+    return b.knowns, b.used, b.ctx
 
 
 def _assumption_rows(used, config):

@@ -17,11 +17,14 @@ from ..core import defaults as D
 from ..core.assumptions import Assumption
 from ..core.equation_sets import Equations
 from ..core.equations import EvalResult, fmt_quantity
-from ..core.errors import DomainError, InfeasibleError, UnderdeterminedError, UnitError, UnknownVariableError
+from ..core.errors import (DomainError, InfeasibleError, OverdeterminedError, UnderdeterminedError, UnitError,
+                           UnknownVariableError)
 from ..core.precision import bytes_per_element as precision_bytes  # (solver arguments are named bytes_per_element)
 from ..core.precision import normalize_precision
+from ..core.sources import Source
 from ..core.units import Q_
 from ..core.variables import VARIABLES
+from .base import Binding, NotedSolution, Solver
 
 #: solver arguments that are not equation variables
 _SOLVER_ARGS = {"model", "hardware", "precision"}
@@ -69,15 +72,39 @@ def _count(name, value, optional=True):
     return value
 
 
-class _Facade:
-    """Shared binding and inverse logic."""
+class _Facade(Solver):
+    """Shared binding and inverse logic of the serving and single-node solvers, on the one
+    :class:`~mlsysim.solvers.base.Solver` base (public :meth:`bind`, the same errors)."""
 
     SET = ""
+    registry_arguments = {"model": "a Models entry or name", "hardware": "a Hardware entry or name",
+                          "precision": "numeric precision of the weights (fp32, bf16, fp16, fp8, int8, int4)"}
+
+    @property
+    def equation_set(self):  # the base's class attribute, from SET
+        return self.SET
 
     @property
     def equations(self):
         """The equation set this solver is a façade over."""
         return Equations[self.SET]
+
+    def bind(self, **kwargs) -> Binding:
+        """The knowns of the equation set, the assumptions used (each with its source), every input's
+        source and the registry entries (``binding.ctx`` holds what the result formatting needs)."""
+        knowns, used, ctx = self._bind(**kwargs)
+        b = Binding()
+        for name, value in knowns.items():
+            a = next((x for x in used if x.name == name), None)
+            b.put(name, value, a.source if a is not None else _source_of(ctx, name))
+        for a in used:
+            b.assumptions[a.name] = a
+        for role in ("model", "hardware"):
+            if ctx.get(role) is not None:
+                b.entries[role] = ctx[role]
+        b.ctx = ctx
+        b.used = used
+        return b
 
     def _targets(self, kwargs: dict) -> dict:
         eq = self.equations
@@ -101,12 +128,13 @@ class _Facade:
                 f"{type(self).__name__}.solve_for: {unknown!r} is not an input of {self.SET}"
                 + (f"; did you mean {', '.join(close)}?" if close else f"; inputs are {', '.join(eq.inputs)}"))
         targets = self._targets(kwargs)
-        if len(targets) != 1:
+        if not targets:
             raise UnderdeterminedError(
-                f"{type(self).__name__}.solve_for needs exactly one target among {', '.join(eq.derived)}; "
-                f"got {', '.join(targets) or 'none'}")
-        if unknown in kwargs:
-            raise DomainError(f"{unknown} is the unknown: do not also pass it")
+                f"{type(self).__name__}.solve_for needs exactly one target among {', '.join(eq.derived)}; got none")
+        if len(targets) > 1:
+            raise OverdeterminedError(f"{type(self).__name__}.solve_for takes one target; got {', '.join(targets)}")
+        if kwargs.get(unknown) is not None:
+            raise OverdeterminedError(f"{unknown} is the unknown: do not also pass it")
         knowns, used, ctx = self._bind(**kwargs, _unknown=unknown)
         knowns.pop(unknown, None)
         (tname, tval), = targets.items()
@@ -178,14 +206,16 @@ class _Facade:
         return Q_(best, ""), note
 
 
-class InverseResult:
-    """Answer of ``solve_for``: ``value`` (Quantity), the ``target`` met, the engine's ``solution`` and the
-    forward ``result`` at the answer (so ``fits`` and every other quantity can be checked)."""
+class InverseResult(NotedSolution):
+    """Answer of ``solve_for``: the engine's :class:`Solution` (``value``, ``regime``, ``all`` ...) with the
+    ``target`` met, its ``target_value``, the engine's own ``solution``, the forward ``result`` at the answer
+    (so ``fits`` and every other quantity can be checked), ``binding`` and a ``note`` on rounding."""
 
     def __init__(self, unknown, value, target, target_value, solution, result, note=""):
-        self.unknown = unknown
-        self.value = value
-        self.target = target
+        super().__init__(unknown, value, solution.regime, solution.feasible, solution.reason, solution.all,
+                         solution.method, target)
+        self.bound = getattr(solution, "bound", "")
+        self.alternatives = list(getattr(solution, "alternatives", []) or [])
         self.target_value = target_value
         self.solution = solution
         self.result = result
@@ -195,20 +225,6 @@ class InverseResult:
     @property
     def fits(self):
         return self.result.fits
-
-    @property
-    def regime(self):
-        return self.solution.regime
-
-    def to(self, unit):
-        return self.value.to(unit)
-
-    def m_as(self, unit):
-        return self.value.m_as(unit)
-
-    @property
-    def magnitude(self):
-        return self.value.magnitude
 
     @property
     def warnings(self) -> list[str]:
@@ -737,6 +753,22 @@ class ServingSolver(_Facade):
         except InfeasibleError:
             return 0
         return int(math.floor(float(sol.value.magnitude) + 1e-9))
+
+
+def _source_of(ctx, name):
+    """Source of a known the solver took from a registry entry (the entry's own source where it has one)."""
+    for role in ("hardware", "model"):
+        entry = ctx.get(role)
+        src = getattr(entry, "source_of", None)
+        if src is not None:
+            try:
+                found = src(name)
+            except Exception:  # noqa: BLE001 - an entry without that field
+                found = None
+            if found is not None:
+                return found
+    return Source(f"{ctx.get('model_name', 'model')} on {ctx.get('hardware_name', 'device')}: {name}",
+                  kind="derived", note="taken from the model's architecture or the device's registry entry")
 
 
 def _shown(name, value) -> str:

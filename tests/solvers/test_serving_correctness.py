@@ -242,3 +242,24 @@ def test_cli_prefix_hit_rate(capsys):
     import json
     d = json.loads(capsys.readouterr().out)
     assert d["prefill_tokens"]["value"] == pytest.approx(4000)
+
+
+# ---- on the one Solver base (issue #12)
+def test_serving_and_single_node_on_the_base():
+    from mlsysim.core.equations import Solution
+    from mlsysim.core.errors import OverdeterminedError, UnderdeterminedError
+    from mlsysim.solvers.base import Binding, Solver
+
+    assert issubclass(ServingSolver, Solver) and issubclass(SingleNodeSolver, Solver)
+    b = ServingSolver().bind(model="Llama3_70B", hardware="H200", precision="fp8", seq_len=2048)
+    assert isinstance(b, Binding)
+    assert b.knowns["kv_bytes_per_element"].m_as("B") == 1 and b.knowns["seq_len"] == 2048
+    assert b.assumptions["compute_efficiency"].source.kind == "assumption"
+    assert b.label("hardware") == "H200"
+    r = ServingSolver().solve_for("batch_size", model="Llama3_8B", hardware="H100", seq_len=4096, tpot=Q_(30, "ms"))
+    assert isinstance(r, Solution)
+    with pytest.raises(UnderdeterminedError):
+        ServingSolver().solve_for("batch_size", model="Llama3_8B", hardware="H100", seq_len=4096)
+    with pytest.raises(OverdeterminedError):
+        ServingSolver().solve_for("batch_size", model="Llama3_8B", hardware="H100", seq_len=4096, tpot=Q_(30, "ms"),
+                                  ttft=Q_(1, "s"))
