@@ -16,7 +16,7 @@ import numpy as np
 from ..core import defaults as D
 from ..core.assumptions import Assumption
 from ..core.equation_sets import Equations
-from ..core.equations import EvalResult, fmt_quantity
+from ..core.equations import EvalResult, Solution, fmt_quantity
 from ..core.errors import (DomainError, InfeasibleError, OverdeterminedError, UnderdeterminedError, UnitError,
                            UnknownVariableError)
 from ..core.precision import bytes_per_element as precision_bytes  # (solver arguments are named bytes_per_element)
@@ -116,21 +116,25 @@ class _Facade(Solver):
         Give the same arguments as :meth:`solve`, plus exactly one target: a quantity the set derives
         (``tpot=Q_(20, "ms")``, ``memory_required=Hardware.H200.memory_capacity``, ``latency=...``).
         Counts (``batch_size``, ``seq_len``, ``num_devices``) are rounded to the nearest whole number that
-        still meets the target (times and memory are upper limits). Returns an :class:`InverseResult`
-        that carries the full forward result at the answer (``.result``), including ``fits``.
+        still meets the target (times and memory are upper limits) and that the structure allows (tensor
+        parallelism must split the heads). Returns an :class:`InverseResult` (an engine ``Solution``) that
+        carries the full forward result at the answer (``.result``), including ``fits``.
         """
-        eq = self.equations
-        if not isinstance(unknown, str) or unknown not in eq.inputs:
+        sets = self._inverse_sets()
+        inputs = sorted({i for e in sets for i in e.inputs})
+        if not isinstance(unknown, str) or unknown not in inputs:
             import difflib
 
-            close = difflib.get_close_matches(str(unknown), eq.inputs, n=4)
+            close = difflib.get_close_matches(str(unknown), inputs, n=4)
             raise UnknownVariableError(
                 f"{type(self).__name__}.solve_for: {unknown!r} is not an input of {self.SET}"
-                + (f"; did you mean {', '.join(close)}?" if close else f"; inputs are {', '.join(eq.inputs)}"))
+                + (f"; did you mean {', '.join(close)}?" if close else f"; inputs are {', '.join(inputs)}"))
+        given = dict(kwargs)
         targets = self._targets(kwargs)
+        derived = sorted({d for e in sets for d in e.derived})
         if not targets:
             raise UnderdeterminedError(
-                f"{type(self).__name__}.solve_for needs exactly one target among {', '.join(eq.derived)}; got none")
+                f"{type(self).__name__}.solve_for needs exactly one target among {', '.join(derived)}; got none")
         if len(targets) > 1:
             raise OverdeterminedError(f"{type(self).__name__}.solve_for takes one target; got {', '.join(targets)}")
         if kwargs.get(unknown) is not None:
@@ -138,30 +142,49 @@ class _Facade(Solver):
         knowns, used, ctx = self._bind(**kwargs, _unknown=unknown)
         knowns.pop(unknown, None)
         (tname, tval), = targets.items()
+        eq = self._inverse_set(unknown, tname, ctx)
         needed = eq.input_deps(tname)
         if unknown not in needed:
-            raise UnderdeterminedError(f"{tname} does not depend on {unknown} in {self.SET}")
+            raise UnderdeterminedError(f"{tname} does not depend on {unknown} in {eq.name}")
         sol = eq.solve(unknown, **{k: v for k, v in knowns.items() if k in needed}, **{tname: tval})
         value = sol.value
         note = ""
         if VARIABLES[unknown].domain in ("count", "count0") and np.ndim(value.magnitude) == 0:
-            value, note = self._round_count(unknown, value, knowns, tname, tval, ctx)
-        # the full forward result at the answer (fits, every other quantity)
-        full = dict(knowns)
-        full[unknown] = value if not VARIABLES[unknown].dimensionless else value.magnitude
-        outputs = [d for d in eq.derived if eq.input_deps(d) <= set(full)]
-        result = self._result(eq.evaluate(outputs=outputs, **full), used, ctx)
+            value, note = self._round_count(unknown, value, knowns, tname, tval, ctx, eq)
+        # the full forward result at the answer (fits, every other quantity): the solver's own solve
+        at = value if not VARIABLES[unknown].dimensionless else value.magnitude
+        if VARIABLES[unknown].domain in ("count", "count0") and np.ndim(at) == 0:
+            at = int(round(float(at)))
+        fwd_kwargs = {k: v for k, v in given.items() if k != tname}
+        try:
+            result = self.solve(**fwd_kwargs, **{unknown: at})
+        except UnknownVariableError:  # an input that is no solver argument (an architecture number)
+            full = dict(knowns)
+            full[unknown] = at
+            result = self._result(_evaluate(eq, full), used, ctx)
         return InverseResult(unknown, value, tname, tval, sol, result, note)
+
+    def _inverse_sets(self) -> list:
+        """The equation sets an inverse may use (the per-operation set too, where the solver has one)."""
+        return [self.equations]
+
+    def _inverse_set(self, unknown: str, target: str, ctx: dict):
+        """The set that answers ``target`` for ``unknown`` (default: the solver's own)."""
+        return self.equations
 
     def _layout_error(self, unknown, count, ctx) -> str | None:
         """Why the whole number ``count`` is not a valid value of ``unknown`` (None if it is)."""
         return None
 
-    def _round_count(self, unknown, value, knowns, tname, tval, ctx=None):
+    def _count_knowns(self, unknown, count, ctx, knowns) -> dict:
+        """Knowns that depend on a count's value (the all-reduce law of that many devices); default none."""
+        return {}
+
+    def _round_count(self, unknown, value, knowns, tname, tval, ctx=None, eq=None):
         """Round a count answer to the whole number that still meets the target (an upper limit), then to
         the next value the structure allows (``_layout_error``: heads divisible by tensor parallelism, ...)."""
         x = float(value.magnitude)
-        eq = self.equations
+        eq = eq if eq is not None else self.equations
         tv = VARIABLES[tname]
         target_base = tval.to(tv.base_unit).magnitude if hasattr(tval, "units") else float(tval)
         lo, hi = max(1, math.floor(x + 1e-9)), max(1, math.ceil(x - 1e-9))
@@ -170,6 +193,8 @@ class _Facade(Solver):
         def at(c):
             k = {n: v for n, v in knowns.items() if n in deps}
             k[unknown] = c
+            if unknown == "num_devices" and "tp_collectives_per_layer" in deps and ctx is not None:
+                k.update(self._count_knowns(unknown, c, ctx, knowns))
             return eq.evaluate(outputs=[tname], **k).magnitude(tname)
 
         t_lo, t_hi = at(lo), at(hi)
@@ -346,10 +371,59 @@ class ServingResult(_ResultBase):
     SPECULATIVE = {"tpot": "accepted_token_time", "decode_throughput": "speculative_throughput",
                    "request_latency": "speculative_request_latency", "memory_required": "speculative_memory_required"}
 
+    #: result names the per-operation model (``Equations.ServingOperations``) gives
+    PER_OPERATION = ("tpot", "ttft", "decode_throughput", "request_latency")
+
     def __init__(self, out, assumptions, ctx):
         super().__init__(out, assumptions, ctx)
+        replaced = {}
+        ops = ctx.get("operations")
+        if ops is not None:
+            replaced.update({k: ops[k] for k in (*self.PER_OPERATION, "step_energy") if k in ops})
         spec = ctx.get("speculative")
-        self._out = _Overlay(out, {k: spec[v] for k, v in self.SPECULATIVE.items()}) if spec is not None else out
+        if spec is not None:
+            replaced.update({k: spec[v] for k, v in self.SPECULATIVE.items()})
+        self._out = _Overlay(out, replaced) if replaced else out
+
+    @property
+    def operations(self):
+        """The ``Equations.ServingOperations`` evaluation (None on the flat path, compute_efficiency= given)."""
+        return self.ctx.get("operations")
+
+    def breakdown(self, phase: str = "decode") -> dict:
+        """``{component: time}`` (Quantities) of ``tpot`` (``phase="decode"``) or ``ttft`` (``"prefill"``);
+        the components add up to that total.
+
+        Per-operation model: each operation's time times the number of times a step runs it (per layer,
+        once, the tensor-parallel all-reduces) plus the fixed overhead. Flat model: the overhead, the exposed
+        tensor-parallel communication and the binding roofline term. Speculative decoding (decode): the
+        draft steps and the verification step per accepted token."""
+        from ..core.equation_sets.serving import COUNTS, OPERATION_PARTS
+
+        if phase not in ("decode", "prefill"):
+            raise DomainError(f"phase must be 'decode' or 'prefill'; got {phase!r}")
+        spec = self.speculative
+        if phase == "decode" and spec is not None:
+            tau = spec["tokens_per_step"]
+            return {"draft_steps": (spec["speculative_step_time"] - spec["verify_step_time"]) / tau,
+                    "verification": spec["verify_step_time"] / tau}
+        ops = self.operations
+        base = self._out._base if isinstance(self._out, _Overlay) else self._out
+        if ops is not None:
+            k = self.ctx["op_knowns"]
+            parts = {"overhead": k["overhead"] * 1.0}
+            for op, (tvar, count) in OPERATION_PARTS[phase].items():
+                parts[op] = ops[tvar] * COUNTS[count](k)
+            return parts
+        ovh = "decode_overhead" if phase == "decode" else "prefill_overhead"
+        fixed = self.ctx["op_knowns"]["overhead"] if "op_knowns" in self.ctx else self._fixed_overhead()
+        comp, mem = base[f"{phase}_compute_time"], base[f"{phase}_memory_time"]
+        return {"overhead": fixed * 1.0, "tp_communication": base[ovh] - fixed,
+                "roofline": np.maximum(comp.m_as("s"), mem.m_as("s")) * Q_(1, "s")}
+
+    def _fixed_overhead(self):
+        a = next((a for a in self.assumptions if a.name == "overhead"), None)
+        return a.value if a is not None else Q_(0.0, "s")
 
     @property
     def speculative(self):
@@ -429,8 +503,10 @@ class ServingSolver(_Facade):
               **kwargs) -> ServingResult:
         knowns, used, ctx = self._bind(model=model, hardware=hardware, **kwargs)
         eq = self.equations
-        outputs = [d for d in eq.derived if eq.input_deps(d) <= set(knowns)]
-        out = eq.evaluate(outputs=outputs, **knowns)
+        out = _evaluate(eq, knowns)
+        if ctx["per_operation"]:
+            ctx["operations"] = _evaluate(Equations.ServingOperations, knowns)
+            ctx["op_knowns"] = knowns
         if draft_model is not None or draft_tokens is not None or acceptance_rate is not None:
             self._speculative(knowns, out, used, ctx, kwargs, draft_model, draft_tokens, acceptance_rate)
         return self._result(out, used, ctx)
@@ -445,16 +521,66 @@ class ServingSolver(_Facade):
             raise UnderdeterminedError(f"speculative decoding needs draft_model, draft_tokens and acceptance_rate; "
                                        f"missing {', '.join(missing)}")
         _count("draft_tokens", draft_tokens, optional=False)
-        eq = self.equations
-        verify = eq.evaluate(outputs=["tpot"], **dict(knowns, decode_tokens=np.asarray(draft_tokens) + 1))
+        timing = ctx.get("operations", out)
+        eq = Equations.ServingOperations if ctx["per_operation"] else self.equations
+        verify = _evaluate(eq, dict(knowns, decode_tokens=np.asarray(draft_tokens) + 1), ["tpot"])
         draft_kw = {k: v for k, v in kwargs.items() if k not in ("power",)}
         draft = ServingSolver().solve(draft_model, ctx["hardware"], **draft_kw)
         spec = Equations.SpeculativeDecoding.evaluate(
             acceptance_rate=acceptance_rate, draft_tokens=draft_tokens, draft_step_time=draft.tpot,
-            verify_step_time=verify["tpot"], ttft=out["ttft"], output_tokens=knowns["output_tokens"],
+            verify_step_time=verify["tpot"], ttft=timing["ttft"], output_tokens=knowns["output_tokens"],
             batch_size=knowns["batch_size"], memory_required=out["memory_required"],
             draft_memory_required=draft.memory_required)
         ctx.update(speculative=spec, draft=draft, draft_name=draft.ctx["model_name"])
+
+    def _solve_layout(self, unknown, kwargs):
+        """``num_devices`` on the per-operation model: the all-reduce law depends on the device count, so the
+        valid tensor-parallel layouts (heads and KV heads split, inside a node) are tried in turn and the
+        smallest that meets the target is the answer (None: not the per-operation path)."""
+        kw = dict(kwargs)
+        targets = self._targets(kw)
+        if len(targets) != 1 or kw.get(unknown) is not None:
+            return None
+        (tname, tval), = targets.items()
+        knowns, _used, ctx = self._bind(**kw, _unknown=unknown)
+        eq = self._inverse_set(unknown, tname, ctx)
+        if eq is self.equations:
+            return None
+        limit = 64 if ctx["allow_cross_node"] else max(1, _devices_per_node(ctx["hardware"]))
+        target = float(tval.m_as(VARIABLES[tname].base_unit))
+        tried = []
+        for c in range(1, limit + 1):
+            if self._layout_error(unknown, c, ctx) is not None:
+                continue
+            k = dict(knowns, num_devices=c, **self._count_knowns(unknown, c, ctx, knowns))
+            out = _evaluate(eq, k, [tname])
+            t = float(np.asarray(out[tname].m_as(VARIABLES[tname].base_unit)))
+            tried.append(f"{c}: {fmt_quantity(out[tname])}")
+            if t <= target * (1 + 1e-12):
+                sol = Solution(unknown, Q_(c, ""), out.regime(tname), True, "", out, "layout scan", tname)
+                note = (f"num_devices = {c} is the smallest valid tensor-parallel layout (heads and KV heads split, "
+                        f"inside a node) that meets {tname} = {fmt_quantity(tval)}; tried {'; '.join(tried)}")
+                result = self.solve(**{n: v for n, v in kwargs.items() if n != tname}, num_devices=c)
+                return InverseResult(unknown, Q_(c, ""), tname, tval, sol, result, note)
+        raise InfeasibleError(f"no valid num_devices up to {limit} meets {tname} = {fmt_quantity(tval)} "
+                              f"(tried {'; '.join(tried)})", binding=None)
+
+    def _inverse_sets(self) -> list:
+        return [self.equations, Equations.ServingOperations]
+
+    def _inverse_set(self, unknown: str, target: str, ctx: dict):
+        """The per-operation set for its time targets on the default path; ``Equations.Serving`` for memory,
+        for unknowns only the flat model has (``compute_efficiency``, ``link_bandwidth`` ...) and when
+        ``compute_efficiency`` is given."""
+        ops = Equations.ServingOperations
+        if ctx.get("per_operation") and target in ops.derived and unknown in ops.inputs:
+            return ops
+        return self.equations
+
+    def _count_knowns(self, unknown, count, ctx, knowns) -> dict:
+        if unknown != "num_devices" or not ctx.get("per_operation"):
+            return {}
+        return _law_knowns(ctx["hardware"], ctx["precision"], count, knowns["tp_allreduces_per_forward"], [])
 
     def _layout_error(self, unknown, count, ctx):
         if unknown != "num_devices" or ctx is None:
@@ -476,7 +602,9 @@ class ServingSolver(_Facade):
         the tighter limit the answer says so (``binding == "memory"``).
         """
         try:
-            res = super().solve_for(unknown, **kwargs)
+            res = self._solve_layout(unknown, kwargs) if unknown == "num_devices" else None
+            if res is None:
+                res = super().solve_for(unknown, **kwargs)
         except InfeasibleError as exc:
             raise self._name_binding(unknown, kwargs, exc) from exc
         res.binding = res.target
@@ -516,13 +644,13 @@ class ServingSolver(_Facade):
             knowns, _used, ctx = self._bind(**kw, _unknown=unknown)
         except Exception:  # noqa: BLE001 - the original error is the one to report
             return exc
-        eq = self.equations
+        eq = self._inverse_set(unknown, tname, ctx)
         if tname == "memory_required" or tname not in (*self._PARTS, "request_latency"):
             binding = "memory" if tname == "memory_required" else (exc.binding or tname)
-            where = self._favourable(unknown, knowns, tname, ctx)
+            where = self._favourable(unknown, knowns, tname, ctx, eq)
             if where is None:
                 return exc
-            best, out = where
+            best, out, _kb = where
             floor = out[tname]
             msg = (f"{tname} = {fmt_quantity(tval)} is unreachable by any {unknown}: at {unknown} = "
                    f"{_shown(unknown, best)} it is "
@@ -530,19 +658,30 @@ class ServingSolver(_Facade):
                    + (" (the weights and KV cache alone)" if tname == "memory_required" else "")
                    + f"; binding constraint: {binding}")
             return InfeasibleError(msg, binding=binding, floor=floor)
-        where = self._favourable(unknown, knowns, tname, ctx)
+        where = self._favourable(unknown, knowns, tname, ctx, eq)
         if where is None:
             return exc
-        best, out = where
+        best, out, kb = where
         phases = ["tpot", "ttft"] if tname == "request_latency" else [tname]
         parts = {"overhead": 0.0, "communication": 0.0, "compute": 0.0, "memory": 0.0}
+        fixed = float(knowns["overhead"].m_as("s")) if hasattr(knowns.get("overhead"), "m_as") else 0.0
         for ph in phases:
-            w = float(np.asarray(out["output_tokens"] if "output_tokens" in out else 1)) if (
-                ph == "tpot" and tname == "request_latency") else 1.0
-            ovh_name, comp_name, mem_name = self._PARTS[ph]
-            fixed = float(out["overhead"].m_as("s")) if "overhead" in out else float(
-                knowns["overhead"].m_as("s") if hasattr(knowns.get("overhead"), "m_as") else 0.0)
+            w = float(np.asarray(kb.get("output_tokens", 1))) if (ph == "tpot" and tname == "request_latency") else 1.0
             parts["overhead"] += w * fixed
+            if eq.name == "ServingOperations":
+                from ..core.equation_sets.serving import COUNTS, OPERATION_PARTS
+
+                phase = "decode" if ph == "tpot" else "prefill"
+                for op, (tvar, count) in OPERATION_PARTS[phase].items():
+                    t = w * float(out[tvar].m_as("s")) * float(COUNTS[count](kb))
+                    if op == "tp_allreduce":
+                        parts["communication"] += t
+                    elif eq.equations[tvar].is_regime:
+                        parts[out.regime(tvar)] += t
+                    else:  # memory-bound kernels; prefill attention runs on the GEMM law
+                        parts["compute" if (phase, op) == ("prefill", "attention") else "memory"] += t
+                continue
+            ovh_name, comp_name, mem_name = self._PARTS[ph]
             parts["communication"] += w * (float(out[ovh_name].m_as("s")) - fixed)
             comp, mem = float(out[comp_name].m_as("s")), float(out[mem_name].m_as("s"))
             parts["compute" if comp >= mem else "memory"] += w * max(comp, mem)
@@ -560,9 +699,9 @@ class ServingSolver(_Facade):
                f"constraint: {binding}")
         return InfeasibleError(msg, binding=binding, floor=Q_(floor_s, "s"))
 
-    def _favourable(self, unknown, knowns, tname, ctx):
-        """``(value, evaluation)`` at the value of ``unknown`` that gives the smallest ``tname``."""
-        eq = self.equations
+    def _favourable(self, unknown, knowns, tname, ctx, eq=None):
+        """``(value, evaluation, knowns)`` at the value of ``unknown`` that gives the smallest ``tname``."""
+        eq = eq if eq is not None else self.equations
         var = VARIABLES[unknown]
         if var.domain in ("count", "count0"):
             if unknown == "num_devices":
@@ -579,15 +718,16 @@ class ServingSolver(_Facade):
         for c in cands:
             k = dict(knowns)
             k[unknown] = c if var.dimensionless else Q_(c, var.base_unit)
-            outs = [d for d in eq.derived if eq.input_deps(d) <= set(k)]
+            if unknown == "num_devices":
+                k.update(self._count_knowns(unknown, c, ctx, knowns))
             try:
-                out = eq.evaluate(outputs=outs, **k)
+                out = _evaluate(eq, k)
             except Exception:  # noqa: BLE001 - a candidate outside a relation's domain is skipped
                 continue
             t = float(np.asarray(out[tname].magnitude))
             if best is None or t < best[0]:
-                best = (t, c, out)
-        return None if best is None else (best[1], best[2])
+                best = (t, c, out, k)
+        return None if best is None else (best[1], best[2], best[3])
 
     def _bind(self, model=None, hardware=None, *, seq_len=None, batch_size=1, precision="fp16", prompt_tokens=None,
               output_tokens=None, num_devices=1, compute_efficiency=None, overhead=None,
@@ -703,6 +843,15 @@ class ServingSolver(_Facade):
             knowns["power"] = power
         if seq_len is None:
             knowns.pop("seq_len", None)
+        # the default for transformers: every operation on the calibrated laws; compute_efficiency= given
+        # (or asked for) selects the flat single-efficiency roofline of Equations.Serving
+        per_op = compute_efficiency is None and _unknown != "compute_efficiency"
+        if per_op:
+            used[:] = [a for a in used if a.name != "compute_efficiency"]
+            for name, value in model.knowns_for(Equations.ServingOperations, bytes_per_element=b).items():
+                if name not in ("seq_len", "batch_size"):  # architecture only: the request's own values stay
+                    knowns.setdefault(name, value)
+            knowns.update(_law_knowns(hardware, precision, num_devices, knowns["tp_allreduces_per_forward"], used))
         if _unknown != "num_devices":
             self._check_tp(model, hardware, num_devices, allow_cross_node)
         cap = hardware.get("memory_capacity") if hasattr(hardware, "get") else None
@@ -718,7 +867,7 @@ class ServingSolver(_Facade):
                    prompt_repr=rep(prompt_tokens), output_repr=rep(output_tokens), memory_capacity=cap,
                    peak_flops=peak, memory_bandwidth=bw, kv_knowns=kv_knowns, kv_precision=kv_precision,
                    warnings=warnings, max_context=max_ctx, model=model, hardware=hardware,
-                   allow_cross_node=allow_cross_node)
+                   allow_cross_node=allow_cross_node, per_operation=per_op)
         ctx["max_batch_size"] = lambda: self._max_batch(knowns, cap)
         return knowns, used, ctx
 
@@ -753,6 +902,45 @@ class ServingSolver(_Facade):
         except InfeasibleError:
             return 0
         return int(math.floor(float(sol.value.magnitude) + 1e-9))
+
+
+def _evaluate(eq, knowns, outputs=None):
+    """Evaluate ``eq`` on the knowns it uses (the binding holds the inputs of both serving sets)."""
+    k = {n: v for n, v in knowns.items() if n in eq.inputs}
+    if outputs is None:
+        outputs = [d for d in eq.derived if eq.input_deps(d) <= set(k)]
+    return eq.evaluate(outputs=outputs, **k)
+
+
+def _law_knowns(hardware, precision, num_devices, n_ar, used) -> dict:
+    """Knowns of ``Equations.ServingOperations`` from the calibrated laws of ``hardware`` (each an Assumption
+    with its fit source, appended to ``used``): GEMM, weight-streaming and small-kernel laws, and the
+    tensor-parallel all-reduce on the fitted alpha-beta law of that many devices."""
+    from ..calibration import laws_for
+
+    laws = laws_for(hardware, precision)
+    out = {}
+
+    def put(a, name=None):
+        a = a if name is None else dataclasses.replace(a, name=name)
+        out[a.name] = a.value
+        used.append(a)
+
+    for a in (laws.gemm_eta_max, laws.gemm_f_half, laws.mem_eta_max, laws.mem_b_half):
+        put(a)
+    for kind in ("norm", "rope", "act", "add", "all"):
+        put(laws.elementwise_eta_max(kind), f"{kind}_efficiency_max")
+        put(laws.elementwise_b_half(kind), f"{kind}_half_bytes")
+    n = np.asarray(num_devices)
+    workers = int(np.max(n)) if n.size else 1
+    if workers > 1:
+        c = laws.collective("all_reduce", workers)
+        put(c.alpha)
+        put(c.bandwidth)
+        out["tp_collectives_per_layer"] = np.where(n > 1, n_ar, 0) if n.ndim else n_ar
+    else:  # one device: no all-reduce (the law's values are then unused)
+        out.update(collective_latency=Q_(0.0, "s"), collective_bandwidth=Q_(1.0, "GB/s"), tp_collectives_per_layer=0)
+    return out
 
 
 def _source_of(ctx, name):

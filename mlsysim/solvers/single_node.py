@@ -109,17 +109,16 @@ class SingleNodeSolver(_Facade):
             seq = seq_len if seq_len is not None else model.seq_len
             power = kwargs.pop("power", None)
             tdp = hardware.get("tdp") if power is None else None
-            knowns, used, ctx = s._bind(model=model, hardware=hardware, batch_size=batch_size, precision=precision,
-                                        seq_len=seq, prompt_tokens=1, output_tokens=1,
-                                        power=power if power is not None else tdp, **kwargs)
+            r = s.solve(model=model, hardware=hardware, batch_size=batch_size, precision=precision, seq_len=seq,
+                        prompt_tokens=1, output_tokens=1, power=power if power is not None else tdp, **kwargs)
+            used = list(r.assumptions)
             if power is None and tdp is not None:  # the default, as for a CNN: the device's TDP
                 used = [a for a in used if a.name != "power"] + [
                     Assumption("power", tdp, D.POWER_AT_TDP.source, D.POWER_AT_TDP.description)]
-            eqs = s.equations
-            out = eqs.evaluate(outputs=[d for d in eqs.derived if eqs.input_deps(d) <= set(knowns)], **knowns)
+            ctx = r.ctx
             ctx.update(latency_name="tpot", compute_name="decode_compute_time", memory_name="decode_memory_time",
                        throughput_name="decode_throughput")
-            return SingleNodeResult(out, used, ctx)
+            return SingleNodeResult(r._out, used, ctx)
         knowns, used, ctx = self._bind(model=model, hardware=hardware, batch_size=batch_size, precision=precision,
                                        seq_len=seq_len, **kwargs)
         eq = self.equations

@@ -27,7 +27,9 @@ def test_llama3_70b_parameters_by_hand():
 
 
 def test_decode_llama3_70b_fp8_on_h200():
-    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, batch_size=1, precision="fp8")
+    # compute_efficiency given: the flat single-efficiency roofline (the per-operation laws are the default)
+    r = ServingSolver().solve(Models.Llama3_70B, Hardware.H200, seq_len=8192, batch_size=1, precision="fp8",
+                              compute_efficiency=0.7)
     # decode reads every weight (1 byte each in fp8) and the KV cache of 8192 tokens once per step
     bytes_step = N70 * 1 + KV_PER_TOKEN_FP8 * 8192
     assert r.tpot.m_as("s") == pytest.approx(bytes_step / H200_BW, rel=1e-9)   # ~14.98 ms
@@ -111,7 +113,8 @@ def test_tiny_model_on_esp32():
 def test_single_node_decode_by_hand():
     # SingleNodeSolver calls ServingSolver for a decoder, so it is checked against a hand calculation, not against it:
     # weights 8,030,261,248 x 2 B + KV 131,072 B/token x 2048 x 4 = 17,134,264,320 B at 3.35 TB/s = 5.1147 ms
-    a = SingleNodeSolver().solve(Models.Llama3_8B, Hardware.H100, batch_size=4, precision="bf16", seq_len=2048)
+    a = SingleNodeSolver().solve(Models.Llama3_8B, Hardware.H100, batch_size=4, precision="bf16", seq_len=2048,
+                                 compute_efficiency=0.7)
     step_bytes = 8_030_261_248 * 2 + 131072 * 2048 * 4
     assert step_bytes == 17_134_264_320
     assert a.latency.m_as("s") == pytest.approx(step_bytes / 3.35e12, rel=1e-12)
@@ -119,14 +122,16 @@ def test_single_node_decode_by_hand():
 
 
 def test_issue_inverse_examples():
+    # the flat roofline (compute_efficiency given), whose inverse is the hand calculation below
     s = ServingSolver()
+    flat = dict(compute_efficiency=0.7)
     fp8 = s.solve_for("memory_bandwidth", model=Models.Llama3_70B, hardware=Hardware.H100, seq_len=8192,
-                      batch_size=1, precision="fp8", tpot=Q_(20, "ms"))
+                      batch_size=1, precision="fp8", tpot=Q_(20, "ms"), **flat)
     bytes_fp8 = N70 + KV_PER_TOKEN_FP8 * 8192            # 71.9 GB per step
     assert fp8.m_as("B/s") == pytest.approx(bytes_fp8 / 0.020, rel=1e-9)   # ~3.6 TB/s
     assert fp8.fits and not fp8.warnings
     fp16 = s.solve_for("memory_bandwidth", model=Models.Llama3_70B, hardware=Hardware.H100, seq_len=8192,
-                       batch_size=1, precision="fp16", tpot=Q_(20, "ms"))
+                       batch_size=1, precision="fp16", tpot=Q_(20, "ms"), **flat)
     assert fp16.m_as("TB/s") == pytest.approx(2 * bytes_fp8 / 0.020 / 1e12, rel=1e-9)   # ~7.2 TB/s
     assert not fp16.fits
     # 80 GiB = 80 x 2^30 B = 85.9 GB
@@ -139,7 +144,7 @@ def test_issue_inverse_examples():
     b_time = (0.030 * 3.35e12 - w8) / kv_seq          # 157.3: what the time target alone allows
     b_mem = (80 * 2**30 - w8) / kv_seq                 # 130.1: what fits in 80 GiB (85.9 GB)
     bs = s.solve_for("batch_size", model=Models.Llama3_8B, hardware=Hardware.H100, seq_len=4096,
-                     precision="fp16", tpot=Q_(30, "ms"))
+                     precision="fp16", tpot=Q_(30, "ms"), **flat)
     assert bs.magnitude == int(b_mem) == 130
     assert bs.binding == "memory" and int(bs.time_limited_value.magnitude) == int(b_time) == 157
 
@@ -161,17 +166,20 @@ def test_infeasible_tpot_names_compute_floor():
 def test_inverse_round_trip_through_the_solver():
     s = ServingSolver()
     kw = dict(model=Models.Llama3_8B, hardware=Hardware.H100, seq_len=4096, batch_size=16, precision="bf16")
-    fwd = s.solve(**kw)
+    fwd = s.solve(**kw)                                  # the per-operation default
     inv = s.solve_for("memory_bandwidth", tpot=fwd.tpot, **kw)
     assert inv.m_as("B/s") == pytest.approx(3.35e12, rel=1e-9)
-    inv_c = s.solve_for("compute_efficiency", ttft=fwd.ttft, **kw)
+    flat = s.solve(**kw, compute_efficiency=0.7)         # the flat roofline
+    inv_c = s.solve_for("compute_efficiency", ttft=flat.ttft, **kw)
     assert float(inv_c.magnitude) == pytest.approx(0.7, rel=1e-9)
 
 
 def test_tensor_parallel_split():
     s = ServingSolver()
-    one = s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, batch_size=1, precision="fp16", num_devices=1)
-    eight = s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, batch_size=1, precision="fp16", num_devices=8)
+    flat = dict(compute_efficiency=0.7)   # the flat roofline with the fabric's ring all-reduce
+    one = s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, batch_size=1, precision="fp16", num_devices=1, **flat)
+    eight = s.solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, batch_size=1, precision="fp16", num_devices=8,
+                    **flat)
     assert eight.memory_required.m_as("B") == pytest.approx(one.memory_required.m_as("B") / 8)
     assert eight.fits and not one.fits
     # decode: 2 all-reduces per layer of 1 x 8192 x 2 B over NVLink (900 GB/s total -> 450 GB/s per direction):

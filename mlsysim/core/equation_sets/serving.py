@@ -269,3 +269,224 @@ def build_inference() -> EquationSet:
 
 Equations.register("Serving", factory=build_serving)
 Equations.register("Inference", factory=build_inference)
+
+
+# ================================================================ per-operation serving (calibrated laws)
+# ``Equations.ServingOperations``: the decode step and the prefill as the kernels a transformer runs, each on
+# the size-dependent efficiency laws of ``efficiency.py`` (fitted to measurements by mlsysim.calibration).
+# Per layer and per device (tensor-parallel degree N = num_devices), with T tokens in the step:
+#   GEMMs  qkv (h -> (n_h + 2 n_kv) d / N), out_proj (n_h d / N -> h), ffn_in (h -> (n_ffn - 1) d_ff / N, the
+#          gate and up matrices), ffn_out (d_ff / N -> h); MoE: the T k routed tokens over the experts read.
+#          Each takes the larger of its GEMM-law and memory-law times (a roofline per operation).
+#   attention  decode: streams the KV cache on the memory law; prefill: its matmuls on the GEMM law.
+#   small kernels  two norms, RoPE, two residual adds, the activation and (gated MLP) the gating multiply,
+#          each on its kind's measured memory law.
+#   TP     n_ar all-reduces of the T h activations on the calibrated alpha-beta law.
+# Once per step: the embedding gather, the final norm and the LM head (decode: every token; prefill: the
+# last token of each sequence).
+
+_var("prefill_step_tokens", "", r"T_{\text{pre}}", "tokens the prefill computes on each device: B n_pre")
+_var("decode_step_tokens", "", r"T_{\text{dec}}", "tokens one decode step computes: B q")
+_var("tp_collectives_per_layer", "", r"n_{\text{ar,tp}}",
+     "tensor-parallel all-reduces per layer on the critical path: n_ar when num_devices > 1, else 0", "count0")
+_var("overhead", "s", r"T_{\text{ovh}}", "fixed per-step cost (launch, dispatch)", "nonnegative")
+for _kind, _what in (("norm", "normalisation"), ("rope", "rotary-embedding"), ("act", "activation"),
+                     ("add", "residual-add / gating-multiply"), ("all", "other (embedding gather)")):
+    _var(f"{_kind}_efficiency_max", "", rf"\eta_{{\text{{{_kind},max}}}}",
+         f"asymptotic bandwidth efficiency of {_what} kernels (fitted)", "fraction")
+    _var(f"{_kind}_half_bytes", "byte", rf"D_{{1/2,\text{{{_kind}}}}}",
+         f"size at which {_what} kernels reach half their asymptotic bandwidth efficiency (fitted)")
+
+PER_OPERATION = derived(
+    "mlsysim per-operation transformer step",
+    "the kernels of a transformer layer (Vaswani et al. 2017; Llama: RMSNorm, RoPE, SwiGLU) with their "
+    "tensor-parallel shapes (Shoeybi et al. 2019, Sec. 3), each timed on the calibrated efficiency law of its "
+    "kind (efficiency.py; Hockney 1988 half-performance law) and summed: kernels of one step run one after another "
+    "(Pope et al. 2022, Sec. 2: decode is a sequence of weight-streaming matmuls)")
+GEMM_SHAPE = derived(
+    "FLOPs and bytes of one GEMM",
+    "a T x k by k x n matmul does T k n multiply-accumulates and moves its input (T k), its weights (k n, for "
+    "each of the m matrices read: the experts of a MoE) and its output (T n) once")
+OPS_STEP = derived("step time from its operations",
+                   "fixed overhead plus L times the layer's operations, the once-per-step operations and the "
+                   "exposed tensor-parallel all-reduces")
+
+#: GEMMs of a layer: (name, k, n, routed) with k x n the per-device weight shape; routed: an expert MLP
+_GEMMS = (("qkv", "h", "qkv_n", False), ("out_proj", "attn_k", "h", False), ("ffn_in", "h", "ffn_in_n", True),
+          ("ffn_out", "ffn_k", "h", True))
+
+
+def _gemm_ops(ph: str, op: str, tokens, k, n, matrices, count_desc: str) -> list:
+    """Equations of one GEMM ``op`` in phase ``ph``: its FLOPs and bytes, both laws, and their max."""
+    from .efficiency import efficiency_equations
+
+    e = efficiency_equations()
+    b = sym.bytes_per_element
+    names = {s: f"{ph}_{op}_{s}" for s in ("flops", "bytes", "gemm_efficiency", "gemm_time", "memory_efficiency",
+                                            "memory_time", "time")}
+    _var(names["flops"], "FLOP", rf"F_{{\text{{{op},{ph[:3]}}}}}", f"FLOPs of the {op} GEMM in {ph} ({count_desc})")
+    _var(names["bytes"], "byte", rf"D_{{\text{{{op},{ph[:3]}}}}}", f"bytes the {op} GEMM moves in {ph}")
+    _var(names["gemm_efficiency"], "", rf"\eta_{{\text{{gemm,{op},{ph[:3]}}}}}",
+         f"GEMM efficiency of the {op} GEMM in {ph}", "fraction")
+    _var(names["gemm_time"], "s", rf"T_{{\text{{gemm,{op},{ph[:3]}}}}}", f"{op} GEMM time on the GEMM law in {ph}")
+    _var(names["memory_efficiency"], "", rf"\eta_{{\text{{mem,{op},{ph[:3]}}}}}",
+         f"bandwidth efficiency of the {op} GEMM in {ph}", "fraction")
+    _var(names["memory_time"], "s", rf"T_{{\text{{mem,{op},{ph[:3]}}}}}",
+         f"{op} GEMM time on the memory (weight-streaming) law in {ph}")
+    _var(names["time"], "s", rf"T_{{\text{{{op},{ph[:3]}}}}}", f"time of the {op} GEMM in {ph}")
+    return [
+        Equation(names["flops"], names["flops"], sym.flops_per_mac * tokens * k * n, source=GEMM_SHAPE,
+                 description=f"FLOPs of the {op} GEMM"),
+        Equation(names["bytes"], names["bytes"], b * (tokens * k + matrices * k * n + tokens * n), source=GEMM_SHAPE,
+                 description=f"bytes of the {op} GEMM: input, weights, output"),
+        e["gemm_efficiency"].renamed({"gemm_flops": names["flops"], "gemm_efficiency": names["gemm_efficiency"]},
+                                     key=names["gemm_efficiency"]),
+        e["gemm_time"].renamed({"gemm_flops": names["flops"], "gemm_efficiency": names["gemm_efficiency"],
+                                "gemm_time": names["gemm_time"]}, key=names["gemm_time"]),
+        e["memory_efficiency"].renamed({"kernel_bytes": names["bytes"], "memory_efficiency": names["memory_efficiency"]},
+                                       key=names["memory_efficiency"]),
+        e["kernel_memory_time"].renamed({"kernel_bytes": names["bytes"], "memory_efficiency": names["memory_efficiency"],
+                                         "kernel_memory_time": names["memory_time"]}, key=names["memory_time"]),
+        Equation(names["time"], names["time"],
+                 regimes={"compute": getattr(sym, names["gemm_time"]), "memory": getattr(sym, names["memory_time"])}, combine="max",
+                 source=PER_OPERATION, description=f"{op} GEMM: the larger of its GEMM-law and memory-law times"),
+    ]
+
+
+def _memory_op(ph: str, op: str, kind: str, nbytes) -> list:
+    """Equations of one memory-bound kernel ``op`` of ``kind`` in phase ``ph``: its bytes and its time."""
+    from .efficiency import efficiency_equations
+
+    e = efficiency_equations()
+    nb, eff, t = f"{ph}_{op}_bytes", f"{ph}_{op}_memory_efficiency", f"{ph}_{op}_time"
+    _var(nb, "byte", rf"D_{{\text{{{op},{ph[:3]}}}}}", f"bytes the {op} kernel moves in {ph}")
+    _var(eff, "", rf"\eta_{{\text{{mem,{op},{ph[:3]}}}}}", f"bandwidth efficiency of the {op} kernel in {ph}",
+         "fraction")
+    _var(t, "s", rf"T_{{\text{{{op},{ph[:3]}}}}}", f"time of the {op} kernel in {ph}")
+    ren = {"kernel_bytes": nb, "memory_efficiency": eff}
+    if kind != "stream":
+        ren.update(memory_efficiency_max=f"{kind}_efficiency_max", memory_half_bytes=f"{kind}_half_bytes")
+    return [
+        Equation(nb, nb, nbytes, source=PER_OPERATION, description=f"bytes of the {op} kernel"),
+        e["memory_efficiency"].renamed(ren, key=eff),
+        e["kernel_memory_time"].renamed({**ren, "kernel_memory_time": t}, key=t),
+    ]
+
+
+def _phase(ph: str) -> tuple[list, dict]:
+    """The operations of one phase; returns (equations, {operation: (time variable, times per step)})."""
+    from .efficiency import efficiency_equations
+
+    L, N, B = sym.num_layers, sym.num_devices, sym.batch_size
+    h, nh, nkv, d = sym.hidden_size, sym.num_heads, sym.num_kv_heads, sym.head_dim
+    dff, nffn, V, k = sym.ffn_hidden_size, sym.ffn_matrices, sym.vocab_size, sym.experts_per_token
+    b, bkv = sym.bytes_per_element, sym.kv_bytes_per_element
+    T = getattr(sym, f"{ph}_step_tokens")
+    routed_matrices = sym.experts_read if ph == "decode" else sym.prefill_experts_read
+    shapes = {"h": h, "qkv_n": (nh + 2 * nkv) * d / N, "attn_k": nh * d / N, "ffn_in_n": (nffn - 1) * dff / N,
+              "ffn_k": dff / N}
+    eqs, parts = [], {}
+    for op, kk, nn, routed in _GEMMS:
+        eqs += _gemm_ops(ph, op, T * k if routed else T, shapes[kk], shapes[nn], routed_matrices if routed else 1,
+                         "per layer")
+        parts[op] = (f"{ph}_{op}_time", "layers")
+    # attention
+    if ph == "decode":
+        eqs += _memory_op(ph, "attention", "stream",
+                          bkv * 2 * B * nkv / N * sym.seq_len * d + b * 2 * T * nh / N * d)
+    else:
+        _var("prefill_attention_flops", "FLOP", r"F_{\text{attn,pre}}", "FLOPs of one layer's attention in prefill")
+        _var("prefill_attention_gemm_efficiency", "", r"\eta_{\text{gemm,attn,pre}}",
+             "GEMM efficiency of the prefill attention matmuls", "fraction")
+        _var("prefill_attention_time", "s", r"T_{\text{attn,pre}}", "time of one layer's attention in prefill")
+        e = efficiency_equations()
+        eqs += [
+            Equation("prefill_attention_flops", "prefill_attention_flops",
+                     T * sym.prefill_attention_flops_per_token / (L * N), source=PER_DEVICE,
+                     description="one layer's attention matmuls over the prefill tokens, per device"),
+            e["gemm_efficiency"].renamed({"gemm_flops": "prefill_attention_flops",
+                                          "gemm_efficiency": "prefill_attention_gemm_efficiency"},
+                                         key="prefill_attention_gemm_efficiency"),
+            e["gemm_time"].renamed({"gemm_flops": "prefill_attention_flops", "gemm_efficiency":
+                                    "prefill_attention_gemm_efficiency", "gemm_time": "prefill_attention_time"},
+                                   key="prefill_attention_time"),
+        ]
+    parts["attention"] = (f"{ph}_attention_time", "layers")
+    small = (("norm", "norm", 2 * b * 2 * T * h, "layers"), ("rope", "rope", b * 2 * T * (nh + nkv) * d / N, "layers"),
+             ("residual_add", "add", 2 * b * 3 * T * h, "layers"),
+             ("activation", "act", b * 2 * T * k * dff / N, "layers"),
+             ("gate_mul", "add", (nffn - 2) * b * 3 * T * k * dff / N, "layers"),
+             ("embedding", "all", b * 2 * T * h, "once"), ("final_norm", "norm", b * 2 * T * h, "once"))
+    for op, kind, nbytes, count in small:
+        eqs += _memory_op(ph, op, kind, nbytes)
+        parts[op] = (f"{ph}_{op}_time", count)
+    head_tokens = T if ph == "decode" else B
+    eqs += _gemm_ops(ph, "lm_head", head_tokens, h, V / N, 1, "once per step")
+    parts["lm_head"] = (f"{ph}_lm_head_time", "once")
+    # tensor-parallel all-reduces of the T h activations
+    m, tc = f"{ph}_tp_message_bytes", f"{ph}_tp_collective_time"
+    _var(m, "byte", rf"M_{{\text{{tp,{ph[:3]}}}}}", f"payload of one tensor-parallel all-reduce in {ph}")
+    _var(tc, "s", rf"T_{{\text{{coll,{ph[:3]}}}}}", f"one tensor-parallel all-reduce in {ph} (calibrated law)",
+         "nonnegative")
+    eqs += [Equation(m, m, T * h * b, source=TP_MESSAGE, description=f"payload of one {ph} all-reduce"),
+            efficiency_equations()["collective_time"].renamed({"message_bytes": m, "collective_time": tc}, key=tc)]
+    parts["tp_allreduce"] = (tc, "tp_per_layer")
+    return eqs, parts
+
+
+#: how many times per step an operation runs, by the count kind of ``_phase``
+COUNTS = {"layers": lambda k: k["num_layers"], "once": lambda k: 1,
+          "tp_per_layer": lambda k: k["tp_collectives_per_layer"] * k["num_layers"]}
+_COUNT_EXPR = {"layers": lambda: sym.num_layers, "once": lambda: 1,
+               "tp_per_layer": lambda: sym.tp_collectives_per_layer * sym.num_layers}
+
+
+#: the parts of each phase's time, by operation: ``{phase: {operation: (time variable, count expr)}}``,
+#: filled when the set is built (``ServingResult.breakdown()`` reads it)
+OPERATION_PARTS: dict = {}
+
+
+def build_serving_ops() -> EquationSet:
+    B, q, E, k = sym.batch_size, sym.decode_tokens, sym.num_experts, sym.experts_per_token
+    _var("prefill_experts_read", "", r"\bar{n}_{\text{exp,pre}}",
+         "expected distinct experts per layer read by the prefill (MoE; 1 for a dense model)")
+    eqs = [
+        Equation("decode_step_tokens", "decode_step_tokens", B * q, source=PER_OPERATION,
+                 description="tokens of one decode step: q per sequence"),
+        Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** (B * q)), source=EXPERTS_READ,
+                 description="expected distinct experts per layer read by a decode step"),
+        Equation("prefill_tokens", "prefill_tokens", (1 - sym.prefix_hit_rate) * sym.prompt_tokens,
+                 source=PREFIX_COMPUTE, description="prompt tokens computed: those not served from the prefix cache"),
+        Equation("prefill_step_tokens", "prefill_step_tokens", B * sym.prefill_tokens, source=PER_OPERATION,
+                 description="tokens the prefill computes"),
+        Equation("prefill_experts_read", "prefill_experts_read",
+                 E * (1 - (1 - k / E) ** sym.prefill_step_tokens), source=EXPERTS_READ,
+                 description="expected distinct experts per layer read by the prefill"),
+        _tf.attention_context_suffix_equation().renamed(
+            {"seq_len": "prompt_tokens", "query_tokens": "prefill_tokens", "attention_context": "prefill_context"},
+            key="prefill_context", description="mean context of a computed prompt token, as the kernel computes it"),
+        _tf.attention_flops_per_token_equation().renamed(
+            {"seq_len": "prefill_context", "attention_flops_per_token": "prefill_attention_flops_per_token"},
+            key="prefill_attention_flops_per_token", description="attention FLOPs per prompt token"),
+    ]
+    for ph, total in (("decode", "tpot"), ("prefill", "ttft")):
+        pe, parts = _phase(ph)
+        eqs += pe
+        OPERATION_PARTS[ph] = {op: (t, c) for op, (t, c) in parts.items()}
+        eqs.append(Equation(total, total, sym.overhead + sum(_COUNT_EXPR[c]() * getattr(sym, t)
+                                                             for t, c in parts.values()), source=OPS_STEP,
+                            description=f"{ph}: overhead plus every operation of the step"))
+    eqs += [
+        Equation("decode_throughput", "decode_throughput", B / sym.tpot, source=THROUGHPUT,
+                 description="tokens generated per second by the replica"),
+        Equation("request_latency", "request_latency", sym.ttft + sym.output_tokens * sym.tpot, source=REQUEST,
+                 description="prefill plus output_tokens decode steps"),
+        _energy_equation().renamed({"latency": "tpot"}, key="step_energy",
+                                   description="device energy of one decode step"),
+    ]
+    return EquationSet("ServingOperations", eqs,
+                       description="LLM serving per operation on the calibrated efficiency laws: decode (tpot) "
+                                   "and prefill (ttft) as the sum of their kernels")
+
+
+Equations.register("ServingOperations", factory=build_serving_ops)

@@ -55,20 +55,9 @@ BOTH_RESIDENT = Source(
 
 
 
-class _SpeculativeSet(EquationSet):
-    """``evaluate`` computes every quantity the given knowns determine: ``tokens_per_step`` needs only
-    ``acceptance_rate`` and ``draft_tokens``; the step times also need the two models' step times."""
-
-    def evaluate(self, outputs=None, **knowns):
-        if outputs is None:
-            given = set(knowns)
-            outputs = [d for d in self.derived if self.input_deps(d) <= given] or None
-        return super().evaluate(outputs=outputs, **knowns)
-
-
 def build_speculative() -> EquationSet:
     a, g = sym.acceptance_rate, sym.draft_tokens
-    return _SpeculativeSet("SpeculativeDecoding", [
+    return EquationSet("SpeculativeDecoding", [
         Equation("tokens_per_step", "tokens_per_step", (1 - a ** (g + 1)) / (1 - a), source=LEVIATHAN_2023,
                  description="expected tokens produced per speculative step (Eq. 1)",
                  display=r"\frac{1 - \alpha^{\gamma + 1}}{1 - \alpha}"),
