@@ -52,8 +52,10 @@ def test_readme_python_example_runs(capsys):
         exec(compile(block, f"README.md[block {i + 1}]", "exec"), namespace)  # noqa: S102 - our own docs
     out = capsys.readouterr().out
     assert "SYSTEM EVALUATION: Smart Doorbell" in out
-    # comment: ~15 ms per token, memory-bound
-    assert 14e-3 < namespace["r"].tpot.m_as("s") < 16e-3 and namespace["r"].bottleneck == "memory"
-    # comment: ~7.2 TB/s and does not fit
+    # comment: ~18.5 ms per token on the per-operation laws, memory-bound; its breakdown adds up to it
+    r = namespace["r"]
+    assert 18e-3 < r.tpot.m_as("s") < 19e-3 and r.bottleneck == "memory"
+    assert abs(sum(v.m_as("s") for v in r.breakdown().values()) / r.tpot.m_as("s") - 1) < 1e-9
+    # comment: ~8.5 TB/s and does not fit
     inv = namespace["inv"]
-    assert 7.1 < inv.m_as("TB/s") < 7.3 and not inv.fits
+    assert 8.3 < inv.m_as("TB/s") < 8.6 and not inv.fits

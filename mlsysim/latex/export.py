@@ -61,10 +61,14 @@ def roofline_inputs():
 
 def serving_tpot_inputs(seq_len: int = 2048):
     """Knowns of the Llama-3-70B fp8 decode step on one H200, bound by :class:`ServingSolver` (batch 1)."""
+    from ..core import defaults as D
     from ..solvers import ServingSolver
 
-    b = ServingSolver().bind(model="Llama3_70B", hardware="H200", precision="fp8", seq_len=seq_len, batch_size=1)
-    return b.knowns, b.used, b.ctx
+    # the flat roofline of Equations.Serving (compute_efficiency given selects it; the default is per operation)
+    b = ServingSolver().bind(model="Llama3_70B", hardware="H200", precision="fp8", seq_len=seq_len, batch_size=1,
+                             compute_efficiency=D.COMPUTE_EFFICIENCY.value)
+    used = [D.COMPUTE_EFFICIENCY if a.name == "compute_efficiency" else a for a in b.used]
+    return {k: v for k, v in b.knowns.items() if k in _equations().Serving.inputs}, used, b.ctx
 
 
 def _assumption_rows(used, config):

@@ -271,6 +271,8 @@ class InverseResult(NotedSolution):
             lines.append(f"  WARNING: {w}")
         return "\n".join(lines)
 
+    __str__ = __repr__
+
     def to_dict(self):
         return {"unknown": self.unknown, "value": float(self.value.magnitude), "unit": f"{self.value.units:~C}",
                 "target": self.target, "binding": self.binding, "fits": bool(np.all(self.result.fits)), "warnings": self.warnings,

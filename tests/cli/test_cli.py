@@ -71,8 +71,8 @@ def test_evaluate_overrides():
 # ------------------------------------------------------------------------------------ solve
 def test_solve_serving_memory_bandwidth():
     d = run_json("solve", "serving", "--for", "memory_bandwidth", "--model", "Llama3_70B", "--hardware", "H100",
-                 "--seq-len", "8192", "--tpot", "20ms")
-    # memory-bound decode: fp16 weights 70,553,706,496 x 2 B + KV 2 x 80 x 8 x 128 x 2 B x 8192 tokens
+                 "--seq-len", "8192", "--tpot", "20ms", "--compute-efficiency", "0.7")
+    # the flat roofline (--compute-efficiency given); memory-bound decode: fp16 weights 70,553,706,496 x 2 B + KV 2 x 80 x 8 x 128 x 2 B x 8192 tokens
     bytes_moved = 70_553_706_496 * 2 + 2 * 80 * 8 * 128 * 2 * 8192
     assert d["unknown"] == "memory_bandwidth"
     value = d["value"] * {"TB/s": 1e12, "GB/s": 1e9, "B/s": 1.0}[d["unit"]]
@@ -82,7 +82,7 @@ def test_solve_serving_memory_bandwidth():
 
 def test_solve_serving_text():
     rc, out, err = run("solve", "serving", "--for", "memory_bandwidth", "--model", "Llama3_70B", "--hardware",
-                       "H100", "--seq-len", "8192", "--tpot", "20ms")
+                       "H100", "--seq-len", "8192", "--tpot", "20ms", "--compute-efficiency", "0.7")
     assert rc == 0, err
     assert out.startswith("memory_bandwidth = 7.19 TB/s meets tpot = 20 ms")
 
@@ -125,8 +125,9 @@ def test_serve():
                        "fp8")
     assert rc == 0, err
     assert "Serving Llama-3-70B on 1 x H200 (fp8" in out
-    d = run_json("serve", "--model", "Llama3_70B", "--hardware", "H200", "--seq-len", "8192", "--precision", "fp8")
-    # fp8 decode: (70,553,706,496 x 1 B + 2 x 80 x 8 x 128 x 1 B x 8192) / 4.8 TB/s = 14.98 ms
+    d = run_json("serve", "--model", "Llama3_70B", "--hardware", "H200", "--seq-len", "8192", "--precision", "fp8",
+                 "--compute-efficiency", "0.7")
+    # the flat roofline (--compute-efficiency given); fp8 decode: (70,553,706,496 x 1 B + 2 x 80 x 8 x 128 x 1 B x 8192) / 4.8 TB/s = 14.98 ms
     tpot = (70_553_706_496 + 2 * 80 * 8 * 128 * 8192) / 4.8e12
     assert d["tpot"]["value"] * {"s": 1, "ms": 1e-3}[d["tpot"]["unit"]] == pytest.approx(tpot, rel=1e-3)
 

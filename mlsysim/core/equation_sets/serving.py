@@ -320,20 +320,21 @@ def _gemm_ops(ph: str, op: str, tokens, k, n, matrices, count_desc: str) -> list
     """Equations of one GEMM ``op`` in phase ``ph``: its FLOPs and bytes, both laws, and their max."""
     from .efficiency import efficiency_equations
 
+    tex = op.replace("_", "")  # LaTeX text without underscores
     e = efficiency_equations()
     b = sym.bytes_per_element
     names = {s: f"{ph}_{op}_{s}" for s in ("flops", "bytes", "gemm_efficiency", "gemm_time", "memory_efficiency",
                                             "memory_time", "time")}
-    _var(names["flops"], "FLOP", rf"F_{{\text{{{op},{ph[:3]}}}}}", f"FLOPs of the {op} GEMM in {ph} ({count_desc})")
-    _var(names["bytes"], "byte", rf"D_{{\text{{{op},{ph[:3]}}}}}", f"bytes the {op} GEMM moves in {ph}")
-    _var(names["gemm_efficiency"], "", rf"\eta_{{\text{{gemm,{op},{ph[:3]}}}}}",
+    _var(names["flops"], "FLOP", rf"F_{{\text{{{tex},{ph[:3]}}}}}", f"FLOPs of the {op} GEMM in {ph} ({count_desc})")
+    _var(names["bytes"], "byte", rf"D_{{\text{{{tex},{ph[:3]}}}}}", f"bytes the {op} GEMM moves in {ph}")
+    _var(names["gemm_efficiency"], "", rf"\eta_{{\text{{gemm,{tex},{ph[:3]}}}}}",
          f"GEMM efficiency of the {op} GEMM in {ph}", "fraction")
-    _var(names["gemm_time"], "s", rf"T_{{\text{{gemm,{op},{ph[:3]}}}}}", f"{op} GEMM time on the GEMM law in {ph}")
-    _var(names["memory_efficiency"], "", rf"\eta_{{\text{{mem,{op},{ph[:3]}}}}}",
+    _var(names["gemm_time"], "s", rf"T_{{\text{{gemm,{tex},{ph[:3]}}}}}", f"{op} GEMM time on the GEMM law in {ph}")
+    _var(names["memory_efficiency"], "", rf"\eta_{{\text{{mem,{tex},{ph[:3]}}}}}",
          f"bandwidth efficiency of the {op} GEMM in {ph}", "fraction")
-    _var(names["memory_time"], "s", rf"T_{{\text{{mem,{op},{ph[:3]}}}}}",
+    _var(names["memory_time"], "s", rf"T_{{\text{{mem,{tex},{ph[:3]}}}}}",
          f"{op} GEMM time on the memory (weight-streaming) law in {ph}")
-    _var(names["time"], "s", rf"T_{{\text{{{op},{ph[:3]}}}}}", f"time of the {op} GEMM in {ph}")
+    _var(names["time"], "s", rf"T_{{\text{{{tex},{ph[:3]}}}}}", f"time of the {op} GEMM in {ph}")
     return [
         Equation(names["flops"], names["flops"], sym.flops_per_mac * tokens * k * n, source=GEMM_SHAPE,
                  description=f"FLOPs of the {op} GEMM"),
@@ -357,12 +358,13 @@ def _memory_op(ph: str, op: str, kind: str, nbytes) -> list:
     """Equations of one memory-bound kernel ``op`` of ``kind`` in phase ``ph``: its bytes and its time."""
     from .efficiency import efficiency_equations
 
+    tex = op.replace("_", "")  # LaTeX text without underscores
     e = efficiency_equations()
     nb, eff, t = f"{ph}_{op}_bytes", f"{ph}_{op}_memory_efficiency", f"{ph}_{op}_time"
-    _var(nb, "byte", rf"D_{{\text{{{op},{ph[:3]}}}}}", f"bytes the {op} kernel moves in {ph}")
-    _var(eff, "", rf"\eta_{{\text{{mem,{op},{ph[:3]}}}}}", f"bandwidth efficiency of the {op} kernel in {ph}",
+    _var(nb, "byte", rf"D_{{\text{{{tex},{ph[:3]}}}}}", f"bytes the {op} kernel moves in {ph}")
+    _var(eff, "", rf"\eta_{{\text{{mem,{tex},{ph[:3]}}}}}", f"bandwidth efficiency of the {op} kernel in {ph}",
          "fraction")
-    _var(t, "s", rf"T_{{\text{{{op},{ph[:3]}}}}}", f"time of the {op} kernel in {ph}")
+    _var(t, "s", rf"T_{{\text{{{tex},{ph[:3]}}}}}", f"time of the {op} kernel in {ph}")
     ren = {"kernel_bytes": nb, "memory_efficiency": eff}
     if kind != "stream":
         ren.update(memory_efficiency_max=f"{kind}_efficiency_max", memory_half_bytes=f"{kind}_half_bytes")
