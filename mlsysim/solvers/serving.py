@@ -146,7 +146,12 @@ class _Facade(Solver):
         needed = eq.input_deps(tname)
         if unknown not in needed:
             raise UnderdeterminedError(f"{tname} does not depend on {unknown} in {eq.name}")
-        sol = eq.solve(unknown, **{k: v for k, v in knowns.items() if k in needed}, **{tname: tval})
+        try:
+            sol = eq.solve(unknown, **{k: v for k, v in knowns.items() if k in needed}, **{tname: tval})
+        except InfeasibleError as e:
+            if e.binding is None:  # name what binds, as the base does
+                e.binding = tname
+            raise
         value = sol.value
         note = ""
         if VARIABLES[unknown].domain in ("count", "count0") and np.ndim(value.magnitude) == 0:
@@ -482,7 +487,12 @@ class ServingResult(_ResultBase):
                  f"  weights:             {fmt_quantity(o['weight_bytes'].to('GB'))}",
                  f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))} ({self.ctx['kv_precision']})",
                  f"  memory per device:   {self.memory_message()}"]
-        lines.append("  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions))
+        fitted = [a for a in self.assumptions if a.source.kind == "fit"]
+        lines.append("  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions
+                                                    if a.source.kind != "fit"))
+        if fitted:
+            lines.append(f"  per-operation model: {len(fitted)} fitted efficiency-law parameters (mlsysim.calibration; "
+                         f"listed in .assumptions); compute_efficiency= selects the flat roofline")
         lines.extend(f"  WARNING: {w}" for w in self.warnings)
         return "\n".join(lines)
 
@@ -559,7 +569,7 @@ class ServingSolver(_Facade):
             t = float(np.asarray(out[tname].m_as(VARIABLES[tname].base_unit)))
             tried.append(f"{c}: {fmt_quantity(out[tname])}")
             if t <= target * (1 + 1e-12):
-                sol = Solution(unknown, Q_(c, ""), out.regime(tname), True, "", out, "layout scan", tname)
+                sol = Solution(unknown, Q_(c, ""), {}, True, "", out, "layout scan", tname)
                 note = (f"num_devices = {c} is the smallest valid tensor-parallel layout (heads and KV heads split, "
                         f"inside a node) that meets {tname} = {fmt_quantity(tval)}; tried {'; '.join(tried)}")
                 result = self.solve(**{n: v for n, v in kwargs.items() if n != tname}, num_devices=c)

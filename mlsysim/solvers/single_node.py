@@ -85,7 +85,11 @@ class SingleNodeResult(_ResultBase):
                  f"  memory:         {self.memory_message()}"]
         if self.energy is not None:
             lines.append(f"  energy/step:    {fmt_quantity(self.energy)}")
-        lines.append("  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions))
+        lines.append("  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions
+                                                    if a.source.kind != "fit"))
+        fitted = sum(a.source.kind == "fit" for a in self.assumptions)
+        if fitted:
+            lines.append(f"  per-operation model: {fitted} fitted efficiency-law parameters (listed in .assumptions)")
         return "\n".join(lines)
 
 

@@ -319,3 +319,13 @@ def test_h200_decode_within_12_percent_of_the_measurements():
     flat = [s.solve(Models.Llama3_8B, Hardware.H200, seq_len=r["context"], batch_size=r["batch"], precision="bf16",
                     compute_efficiency=0.7).tpot.m_as("s") / r["graph_s"] for r in rows]
     assert max(flat) < 0.88
+
+
+def test_num_devices_on_the_per_operation_model_scans_valid_layouts():
+    r = ServingSolver().solve_for("num_devices", model=Models.Llama3_70B, hardware=Hardware.H100, seq_len=8192,
+                                  tpot=Q_(15, "ms"))
+    # only 1, 2, 4, 8 split 64 heads and 8 KV heads inside an 8-GPU node; each is tried with its own all-reduce law
+    assert r.magnitude == 8 and "tried 1:" in r.note and "; 4:" in r.note
+    assert r.result.tpot.m_as("ms") <= 15
+    fwd4 = ServingSolver().solve(Models.Llama3_70B, Hardware.H100, seq_len=8192, num_devices=4)
+    assert fwd4.tpot.m_as("ms") > 15
