@@ -17,9 +17,17 @@ from ..core import defaults as D
 from ..core.assumptions import Assumption
 from ..core.equation_sets import Equations
 from ..core.equations import EvalResult, Solution, fmt_quantity
-from ..core.errors import (DomainError, InfeasibleError, OverdeterminedError, UnderdeterminedError, UnitError,
-                           UnknownVariableError)
-from ..core.precision import bytes_per_element as precision_bytes  # (solver arguments are named bytes_per_element)
+from ..core.errors import (
+    DomainError,
+    InfeasibleError,
+    OverdeterminedError,
+    UnderdeterminedError,
+    UnitError,
+    UnknownVariableError,
+)
+from ..core.precision import (
+    bytes_per_element as precision_bytes,  # (solver arguments are named bytes_per_element)
+)
 from ..core.precision import normalize_precision
 from ..core.sources import Source
 from ..core.units import Q_

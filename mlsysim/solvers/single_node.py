@@ -17,8 +17,16 @@ from ..core.errors import DomainError, UnknownVariableError
 from ..core.precision import bytes_per_element as precision_bytes
 from ..core.precision import normalize_precision
 from ..core.units import Q_
-from .serving import (ServingSolver, _capacity, _count, _Facade, _is_transformer, _published, _resolve,
-                      _ResultBase)
+from .serving import (
+    ServingSolver,
+    _capacity,
+    _count,
+    _Facade,
+    _is_transformer,
+    _published,
+    _resolve,
+    _ResultBase,
+)
 
 
 class SingleNodeResult(_ResultBase):

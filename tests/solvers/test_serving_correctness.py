@@ -8,7 +8,7 @@ from contextlib import redirect_stderr
 
 import pytest
 
-from mlsysim import Hardware, Models, Q_
+from mlsysim import Q_, Hardware, Models
 from mlsysim.cli import main as cli_main
 from mlsysim.core.errors import DomainError, InfeasibleError, MlsysimError
 from mlsysim.solvers import ServingSolver, SingleNodeSolver

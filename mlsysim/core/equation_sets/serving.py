@@ -28,14 +28,11 @@ from __future__ import annotations
 from ..equations import Equation, EquationSet
 from ..sources import Source, derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 from . import collectives as _collectives  # noqa: F401  (defines num_devices, link_bandwidth, ...)
 from . import transformer as _tf
 from .roofline import roofline_equations
-
-
-
 
 _var("flops_per_sample", "FLOP", r"C_{\text{s}}", "forward FLOPs of one sample (an image, a token)")
 _var("activation_traffic_bytes", "byte", r"a",

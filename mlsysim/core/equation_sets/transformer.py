@@ -47,11 +47,8 @@ from ..equations import Equation, EquationSet
 from ..sources import Source, derived
 from ..units import Q_
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
-
-
-
 
 # ---------------------------------------------------------------- nomenclature (NOMENCLATURE.md names)
 _var("parameters", "", "N", "parameter count")
