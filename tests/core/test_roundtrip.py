@@ -18,7 +18,13 @@ from mlsysim.core.variables import VARIABLES
 
 SETS = list(mlsysim.Equations)
 #: variables whose random draws never give a well-posed round trip (documented per set); empty by default
-_DEGENERATE: dict = {}
+_DEGENERATE: dict = {
+    # the distinct experts a prefill of B x n_pre tokens reads saturate at all of them (1 - k/E)^(B n_pre) ~ 0
+    # for any prompt of more than a few tokens: the target does not measurably depend on its inputs
+    "ServingOperations": {"prefill_experts_read",
+                          # the LM head's bytes are its V x h weights: the batch's activations move them < 1e-10
+                          "decode_lm_head_memory_efficiency"},
+}
 RTOL = 1e-9
 
 
@@ -76,8 +82,57 @@ def _layout_point(eqset, u):
     return values
 
 
+# Serving sets tie their inputs to a real architecture (parameters = the sum of the shapes, experts routed <=
+# experts): points start from ServingSolver bindings of real models and perturb the request and the continuous
+# inputs.
+_SERVING = [("Mixtral_8x7B", "H200", 2), ("Mixtral_8x7B", "H100", 8)]   # MoE and TP: every term is live
+_SERVING_KNOWNS: list = []
+
+
+def _serving_point(eqset, u):
+    from mlsysim.solvers import ServingSolver
+
+    if not _SERVING_KNOWNS:
+        for m, hw, n in _SERVING:
+            _SERVING_KNOWNS.append(ServingSolver().bind(model=m, hardware=hw, num_devices=n, seq_len=2048,
+                                                        prompt_tokens=1024, output_tokens=64).knowns)
+    k = _SERVING_KNOWNS[u("int", 0, len(_SERVING_KNOWNS) - 1)]
+    values = {}
+    for n in eqset.inputs:
+        v = VARIABLES[n]
+        if n == "batch_size":  # small batches: the distinct experts a batch reads have not saturated yet
+            values[n] = float(u("int", 1, 8))
+        elif n == "activation_traffic_bytes":  # comparable to the weights, so that the bytes depend on it
+            values[n] = 10 ** u("float", 8.0, 10.0)
+        elif n in ("seq_len", "prompt_tokens"):
+            values[n] = float(u("int", 1024, 8192)) if n == "seq_len" else float(u("int", 64, 1024))
+        elif n in ("attention_causal_skip", "prefix_hit_rate"):
+            values[n] = u("float", 0.0, 0.9)
+        elif n not in k:
+            values[n] = _draw_value(n, u)
+        else:
+            x = k[n].to(v.base_unit).magnitude if hasattr(k[n], "units") else float(k[n])
+            if v.domain in ("count", "count0"):
+                values[n] = float(x)
+            elif v.domain == "fraction":
+                values[n] = min(1.0, x * 10 ** u("float", -0.1, 0.1))
+            elif x == 0:  # a default of zero (overhead, activation traffic): a small positive value instead
+                values[n] = 10 ** u("float", 3.0, 6.0) if v.unit == "byte" else 10 ** u("float", -6.0, -4.0)
+            else:
+                values[n] = x * 10 ** u("float", -0.3, 0.3)
+    return values
+
+
+def _speculative_point(eqset, u):
+    values = {n: _draw_value(n, u) for n in eqset.inputs}
+    values["acceptance_rate"] = u("float", 0.3, 0.95)     # Leviathan et al. 2023, Table 3: alpha 0.5-0.9
+    values["draft_tokens"] = float(u("int", 1, 10))       # gamma of a few tokens
+    return values
+
+
 _POINT_BUILDERS = {"Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
-                   "ActivationMemory": _layout_point}
+                   "ActivationMemory": _layout_point, "Serving": _serving_point,
+                   "ServingOperations": _serving_point, "SpeculativeDecoding": _speculative_point}
 
 
 def _point(eqset, u):
