@@ -29,6 +29,8 @@ Rows
   ``2 f/tp`` and writes ``f/tp``; GELU reads and writes ``f/tp``), add (residual add reads two and writes one
   ``T h`` tensor; phi-2's parallel block times two adds).
 * Collectives: ``t = alpha + M / B_coll`` per (fabric, collective, workers, devices per node).
+* TFLM reference kernels on a Cortex-M4 (``mlsysim.hardware.tiny.TFLM_REFERENCE_EFFICIENCY``): the Iron Law
+  solved for the efficiency at the one MLPerf Tiny v0.5 KWS latency in ``data/measurements/mlperf_tiny/``.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ PACKAGE = Path(__file__).resolve().parent
 REPO = PACKAGE.parent.parent
 VIDUR = REPO / "data" / "measurements" / "vidur"
 H200_JSON = REPO / "benchmarks" / "device" / "results" / "h200_2026-11-27.json"
+TINY_JSON = REPO / "data" / "measurements" / "mlperf_tiny" / "kws_reference_v0.5.json"
 OUT = PACKAGE / "fitted.json"
 
 VIDUR_COMMIT = "7d47513363ec447a741ac5e47241580b47724fbf"
@@ -291,6 +294,20 @@ def family_default(fits: dict) -> dict:
     return out
 
 
+def fit_tflm() -> dict:
+    """TFLM reference-kernel efficiency on the Cortex-M4: the Iron Law solved for the efficiency at ONE measured
+    latency (MLPerf Tiny v0.5 KWS); the same submission's VWW latency is held out for validation."""
+    from mlsysim import Equations, Hardware, Models, Q_
+    m = json.loads(TINY_JSON.read_text())
+    hw = Hardware["CortexM4"]
+    flops = Models[m["model"]].flops
+    eta = Equations.IronLaw.solve("compute_efficiency", compute_time=Q_(m["latency_ms"], "ms"), flops=flops,
+                                  peak_flops=hw.peak_flops(m["precision"]))
+    return {"efficiency": float(eta.magnitude), "model": m["model"], "hardware": "CortexM4",
+            "latency_ms": m["latency_ms"], "flops": float(flops.m_as("FLOP")),
+            "data": "data/measurements/mlperf_tiny/kws_reference_v0.5.json", "source": m["source"]}
+
+
 def run() -> dict:
     fits = {dev: fit_device(dev, folder) for dev, folder in VIDUR_DEVICES.items()}
     fits["H200"] = fit_h200(fits["H100"])
@@ -312,6 +329,7 @@ def run() -> dict:
                      "and D_1/2 [bytes] for memory and elementwise laws",
         },
         "families": {**fits, "default": family_default(fits)},
+        "tflm_reference": fit_tflm(),
     }
 
 

@@ -142,3 +142,12 @@ def test_h200_decode_check_within_acceptance_band():
         # measured CUDA-graph decode times; the acceptance band is 0.88-1.12
         assert 0.88 <= r["ratio"] <= 1.12, r
         assert sum(r["breakdown"].values()) == pytest.approx(r["predicted_s"], rel=1e-12)
+
+
+def test_tflm_efficiency_is_the_fitted_value():
+    from mlsysim.hardware.tiny import TFLM_REFERENCE_EFFICIENCY
+    fitted = cal.fitted_table()["tflm_reference"]
+    # eta = 2 x 2.66e6 MAC / (0.1819 s x 480e6 OP/s) = 0.060931
+    assert fitted["efficiency"] == pytest.approx(5.32e6 / (0.1819 * 480e6), rel=1e-9)
+    assert TFLM_REFERENCE_EFFICIENCY.value == pytest.approx(fitted["efficiency"], abs=5e-5)
+    assert TFLM_REFERENCE_EFFICIENCY.source.kind == "fit"
