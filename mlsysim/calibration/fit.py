@@ -297,7 +297,7 @@ def family_default(fits: dict) -> dict:
 def fit_tflm() -> dict:
     """TFLM reference-kernel efficiency on the Cortex-M4: the Iron Law solved for the efficiency at ONE measured
     latency (MLPerf Tiny v0.5 KWS); the same submission's VWW latency is held out for validation."""
-    from mlsysim import Equations, Hardware, Models, Q_
+    from mlsysim import Q_, Equations, Hardware, Models
     m = json.loads(TINY_JSON.read_text())
     hw = Hardware["CortexM4"]
     flops = Models[m["model"]].flops
