@@ -24,7 +24,10 @@ Rows
   compute-bound (``F / bytes >= peak / bandwidth``). The law is then checked on ALL GEMM rows as the roofline
   of the two laws, ``max(T_gemm(F), T_mem(bytes))``.
 * Memory law (weight streaming): the same GEMMs at <= 8 tokens, bytes = weights plus activations.
-* Elementwise laws, per kernel kind, bytes from the kernel's reads and writes (fp16):
+* Elementwise laws, per kernel kind, bytes from the kernel's reads and writes (fp16); the asymptote is the
+  median efficiency of the transfers of at least 128 MiB (past the L2 cache, whose re-use makes the
+  20-100 MB points of these profiles exceed the HBM rate), the start-up time is fitted to the median time in
+  each octave of size (the profiles' timer resolution is 1 us, so single small kernels are quantised):
   norm (RMSNorm / LayerNorm, read and write ``T h``), rope (in place on q and k), act (SiLU-and-mul reads
   ``2 f/tp`` and writes ``f/tp``; GELU reads and writes ``f/tp``), add (residual add reads two and writes one
   ``T h`` tensor; phi-2's parallel block times two adds).
@@ -64,6 +67,8 @@ VIDUR_DEVICES = {"A100": "a100", "H100": "h100"}
 GEMM_OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
 ELEMENTWISE_KINDS = ("norm", "rope", "act", "add")
 DECODE_TOKENS = 8
+#: elementwise asymptotes from transfers of at least 128 MiB, 2.5x the largest L2 of the measured GPUs (H100: 50 MB)
+BEYOND_CACHE = 2.0 ** 27
 FP16 = 2
 
 
@@ -178,18 +183,41 @@ def _collective_law(nbytes, alpha, bandwidth):
     return r.collective_time.m_as("s")
 
 
-def saturating_fit(x, t, peak, law) -> dict:
-    """Fit ``t = t0 + x / (eta_max peak)``; report eta_max, the half size and the fit quality via ``law``."""
-    t0, slope = fit_affine(x, t)
-    eta_max = 1.0 / (slope * peak)
-    capped = eta_max > 1.0
-    if capped:   # above the datasheet: hold the asymptote at the datasheet and refit the start-up time alone
-        eta_max, slope = 1.0, 1.0 / peak
-        t0 = max(0.0, float(np.sum((t - slope * x) / t ** 2) / np.sum(1.0 / t ** 2)))
+def _start_up_time(x, t, slope) -> float:
+    """The ``t0 >= 0`` of ``t = t0 + slope x`` with the slope held, minimising the relative error."""
+    return max(0.0, float(np.sum((t - slope * x) / t ** 2) / np.sum(1.0 / t ** 2)))
+
+
+def saturating_fit(x, t, peak, law, beyond_cache: float | None = None) -> dict:
+    """Fit ``t = t0 + x / (eta_max peak)``; report eta_max, the half size and the fit quality via ``law``.
+
+    With ``beyond_cache`` (bytes), the asymptote is the median efficiency of the transfers larger than that
+    (well past the last-level cache, whose re-use inflates the mid-sized points of a profiler that re-runs the
+    same kernel on the same buffers), and the start-up time is then fitted with it held, to the median time in
+    each octave of size."""
+    asymptote_rows = None
+    if beyond_cache is not None and np.sum(x >= beyond_cache) >= 10:
+        big = x >= beyond_cache
+        asymptote_rows = int(big.sum())
+        eta_max = min(1.0, float(np.median(x[big] / (t[big] * peak))))
+        slope = 1.0 / (eta_max * peak)
+        xb, tb = octave_medians(x, t)     # every octave of size weighs the same (decode sizes and training sizes)
+        t0 = _start_up_time(xb, tb, slope)
+        capped = False
+    else:
+        t0, slope = fit_affine(x, t)
+        eta_max = 1.0 / (slope * peak)
+        capped = eta_max > 1.0
+        if capped:   # above the datasheet: hold the asymptote at the datasheet and refit the start-up time alone
+            eta_max, slope = 1.0, 1.0 / peak
+            t0 = _start_up_time(x, t, slope)
     half = t0 / slope
     pred = law(x, eta_max, half, peak)
+    xo, to = octave_medians(x, t)
     return {"eta_max": eta_max, "half": half, "t0_s": t0, "n": len(x), "median_abs_rel_err": _mare(pred, t),
-            "size_range": [float(x.min()), float(x.max())], "eta_max_capped_at_datasheet": bool(capped)}
+            "octave_median_abs_rel_err": _mare(law(xo, eta_max, half, peak), to),
+            "size_range": [float(x.min()), float(x.max())], "eta_max_capped_at_datasheet": bool(capped),
+            "asymptote_from_rows_beyond_cache": asymptote_rows}
 
 
 def fit_device(device: str, folder: str) -> dict:
@@ -211,10 +239,10 @@ def fit_device(device: str, folder: str) -> dict:
     mem["rows"] = f"Vidur GEMMs at <= {DECODE_TOKENS} tokens (weight streaming)"
     elem = {}
     for kind, (b, t, _) in elementwise_table(rows).items():
-        elem[kind] = saturating_fit(b, t, bw, _memory_law)
+        elem[kind] = saturating_fit(b, t, bw, _memory_law, beyond_cache=BEYOND_CACHE)
     b_all = np.concatenate([v[0] for v in elementwise_table(rows).values()])
     t_all = np.concatenate([v[1] for v in elementwise_table(rows).values()])
-    elem["all"] = saturating_fit(b_all, t_all, bw, _memory_law)
+    elem["all"] = saturating_fit(b_all, t_all, bw, _memory_law, beyond_cache=BEYOND_CACHE)
     return {"hardware": device, "peak_flops": peak, "memory_bandwidth": bw, "precision": "fp16",
             "data": f"vidur/compute/{folder}", "models": sorted({m for _, m in rows}),
             "gemm": gemm, "memory": mem, "elementwise": elem}
