@@ -151,3 +151,11 @@ def test_tflm_efficiency_is_the_fitted_value():
     assert fitted["efficiency"] == pytest.approx(5.32e6 / (0.1819 * 480e6), rel=1e-9)
     assert TFLM_REFERENCE_EFFICIENCY.value == pytest.approx(fitted["efficiency"], abs=5e-5)
     assert TFLM_REFERENCE_EFFICIENCY.source.kind == "fit"
+
+
+def test_docs_fidelity_md_is_fresh():
+    from mlsysim.calibration import report
+    assert report.PAGE.read_text() == report.render(), \
+        "docs/fidelity.md is stale: run python -m mlsysim.calibration.report --write docs/fidelity.md"
+    for img in ("fit_gemm", "fit_memory", "fit_elementwise", "fit_collectives", "h200_decode"):
+        assert (report.PAGE.parent / "img" / f"{img}.png").exists(), img
