@@ -159,3 +159,15 @@ def test_docs_fidelity_md_is_fresh():
         "docs/fidelity.md is stale: run python -m mlsysim.calibration.report --write docs/fidelity.md"
     for img in ("fit_gemm", "fit_memory", "fit_elementwise", "fit_collectives", "h200_decode"):
         assert (report.PAGE.parent / "img" / f"{img}.png").exists(), img
+
+
+def test_ring_equivalent_hand_calculation():
+    # eta_link = 2 (8-1)/8 x 200 / 450 = 1.75 x 0.44444 = 0.77778; alpha_step = 28 us / (2 x 7) = 2 us
+    r = Equations.CollectiveRingEquivalent.evaluate(collective_latency=Q_(28, "us"),
+                                                    collective_bandwidth=Q_(200, "GB/s"), num_devices=8,
+                                                    link_bandwidth=Q_(450, "GB/s"))
+    assert r.link_efficiency.m == pytest.approx(0.777778, rel=1e-5)
+    assert r.link_latency.m_as("us") == pytest.approx(2.0)
+    eta, alpha = laws_for("H100").ring_equivalent(8, Q_(450, "GB/s"))
+    assert (eta.name, alpha.name) == ("link_efficiency", "link_latency") and 0 < eta.value <= 1
+    assert eta.source.kind == "fit"
