@@ -67,6 +67,20 @@ def _collectives_table(t: dict) -> list[str]:
     return lines
 
 
+def _ring_table() -> list[str]:
+    from ..systems import Fabrics
+    from . import laws_for
+    lines = ["| device | fabric (per-device link, each direction) | workers | link_efficiency | link_latency (per step) |",
+             "|---|---|---|---|---|"]
+    for dev, fab in (("A100", "NVLink3"), ("H100", "NVLink4")):
+        bw = Fabrics[fab].link_bandwidth
+        for p in (2, 4, 8):
+            eta, alpha = laws_for(dev).ring_equivalent(p, bw)
+            lines.append(f"| {dev} | {fab} ({bw.m_as('GB/s'):.0f} GB/s) | {p} | {eta.value:.3f} | "
+                         f"{alpha.value.m_as('us'):.2f} us |")
+    return lines
+
+
 def _decode_table(res: dict) -> list[str]:
     lines = ["| batch | context | measured (CUDA graph) | calibrated laws | ratio | flat roofline | ratio |",
              "|---|---|---|---|---|---|---|"]
@@ -186,6 +200,12 @@ def render() -> str:
         "decode messages and GB-sized gradients weigh the same):"),
         "",
         *_collectives_table(t),
+        "",
+        ("Read as a ring all-reduce (`Equations.CollectiveRingEquivalent`, `laws.ring_equivalent(p, link_bandwidth)`): "
+         "the link efficiency and per-step latency that make the Collectives set's ring relation reproduce each "
+         "fitted intra-node all-reduce."),
+        "",
+        *_ring_table(),
         "",
         "## Check: H200 decode",
         "",
