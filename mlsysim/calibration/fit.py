@@ -6,8 +6,10 @@
   7d47513363ec447a741ac5e47241580b47724fbf, MIT License; see ``data/measurements/README.md``);
 * ``benchmarks/device/results/h200_2026-11-27.json`` -- the project's own H200 GEMM and copy (its decode rows
   are NOT read: they are what the calibrated model is checked against, ``mlsysim.calibration.check``);
+* ``data/measurements/mlperf_tiny/kws_reference_v0.5.json`` -- one MLPerf Tiny latency (TFLM efficiency);
 
-and writes ``mlsysim/calibration/fitted.json`` (package data), which ``mlsysim.calibration.laws_for`` reads.
+plus the registries' datasheet values that turn times into efficiencies (peak FLOP/s, memory bandwidth) and
+the model registry's FLOPs for the MLPerf Tiny model, and writes ``mlsysim/calibration/fitted.json`` (package data), which ``mlsysim.calibration.laws_for`` reads.
 Validation cases (the published results file in ``tests/data/``) are never opened here; a test enforces it.
 
 Every law has Hockney's form ``t = t0 + n / r_inf`` (start-up time plus size over asymptotic rate), so each fit is
