@@ -247,7 +247,9 @@ def laws_for(hardware, precision: str = "bf16") -> CalibratedLaws:
 
     Devices without measurements get the family default (``is_family_default`` is True, and every Assumption's
     Source says so)."""
+    from ..core.precision import normalize_precision
     hw = _hardware(hardware)
+    precision = normalize_precision(precision)
     table = fitted_table()["families"]
     key = getattr(hw, "key", None)
     family = FAMILIES.get(key, "default")
@@ -283,6 +285,9 @@ def laws_for(hardware, precision: str = "bf16") -> CalibratedLaws:
                  "elementwise kernels and collectives from the H100 (same GH100 die, NVLink 4) Vidur fits")
     else:
         basis = f"{family}: every law fitted to Vidur's {family} operator and NCCL profiles"
+    if precision not in ("fp16", "bf16"):
+        basis += (f"; at {precision} the asymptotes measured at fp16/bf16 are applied to the {precision} peak "
+                  "(not measured at that precision)")
     return CalibratedLaws(device=key, family=family, precision=precision, is_family_default=default, basis=basis,
                           gemm_eta_max=g_eta, gemm_f_half=g_half, mem_eta_max=m_eta, mem_b_half=m_half,
                           elementwise=elem, collectives=colls, peak_flops=peak, memory_bandwidth=bw)

@@ -250,6 +250,8 @@ def render() -> str:
         ("- NCCL switches protocol and algorithm with message size (the 2-GPU all-reduce jumps from 7 us to 40 us "
         "at 64 KiB); one alpha-beta pair per configuration cannot follow every switch (worst octave errors in "
         "the table). Inter-node rows describe Vidur's own cluster; prefer the fabric registry for other networks."),
+        ("- All kernels were measured at fp16/bf16; at another precision (fp8, fp32) `laws_for(device, precision)` "
+         "applies the same asymptotes and start-up times to that precision's peak, and its `basis` says so."),
         ("- The attention kernels of the original profiles are not in the data: attention is priced with the "
         "GEMM law (prefill, training) and the weight-streaming law on the KV cache (decode)."),
         "",
