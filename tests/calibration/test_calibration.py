@@ -171,3 +171,22 @@ def test_ring_equivalent_hand_calculation():
     eta, alpha = laws_for("H100").ring_equivalent(8, Q_(450, "GB/s"))
     assert (eta.name, alpha.name) == ("link_efficiency", "link_latency") and 0 < eta.value <= 1
     assert eta.source.kind == "fit"
+
+
+@pytest.mark.parametrize("name,point,target", [
+    ("GemmEfficiency", {"gemm_flops": Q_(5, "GFLOP"), "gemm_efficiency_max": 0.7, "gemm_half_flops": Q_(2, "GFLOP"),
+                            "peak_flops": Q_(989, "TFLOP/s")}, "gemm_time"),
+    ("MemoryEfficiency", {"kernel_bytes": Q_(40, "MB"), "memory_efficiency_max": 0.88, "memory_half_bytes": Q_(10, "MB"),
+                              "memory_bandwidth": Q_(3.35, "TB/s")}, "kernel_memory_time"),
+    ("CollectiveAlphaBeta", {"message_bytes": Q_(4, "MB"), "collective_latency": Q_(28, "us"),
+                                 "collective_bandwidth": Q_(200, "GB/s")}, "collective_time"),
+])
+def test_efficiency_sets_are_dimensionally_consistent_and_invert(name, point, target):
+    s = Equations[name]
+    s.check_dimensions()
+    value = s.evaluate(**point)[target]
+    for unknown, given in point.items():
+        knowns = {k: v for k, v in point.items() if k != unknown}
+        got = s.solve(unknown, **{target: value}, **knowns)
+        want = given.m_as(got.units) if hasattr(given, "m_as") else given
+        assert got.magnitude == pytest.approx(want, rel=1e-6), unknown
