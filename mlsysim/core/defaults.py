@@ -6,7 +6,8 @@ list the assumptions they used with their sources.
 from __future__ import annotations
 
 from .assumptions import Assumption
-from .sources import Source, assumption
+from .references import SHOEYBI_2019, cite
+from .sources import assumption
 from .units import Q_
 
 COMPUTE_EFFICIENCY = Assumption(
@@ -34,9 +35,7 @@ ACTIVATION_TRAFFIC = Assumption(
 
 TP_ALLREDUCES_PER_LAYER = Assumption(
     "tp_allreduces_per_forward", 2,
-    Source("M. Shoeybi et al., 'Megatron-LM: Training Multi-Billion Parameter Language Models Using Model "
-           "Parallelism'", kind="paper", year=2019, locator="Sec. 3, Fig. 3 (one all-reduce after attention and one "
-           "after the MLP in the forward pass)", url="arXiv:1909.08053"),
+    cite(SHOEYBI_2019, "Sec. 3, Fig. 3 (one all-reduce after attention and one after the MLP in the forward pass)"),
     "tensor-parallel all-reduces per layer in a forward pass")
 
 TP_LINK_LATENCY = Assumption(

@@ -36,6 +36,8 @@ run under a budget: ``solve("carbon_intensity", carbon=Q_(100, "t"), ...)``.
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
+from .. import references as refs
+from ..references import cite
 from ..sources import Source, assumption
 from ..variables import ensure_var as _var
 from ..variables import VARIABLES, define_var, sym
@@ -71,28 +73,14 @@ _var("total_carbon", "kg", r"C_{\text{tot}}", "operational plus amortised embodi
      "nonnegative")
 
 # ---------------------------------------------------------------- sources
-PATTERSON_2021 = Source(
-    "D. Patterson, J. Gonzalez, Q. Le, C. Liang, L.-M. Munguia, D. Rothchild, D. So, M. Texier, J. Dean, "
-    "'Carbon Emissions and Large Neural Network Training', arXiv:2104.10350", kind="paper", year=2021,
-    locator="Table 4 (energy = chips x hours x average power x PUE; tCO2e = MWh x tCO2e/MWh)",
-    url="arXiv:2104.10350")
-ISO_PUE = Source(
-    "ISO/IEC 30134-2, 'Information technology - Data centres - Key performance indicators - Part 2: "
-    "Power usage effectiveness (PUE)'", kind="standard", year=2016, locator="PUE = total facility energy / "
-    "IT equipment energy")
-GREEN_GRID_WUE = Source(
-    "The Green Grid, 'Water Usage Effectiveness (WUE): A Green Grid Data Center Sustainability Metric', "
-    "White Paper #35", kind="report", year=2011, locator="WUE = annual site water usage / IT equipment energy "
-    "[L/kWh]")
-LI_2023_WATER = Source(
-    "P. Li, J. Yang, M. A. Islam, S. Ren, 'Making AI Less \"Thirsty\": Uncovering and Addressing the Secret "
-    "Water Footprint of AI Models', arXiv:2304.03271", kind="paper", year=2023,
-    locator="water footprint model: off-site water = electricity water intensity factor (EWIF) x PUE x "
-            "server energy", url="arXiv:2304.03271")
-LUCCIONI_2022 = Source(
-    "A. S. Luccioni, S. Viguier, A.-L. Ligozat, 'Estimating the Carbon Footprint of BLOOM, a 176B Parameter "
-    "Language Model', arXiv:2211.02001", kind="paper", year=2022,
-    locator="Sec. 4 (embodied emissions prorated by usage time over equipment lifetime)", url="arXiv:2211.02001")
+PATTERSON_2021 = cite(refs.PATTERSON_2021,
+                      "Table 4 (energy = chips x hours x average power x PUE; tCO2e = MWh x tCO2e/MWh)")
+ISO_PUE = cite(refs.ISO_30134_2, "PUE = total facility energy / IT equipment energy")
+GREEN_GRID_WUE = cite(refs.GREEN_GRID_2011, "WUE = annual site water usage / IT equipment energy [L/kWh]")
+LI_2023_WATER = cite(refs.LI_2023, "water footprint model: off-site water = electricity water intensity factor "
+                                   "(EWIF) x PUE x server energy")
+LUCCIONI_2022 = cite(refs.LUCCIONI_2022,
+                     "Sec. 4 (embodied emissions prorated by usage time over equipment lifetime)")
 LINEAR_POWER = assumption(
     "linear idle-to-peak device power model (after X. Fan, W.-D. Weber, L. A. Barroso, 'Power Provisioning "
     "for a Warehouse-sized Computer', ISCA 2007)",

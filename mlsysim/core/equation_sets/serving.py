@@ -21,7 +21,9 @@ Prefill of ``P`` prompt tokens: the same with ``B P`` tokens, attention over the
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import ensure_var as _var
 from ..variables import VARIABLES, define_var, sym
 from . import Equations
@@ -66,12 +68,9 @@ _var("prefill_overhead", "s", r"T_{\text{ovh,pre}}", "fixed overhead plus expose
 _var("ttft", "s", r"T_{\text{ttft}}", "time to first token (prefill)")
 _var("request_latency", "s", r"T_{\text{req}}", "time from request to last token: ttft + output_tokens * tpot")
 
-POPE_2022 = Source("R. Pope et al., 'Efficiently Scaling Transformer Inference', MLSys", kind="paper", year=2023,
-                   locator="Sec. 2 (decode memory time: weights and KV cache read once per step; prefill "
-                           "compute-bound), Sec. 3.1 (tensor-parallel all-reduces)", url="arXiv:2211.05102")
-SHOEYBI_2019 = Source("M. Shoeybi et al., 'Megatron-LM: Training Multi-Billion Parameter Language Models Using "
-                      "Model Parallelism'", kind="paper", year=2019,
-                      locator="Sec. 3, Fig. 3 (two all-reduces per layer in the forward pass)", url="arXiv:1909.08053")
+POPE_2022 = cite(refs.POPE_2023, "Sec. 2 (decode memory time: weights and KV cache read once per step; prefill "
+                                  "compute-bound), Sec. 3.1 (tensor-parallel all-reduces)")
+SHOEYBI_2019 = cite(refs.SHOEYBI_2019, "Sec. 3, Fig. 3 (two all-reduces per layer in the forward pass)")
 PER_DEVICE = derived("tensor-parallel split",
                      "tensor parallelism over N devices splits the weights, the KV cache (by heads) and the "
                      "arithmetic evenly (Shoeybi et al. 2019, Sec. 3; Pope et al. 2022, Sec. 3)")
