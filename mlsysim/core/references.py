@@ -40,15 +40,17 @@ def _ascii_letters(text: str) -> str:
 
 
 def title_words(title: str) -> list[str]:
-    """Significant words of a title for a key: lower-case ASCII, stopwords and bare numbers dropped."""
-    words = [_ascii_letters(w) for w in re.split(r"[\s\-/:,;.()'\"]+", title)]
-    words = [w for w in words if w and w not in STOPWORDS and not w.isdigit()]
-    long = [w for w in words if len(w) >= 3]  # "Gb/s" is not a title word when a longer one exists
-    return long or words
+    """Words of a title for a key, in order: lower-case ASCII, stopwords and bare numbers dropped."""
+    words = [_ascii_letters(w) for w in re.split(r"[\s\-/:,;.()'\"_]+", title)]
+    return [w for w in words if w and w not in STOPWORDS and not w.isdigit()]
 
 
 def make_key(name: str, year: int | None, title: str, words: int = 1) -> str:
-    """``<name><year><first title word(s)>``: ``make_key("Williams", 2009, "Roofline: An ...")``.
+    """``<name><year><title word(s)>``: ``make_key("Williams", 2009, "Roofline: An ...")`` is
+    ``williams2009roofline``.
+
+    The title part starts at the first significant word of at least three letters that is not the name
+    itself (``"40 Gb/s and 100 Gb/s Ethernet"`` gives ``ethernet``) and takes ``words`` words from there.
 
     Parameters
     ----------
@@ -57,7 +59,7 @@ def make_key(name: str, year: int | None, title: str, words: int = 1) -> str:
     year : int or None
         Year of publication (omitted from the key when None).
     title : str
-        Title of the work; its first significant word (see :func:`title_words`) ends the key.
+        Title of the work.
     words : int
         How many title words to use (more than one only to tell apart two works with the same first word).
     """
@@ -65,7 +67,8 @@ def make_key(name: str, year: int | None, title: str, words: int = 1) -> str:
     if not stem:
         raise SourceError(f"cannot build a bibliography key: no letters in the author name {name!r}")
     tw = [w for w in title_words(title) if w != stem]
-    return f"{stem}{year or ''}{''.join(tw[:max(1, words)])}"
+    start = next((i for i, w in enumerate(tw) if len(w) >= 3), 0)
+    return f"{stem}{year or ''}{''.join(tw[start:start + max(1, words)])}"
 
 
 @dataclass(frozen=True)
@@ -301,6 +304,26 @@ KWON_2023 = _work(
     title="Efficient Memory Management for Large Language Model Serving with PagedAttention",
     venue="Proceedings of the 29th Symposium on Operating Systems Principles (SOSP)", arxiv="2309.06180")
 
+IEEE_754_2019 = _work(
+    authors=("IEEE",), organization=True, year=2019, kind="standard",
+    title="IEEE Standard for Floating-Point Arithmetic", venue="IEEE Std 754-2019")
+OCP_FP8_2023 = _work(
+    authors=("Open Compute Project",), organization=True, short_name="OCP", year=2023, kind="standard",
+    title="OCP 8-bit Floating Point Specification (OFP8)")
+OCP_MX_2023 = _work(
+    authors=("Open Compute Project",), organization=True, short_name="OCP", year=2023, kind="standard",
+    title="OCP Microscaling Formats (MX) Specification v1.0")
+INTEL_BF16_2018 = _work(
+    authors=("Intel",), organization=True, year=2018, kind="standard",
+    title="BFLOAT16 - Hardware Numerics Definition", venue="document 338302-001US")
+NVIDIA_A100_ARCH_2020 = _work(
+    authors=("NVIDIA",), organization=True, year=2020, kind="datasheet",
+    title="NVIDIA A100 Tensor Core GPU Architecture", venue="whitepaper",
+    url="https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/nvidia-ampere-architecture-whitepaper.pdf")
+JACOB_2018 = _work(
+    authors=("B. Jacob",), et_al=True, year=2018, kind="paper", entry_type="inproceedings",
+    title="Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference",
+    venue="IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", arxiv="1712.05877")
 
 # ---------------------------------------------------------------------------------------- Source -> Work
 
@@ -328,7 +351,7 @@ def _split_citation(citation: str) -> tuple[str, str, str]:
 
     Without a quoted title, the text before the first comma is the author and the text after it the title.
     """
-    m = re.search(r"'([^']+)'", citation)
+    m = re.search(r"(?:^|(?<=[\s(]))'(.+?)'(?=[\s,;)]|$)", citation)
     if m and m.start() > 0:
         author = citation[:m.start()].strip().rstrip(",").strip()
         return author, m.group(1).strip(), citation[m.end():].strip(" ,;")

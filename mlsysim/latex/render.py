@@ -11,7 +11,6 @@ passing trusted LaTeX (:class:`TeX`) through untouched.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -316,8 +315,14 @@ class SetView:
     sources: list
 
 
-def set_view(eqset) -> SetView:
-    """Equations, symbol table rows and numbered sources of an equation set."""
+def set_view(eqset, bib=None) -> SetView:
+    """Equations, symbol table rows and numbered sources of an equation set.
+
+    With a :class:`~mlsysim.latex.bib.Bibliography` ``bib``, each source that cites a work carries
+    ``cite`` (``\\cite[locator]{key}``); without one (``--inline-sources``) the citation text is inline.
+    """
+    from .bib import cite_tex
+
     sources: list = []
 
     def ref(src):
@@ -337,20 +342,22 @@ def set_view(eqset) -> SetView:
     order = [eq.lhs.name for eq in eqset.equations.values()] + list(eqset.inputs)
     for name in order:
         v = VARIABLES[name]
-        if name in defined_by:
-            lab, n = defined_by[name]
-            src = TeX(rf"Eq.~\eqref{{{lab}}} [{n}]")
-        else:
-            src = TeX(r"input")
-        symbols.append(dict(name=name, symbol=TeX(v.latex), description=v.description, unit=unit_cell(v), source=src))
+        lab, n = defined_by.get(name, (None, None))
+        src = TeX(rf"Eq.~\eqref{{{lab}}} [{n}]") if lab else TeX(r"input")
+        symbols.append(dict(name=name, symbol=TeX(v.latex), description=v.description, unit=unit_cell(v), source=src,
+                            label=lab, source_number=n))
     srcs = [dict(number=i + 1, citation=s.citation, year=s.year or "", locator=s.locator, url=s.url, kind=s.kind,
-                 note=s.note) for i, s in enumerate(sources)]
+                 note=s.note, cite=cite_tex(s, bib) if bib is not None and bib.key_of(s) else None)
+            for i, s in enumerate(sources)]
     return SetView(eqset.name, slug(eqset.name), eqset.description, eqs, symbols, srcs)
 
 
-def render_set(eqset) -> str:
-    """The ``.tex`` fragment of one equation set: labelled ``align``, symbol table and sources."""
-    return environment().get_template("set.tex.j2").render(set=set_view(eqset))
+def render_set(eqset, bib=None) -> str:
+    """The ``.tex`` fragment of one equation set: labelled ``align``, symbol table and sources.
+
+    ``bib`` (a :class:`~mlsysim.latex.bib.Bibliography`): cite works with ``\\cite``; default: inline text.
+    """
+    return environment().get_template("set.tex.j2").render(set=set_view(eqset, bib))
 
 
 # --------------------------------------------------------------------------- worked examples
