@@ -377,9 +377,12 @@ def cmd_latex(args) -> int:
     export = getattr(mod, "export", None)
     if export is None:
         raise CLIError("LaTeX export is not available in this installation (mlsysim.latex.export is missing)")
-    out = export(args.out)
+    out = export(args.out, fmt=args.format, inline_sources=args.inline_sources, chapter=args.chapter)
     files = [str(f) for f in out] if isinstance(out, (list, tuple)) else []
-    _emit(args, f"wrote {len(files) or 'the'} LaTeX fragment(s) to {args.out}", {"out": str(args.out), "files": files})
+    what = {"tex": "LaTeX", "qmd": "Quarto", "both": "LaTeX and Quarto"}[args.format]
+    scope = f" for the chapter {args.chapter}" if args.chapter else ""
+    _emit(args, f"wrote {len(files) or 'the'} {what} file(s){scope} to {args.out}",
+          {"out": str(args.out), "format": args.format, "chapter": args.chapter, "files": files})
     return 0
 
 
@@ -585,9 +588,16 @@ def build_parser() -> argparse.ArgumentParser:
     _json_flag(p)
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("latex", help="export the equation sets as LaTeX fragments (mlsysim.latex.export)",
-                       description="Write the LaTeX fragments of every equation set to --out.")
+    p = sub.add_parser("latex", help="export the equation sets as LaTeX fragments or Quarto pages (mlsysim.latex)",
+                       description="Write the LaTeX fragments of every equation set (with references.bib and "
+                                   "values.tex) or their Quarto pages to --out; see docs/latex.md.")
     p.add_argument("--out", default="equations", help="output folder (default: equations/)")
+    p.add_argument("--format", choices=["tex", "qmd", "both"], default="tex",
+                   help="tex: LaTeX fragments (default); qmd: one Quarto page per set; both: side by side")
+    p.add_argument("--inline-sources", action="store_true",
+                   help="print citations inline instead of \\cite{key} / [@key] into references.bib")
+    p.add_argument("--chapter", default=None, metavar="NAME",
+                   help="only what one chapter needs (roofline, serving, training, sustainability), with a README")
     _json_flag(p)
     p.set_defaults(func=cmd_latex)
 

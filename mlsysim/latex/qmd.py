@@ -88,7 +88,7 @@ def render_set_qmd(eqset, bib, bibliography: str = "references.bib") -> str:
         row["cite"] = cite_markdown(src, bib)
     for s in view.symbols:
         s["unit"] = _unit_text(VARIABLES[s["name"]])
-        s["source"] = TeX(f"@{qmd_label(s['label'])} [{s['source_number']}]") if s["label"] else "input"
+        s["source"] = TeX(f"@{qmd_label(s['label'])} \\[{s['source_number']}\\]") if s["label"] else "input"
     return markdown_environment().get_template("set.qmd.j2").render(set=view, bibliography=bibliography)
 
 
