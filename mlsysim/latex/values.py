@@ -173,7 +173,7 @@ def example_values(examples) -> list[ValueMacro]:
         for name, q in ex.results:
             out.append(ValueMacro(macro_name("Example", ex.macro, name), qty(q, given=False),
                                   TeX(r"mlsysim worked example \emph{" + escape_latex(ex.title) + "}"),
-                                  f"examples.{ex.label}.{name}"))
+                                  f"Example.{ex.label}.{name}"))
     return out
 
 
