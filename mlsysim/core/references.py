@@ -27,10 +27,13 @@ ENTRY_TYPES = ("article", "inproceedings", "book", "techreport", "manual", "misc
 
 #: default BibTeX entry type of each Source kind (a Work may say otherwise, e.g. a paper in a journal)
 ENTRY_TYPE_OF_KIND = {"paper": "misc", "report": "techreport", "datasheet": "manual", "standard": "misc",
-                      "benchmark": "misc"}
+                      "benchmark": "misc", "measurement": "misc", "secondary": "misc"}
+
+#: Source kinds that cite no published work (mlsysim's own derivation, assumption or fitted parameter)
+NO_WORK_KINDS = ("derived", "assumption", "fit")
 
 #: words never used as the title word of a key
-STOPWORDS = frozenset("a an and at by for from in into of on or the to with via".split())
+STOPWORDS = frozenset(["a", "an", "and", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with", "via"])
 
 
 def _ascii_letters(text: str) -> str:
@@ -378,8 +381,8 @@ def _authors_of(author_text: str) -> tuple[tuple, bool, bool]:
 
 def work_of(source: Source) -> Work | None:
     """The :class:`Work` a Source cites: the registered one for a :func:`cite` Source, else parsed from
-    the citation text (:func:`work_from_source`); ``None`` for ``derived`` and ``assumption`` kinds."""
-    if source.kind in ("derived", "assumption"):
+    the citation text (:func:`work_from_source`); ``None`` for the kinds in :data:`NO_WORK_KINDS`."""
+    if source.kind in NO_WORK_KINDS:
         return None
     w = _BY_CITATION.get((source.citation, source.year))
     return w if w is not None else work_from_source(source)
@@ -391,7 +394,7 @@ def work_from_source(source: Source) -> Work:
     The key follows :func:`make_key`, so a registry's spelling of a work gets the key of the Work defined here
     when author, year and title word agree; an arXiv id or DOI in the text is kept as an identifier.
     """
-    if source.kind in ("derived", "assumption"):
+    if source.kind in NO_WORK_KINDS:
         raise SourceError(f"a {source.kind} Source cites no work: {source.citation!r}")
     author_text, title, rest = _split_citation(source.citation)
     authors, et_al, org = _authors_of(author_text)

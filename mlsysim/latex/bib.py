@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..core.references import WORKS, Work, make_key, title_words, work_of
+from ..core.references import NO_WORK_KINDS, WORKS, Work, make_key, title_words, work_of
 from ..core.sources import Source
 from .render import TeX, escape_latex
+
+#: Source kinds whose ``note`` (how, why, which caveat) is printed with their inline text
+NOTE_KINDS = ("derived", "assumption", "fit", "secondary")
 
 
 # ------------------------------------------------------------------------------------ collecting Sources
@@ -38,6 +41,7 @@ def _sources_of(obj):
 def collect_sources() -> list[tuple[str, Source]]:
     """``(where, Source)`` of every Source of the equation sets, defaults and registries, in a stable order."""
     import mlsysim
+
     from ..core import defaults
     from ..core.assumptions import Assumption
     from ..core.equation_sets import Equations
@@ -160,14 +164,14 @@ class Bibliography:
         self._key_of: dict[Source, str] = {src: final[i] for src, i in by_source.items()}
 
     @classmethod
-    def of_everything(cls) -> "Bibliography":
+    def of_everything(cls) -> Bibliography:
         """The bibliography of every Source that exists now (:func:`collect_sources`)."""
         return cls(src for _where, src in collect_sources())
 
     def key_of(self, source: Source) -> str | None:
         """The key of the work ``source`` cites, or None (``derived``/``assumption``, or not covered)."""
         key = self._key_of.get(source)
-        if key is None and source.kind not in ("derived", "assumption"):
+        if key is None and source.kind not in NO_WORK_KINDS:
             w = work_of(source)
             for k, other in self.works.items():  # the same work cited with another locator
                 if (w.identifier and w.identifier == other.identifier) or (
@@ -285,6 +289,6 @@ def inline_tex(source: Source) -> TeX:
         s += f", {source.year}"
     if source.locator:
         s += "; " + escape_latex(source.locator)
-    if source.kind in ("derived", "assumption"):
+    if source.kind in NOTE_KINDS:
         s += f" ({source.kind}: " + escape_latex(source.note) + ")"
     return TeX(s)

@@ -36,7 +36,8 @@ class Chapter:
 #: the book's chapters and what each needs
 CHAPTERS: dict[str, Chapter] = {
     "roofline": Chapter(
-        "Performance models: the iron law and the roofline", ("IronLaw", "Roofline"),
+        "Performance models: the iron law, the roofline and efficiency laws",
+        ("IronLaw", "Roofline", "GemmEfficiency", "MemoryEfficiency"),
         ("ex:roofline-h200", "ex:roofline-bandwidth-for-latency"), ("eq:inverse-roofline-bandwidth-for-latency",)),
     "serving": Chapter(
         "Model serving: prefill, decode and the KV cache",
@@ -44,8 +45,8 @@ CHAPTERS: dict[str, Chapter] = {
         ("ex:serving-tpot-llama3-70b-h200",), ("eq:inverse-serving-bandwidth-for-tpot",)),
     "training": Chapter(
         "Distributed training: parallelism, collectives and memory",
-        ("TransformerCost", "MegatronGPT", "Collectives", "HierarchicalCollectives", "Parallelism",
-         "PipelineBubble", "ZeROMemory", "ActivationMemory")),
+        ("TransformerCost", "MegatronGPT", "Collectives", "HierarchicalCollectives", "CollectiveAlphaBeta",
+         "Parallelism", "PipelineBubble", "ZeROMemory", "ActivationMemory")),
     "sustainability": Chapter(
         "Sustainable AI: energy, carbon, water and cost", ("Carbon", "TCO"), (),
         ("eq:inverse-carbon-intensity-for-budget",)),

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .render import TEMPLATE_DIR, TeX, VARIABLES, set_view
+from .bib import NOTE_KINDS
+from .render import TEMPLATE_DIR, VARIABLES, TeX, set_view
 
 #: characters backslash-escaped in markdown text (pandoc accepts a backslash before any ASCII punctuation)
 _MD_SPECIAL = set("\\`*_[]<>#|@$~^")
@@ -63,7 +64,7 @@ def cite_markdown(source, bib) -> TeX:
     if key is None:
         s = source.citation + (f", {source.year}" if source.year else "") + (
             f"; {source.locator}" if source.locator else "")
-        if source.kind in ("derived", "assumption"):
+        if source.kind in NOTE_KINDS:
             s += f" ({source.kind}: {source.note})"
         return escape_markdown(s)
     if not source.locator:

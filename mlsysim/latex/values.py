@@ -96,7 +96,7 @@ def _number_text(x: float) -> str:
     if not math.isfinite(x):
         raise MlsysimError(f"values.tex holds finite numbers; got {x!r}")
     if x == round(x) and abs(x) < 1e15:
-        return str(int(round(x)))
+        return str(round(x))
     s = f"{x:.6g}"
     if "e" in s:
         mant, exp = s.split("e")
