@@ -32,6 +32,9 @@ class Example:
     value: object = None  # the headline computed Quantity
     macro: tuple = ()  # name parts of the values.tex macros: \mlsExample<macro parts><Quantity>
     results: list = field(default_factory=list)  # (quantity name, computed Quantity) for values.tex
+    intro_parts: list = field(default_factory=list)  # plain strings and Sources (cited), for other formats
+    worked: object = None  # the WorkedExample / WorkedInverse
+    used: list = field(default_factory=list)  # the Assumptions used
 
 
 @dataclass
@@ -93,44 +96,52 @@ def _results(ex):
     return [(st.name, st.value) for st in ex.steps]
 
 
+def _intro_tex(parts, bib) -> TeX:
+    out = TeX("")
+    for p in parts:
+        out = out + (escape_latex(p) if isinstance(p, str) else _cite(p, bib))
+    return TeX(out)
+
+
 def examples(config: DisplayConfig | None = None, bib=None) -> list[Example]:
     """The worked examples of ``examples.tex`` (numbers computed now by the equation sets).
 
-    ``bib``: a :class:`~mlsysim.latex.bib.Bibliography` to cite the assumptions' sources with ``\\cite``.
+    ``bib``: a :class:`~mlsysim.latex.bib.Bibliography` to cite the sources with ``\\cite``.
     """
     from ..core.units import Q_
 
     config = config or DISPLAY
     eqs = _equations()
     out = []
+
+    def add(title, label, intro_parts, worked, used, value, macro, results):
+        out.append(Example(title, label, _intro_tex(intro_parts, bib), worked.latex, worked.inputs,
+                           _assumption_rows(used, config, bib), value, macro, results, list(intro_parts), worked,
+                           list(used)))
+
     # 1. roofline, forward: the H200 reading its whole memory once
     knowns, used, h200 = roofline_inputs()
     fwd = dict(knowns, memory_bandwidth=h200.memory_bandwidth)
     ex = worked_example(eqs.Roofline, outputs=["latency"], config=config, **fwd)
-    out.append(Example(
-        "Roofline: one step on an H200", "ex:roofline-h200",
-        escape_latex(f"A step does {config.number(1.41e11)} FLOP and reads {h200.memory_capacity:~P} (the H200's "
-                     f"whole memory) on an H200 ({h200.peak_flops('bf16'):~P} bf16 dense, "
-                     f"{h200.memory_bandwidth:~P}; ") + _cite(h200.source_of("memory_bandwidth"), bib) + TeX(")."), ex.latex, ex.inputs, _assumption_rows(used, config, bib), ex.steps[-1].value,
-        ("Roofline", "H200"), _results(ex)))
+    add("Roofline: one step on an H200", "ex:roofline-h200",
+        [f"A step does {config.number(1.41e11)} FLOP and reads {h200.memory_capacity:~P} (the H200's whole memory) "
+         f"on an H200, which computes {h200.peak_flops('bf16'):~P} in bf16 (dense) and moves "
+         f"{h200.memory_bandwidth:~P} ", h200.source_of("memory_bandwidth"), "."],
+        ex, used, ex.steps[-1].value, ("Roofline", "H200"), _results(ex))
     # 2. roofline, inverse: the bandwidth that meets a 20 ms latency
     inv = worked_inverse(eqs.Roofline, "memory_bandwidth", config=config, latency=Q_(20, "ms"), **knowns)
-    out.append(Example(
-        "Roofline inverse: bandwidth for a 20 ms step", "ex:roofline-bandwidth-for-latency",
-        "The same step must finish in 20 ms: which memory bandwidth does it need? The engine inverts the "
-        "memory-bound regime and checks that the compute-bound floor stays below the target.",
-        inv.latex, inv.inputs, _assumption_rows(used, config, bib), inv.value, ("Roofline", "bandwidth", "for", "latency"),
-        [("memory_bandwidth", inv.value)]))
+    add("Roofline inverse: bandwidth for a 20 ms step", "ex:roofline-bandwidth-for-latency",
+        ["The same step must finish in 20 ms: which memory bandwidth does it need? The engine inverts the "
+         "memory-bound regime and checks that the compute-bound floor stays below the target."],
+        inv, used, inv.value, ("Roofline", "bandwidth", "for", "latency"), [("memory_bandwidth", inv.value)])
     # 3. serving: decode time per output token of Llama-3-70B in fp8 on one H200
     sk, sused, ctx = serving_tpot_inputs()
     ex = worked_example(eqs.Serving, outputs=["tpot"], config=config, **sk)
-    out.append(Example(
-        "Serving: time per output token of Llama-3-70B (fp8) on one H200", "ex:serving-tpot-llama3-70b-h200",
-        f"One decode step of {ctx['model_name']} at a context of {ctx['seq_len_repr']} tokens, batch "
-        f"{ctx['batch_size_repr']}, {ctx['precision']} weights and KV cache, on one {ctx['hardware_name']} "
-        "(knowns bound by ServingSolver from the Models and Hardware registries).",
-        ex.latex, ex.inputs, _assumption_rows(sused, config, bib), ex.steps[-1].value, ("Serving", "H200"),
-        _results(ex)))
+    add("Serving: time per output token of Llama-3-70B (fp8) on one H200", "ex:serving-tpot-llama3-70b-h200",
+        [f"One decode step of {ctx['model_name']} at a context of {ctx['seq_len_repr']} tokens, batch "
+         f"{ctx['batch_size_repr']}, {ctx['precision']} weights and KV cache, on one {ctx['hardware_name']} "
+         "(knowns bound by ServingSolver from the Models and Hardware registries)."],
+        ex, sused, ex.steps[-1].value, ("Serving", "H200"), _results(ex))
     return out
 
 
@@ -213,7 +224,8 @@ def render_files(config: DisplayConfig | None = None, *, fmt: str = "tex", inlin
     from .. import __version__
     from .bib import Bibliography, cite_tex
     from .chapters import chapter as get_chapter
-    from .qmd import LUA_FILTER, render_set_qmd
+    from .qmd import LUA_FILTER, render_examples_qmd, render_inverses_qmd, render_set_qmd
+    from .render import MATHJAX_DISPLAY
     from .values import example_values, registry_values, render_values
 
     if fmt not in FORMATS:
@@ -253,6 +265,15 @@ def render_files(config: DisplayConfig | None = None, *, fmt: str = "tex", inlin
     if fmt in ("qmd", "both"):
         for name in set_names:
             files[f"{slug(name)}.qmd"] = render_set_qmd(eqs[name], bib)
+        mexs = examples(MATHJAX_DISPLAY)
+        mqs = inverse_questions()
+        if ch is not None:
+            mexs = [e for e in mexs if e.label in ch.examples]
+            mqs = [q for q in mqs if q.label in ch.inverses]
+        if mexs:
+            files["examples.qmd"] = render_examples_qmd(mexs, MATHJAX_DISPLAY, bib)
+        if mqs:
+            files["inverses.qmd"] = render_inverses_qmd(mqs)
         files[LUA_FILTER.name] = LUA_FILTER.read_text(encoding="utf-8")
     if bib is not None:
         files["references.bib"] = bib.bib.bibtex(keys=bib.cited)

@@ -11,6 +11,7 @@ passing trusted LaTeX (:class:`TeX`) through untouched.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -204,6 +205,29 @@ class DisplayConfig:
 
 #: The display configuration every worked example uses unless another is passed.
 DISPLAY = DisplayConfig()
+
+
+@dataclass(frozen=True)
+class MathJaxDisplayConfig(DisplayConfig):
+    """The same numbers as :class:`DisplayConfig`, in plain TeX math that MathJax renders (no siunitx):
+    ``14.77\\,\\mathrm{ms}``, ``1.41 \\times 10^{11}\\,\\mathrm{FLOP}``. Used by the Quarto pages."""
+
+    def quantity(self, q, given: bool = False) -> TeX:
+        d = self.display_quantity(q, given)
+        num = self.number(d.magnitude)
+        if "e" in num:
+            mant, exp = num.split("e")
+            num = rf"{mant} \times 10^{{{int(exp)}}}"
+        if not d.units._units:
+            return TeX(num)
+        unit = format(d.units, "~C").replace("**", "^").replace("*", r"\cdot ").replace("%", r"\%")
+        unit = unit.replace("\u00b5", r"\mu ")
+        unit = re.sub(r"\^(-?\d+)", r"^{\1}", unit)
+        return TeX(rf"{num}\,\mathrm{{{unit}}}")
+
+
+#: The display configuration of the Quarto pages' worked examples.
+MATHJAX_DISPLAY = MathJaxDisplayConfig()
 
 
 # --------------------------------------------------------------------------- pint -> siunitx

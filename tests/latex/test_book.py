@@ -282,6 +282,19 @@ def test_one_qmd_per_set_with_labels_tables_and_citations(qmd_files):
     assert cited and cited == bibkeys
 
 
+def test_qmd_pages_use_no_siunitx(qmd_files):
+    """MathJax has no siunitx: the Quarto pages print numbers and units as plain TeX math."""
+    for name, text in qmd_files.items():
+        if name.endswith(".qmd"):
+            assert not re.search(r"\\(SI|si|qty|num)\{", text), name
+    ex = qmd_files["examples.qmd"]
+    # hand: 70,889,250,816 B / 4.8 TB/s = 14.7686 ms (as in test_latex.py)
+    assert r"&= 14.77\,\mathrm{ms} \quad \text{(memory-bound)}" in ex
+    assert r"$O = 1.41 \times 10^{11}\,\mathrm{FLOP}$" in ex
+    assert "Equations: @eq-serving-" in ex
+    assert "$$ {#eq-inverse-roofline-bandwidth-for-latency}" in qmd_files["inverses.qmd"]
+
+
 def test_qmd_locator_with_semicolon_stays_one_citation(qmd_files):
     # Patterson's locator has a ';' that would start a second citation unescaped
     assert r"[@patterson2021carbon, Table 4 (energy = chips x hours x average power x PUE\; " in qmd_files["carbon.qmd"]
@@ -324,7 +337,10 @@ def test_serving_bundle_has_only_what_the_chapter_needs():
     sets = {n for n in files if n.endswith(".tex") and n not in ("preamble.tex", "values.tex", "all.tex",
                                                                    "symbols.tex", "examples.tex", "inverses.tex")}
     assert sets == {"roofline.tex", "transformercost.tex", "kvcache.tex", "serving.tex", "inference.tex"}
-    assert {n for n in files if n.endswith(".qmd")} == {s[:-4] + ".qmd" for s in sets}
+    assert {n for n in files if n.endswith(".qmd")} == {s[:-4] + ".qmd" for s in sets} | {"examples.qmd",
+                                                                                         "inverses.qmd"}
+    assert "sec-ex-serving-tpot-llama3-70b-h200" in files["examples.qmd"]
+    assert "sec-ex-roofline-h200" not in files["examples.qmd"]
     assert "carbon.tex" not in files and "Carbon" not in files["symbols.tex"]
     assert "ex:serving-tpot-llama3-70b-h200" in files["examples.tex"] and "ex:roofline-h200" not in files["examples.tex"]
     assert r"\mlsExampleServingHTwoHundredTpot" in files["values.tex"]
