@@ -294,7 +294,9 @@ def _chapter_readme(name, ch, files, fmt, with_bib, set_of_stem) -> str:
             "inverses.tex": "closed-form inverse questions",
             "all.tex": "a standalone document of this bundle (pdflatex, bibtex, pdflatex twice)",
             "references.bib": "the works this bundle cites (one entry per work)",
-            "quarto-equations.lua": "pandoc filter: Quarto's equation labels for previews with plain pandoc"}
+            "quarto-equations.lua": "pandoc filter: Quarto's equation labels for previews with plain pandoc",
+            "examples.qmd": "worked examples (Quarto page, numbers computed by mlsysim)",
+            "inverses.qmd": "closed-form inverse questions (Quarto page)"}
     for f in sorted(files):
         stem = f.rsplit(".", 1)[0]
         desc = what.get(f) or (f"equation set `Equations.{set_of_stem.get(stem, stem)}`"
