@@ -196,12 +196,23 @@ def render_values(macros: list[ValueMacro]) -> str:
              "% Do not edit by hand: regenerate with `python -m mlsysim latex --out equations/`.",
              "% Naming: \\mls<Group><Entry><Field>, digits spelled (docs/latex.md); \\mlsSource<...> cites the value.",
              "% Needs siunitx (>= 3, for \\qty) and the units of preamble.tex. Write \\mlsX{} before a space."]
-    group = None
+    # Each block is guarded by a sentinel, so that two bundles' values.tex (or this file twice) can be
+    # \input together: the registry block is defined once, each example's block once.
+    blocks: dict[str, list] = {}
     for m in macros:
-        g = m.origin.split(".")[0]
-        if g != group:
-            lines.append(f"% --- {g}")
-            group = g
-        lines.append(f"\\newcommand{{{m.name}}}{{{m.value}}} % {m.origin}")
-        lines.append(f"\\newcommand{{{m.source_name}}}{{{m.source}}}")
+        parts = m.origin.split(".")
+        sentinel = ("\\mlsLoadedRegistryValues" if parts[0] != "Example"
+                    else "\\mlsLoaded" + m.name[len("\\mls"):-len(camel(parts[-1]))])
+        blocks.setdefault(sentinel, []).append(m)
+    for sentinel, ms in blocks.items():
+        lines.append(f"\\ifdefined{sentinel}\\else\\def{sentinel}{{}}")
+        group = None
+        for m in ms:
+            g = m.origin.split(".")[0]
+            if g != group:
+                lines.append(f"% --- {g}")
+                group = g
+            lines.append(f"\\newcommand{{{m.name}}}{{{m.value}}} % {m.origin}")
+            lines.append(f"\\newcommand{{{m.source_name}}}{{{m.source}}}")
+        lines.append("\\fi")
     return "\n".join(lines) + "\n"

@@ -250,12 +250,13 @@ def test_values_tex_worked_example_results(tex_files):
 
 
 def test_document_with_preamble_and_values_compiles(tmp_path, tex_files):
+    """A document inputting the preamble and values.tex (twice: two bundles' copies) compiles and prints."""
     exe = _tool("pdflatex")
     for name in ("preamble.tex", "values.tex"):
         (tmp_path / name).write_text(tex_files[name], encoding="utf-8")
     (tmp_path / "doc.tex").write_text(
         "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n\\input{preamble}\n"
-        "\\input{values}\n\\begin{document}\nThe H100 moves \\mlsHardwareHOneHundredMemoryBandwidth{} "
+        "\\input{values}\n\\input{values}\n\\begin{document}\nThe H100 moves \\mlsHardwareHOneHundredMemoryBandwidth{} "
         "(\\mlsSourceHardwareHOneHundredMemoryBandwidth); Llama-3-70B decodes at "
         "\\mlsExampleServingHTwoHundredTpot{} per token on an H200.\n\\end{document}\n", encoding="utf-8")
     r = subprocess.run([exe, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], check=False, cwd=tmp_path,
