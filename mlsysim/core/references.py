@@ -349,17 +349,35 @@ def identifiers(source: Source) -> dict:
             "url": http.group(0).rstrip(".") if http else ""}
 
 
+def _top_level_commas(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses."""
+    parts, depth, cur = [], 0, []
+    for c in text:
+        depth += (c == "(") - (c == ")")
+        if c == "," and depth <= 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts if p.strip()]
+
+
 def _split_citation(citation: str) -> tuple[str, str, str]:
     """``(author text, title, rest)`` of a free-text citation ``Authors, 'Title', rest``.
 
-    Without a quoted title, the text before the first comma is the author and the text after it the title.
+    The title is the first quoted text outside parentheses. Without one, the first comma-separated part
+    (commas inside parentheses do not count) is the author, the second the title, the others the rest.
     """
-    m = re.search(r"(?:^|(?<=[\s(]))'(.+?)'(?=[\s,;)]|$)", citation)
-    if m and m.start() > 0:
-        author = citation[:m.start()].strip().rstrip(",").strip()
-        return author, m.group(1).strip(), citation[m.end():].strip(" ,;")
-    head, _, tail = citation.partition(",")
-    return head.strip(), (tail.strip() or head.strip()), ""
+    for m in re.finditer(r"(?:^|(?<=[\s(]))'(.+?)'(?=[\s,;)]|$)", citation):
+        before = citation[:m.start()]
+        if m.start() > 0 and before.count("(") == before.count(")"):
+            author = before.strip().rstrip(",").strip()
+            return author, m.group(1).strip(), citation[m.end():].strip(" ,;")
+    parts = _top_level_commas(citation)
+    if len(parts) == 1:
+        return parts[0], parts[0], ""
+    return parts[0], parts[1], ", ".join(parts[2:])
 
 
 def _authors_of(author_text: str) -> tuple[tuple, bool, bool]:
@@ -398,10 +416,12 @@ def work_from_source(source: Source) -> Work:
         raise SourceError(f"a {source.kind} Source cites no work: {source.citation!r}")
     author_text, title, rest = _split_citation(source.citation)
     authors, et_al, org = _authors_of(author_text)
+    paren = re.search(r"\(([^()]*)\)\s*$", author_text)
+    publisher = paren.group(1).strip() if (paren and not org) else ""
     ids = identifiers(source)
     note = rest
     for pat in (_ARXIV, _DOI):
         note = pat.sub("", note)
     note = re.sub(r"\s+", " ", note).strip(" ,;")
     return Work(authors=authors, year=source.year, title=title, kind=source.kind, et_al=et_al, organization=org,
-                arxiv=ids["arxiv"], doi=ids["doi"], url=ids["url"], note=note)
+                publisher=publisher, arxiv=ids["arxiv"], doi=ids["doi"], url=ids["url"], note=note)

@@ -223,6 +223,9 @@ def bibtex_entry(w: Work) -> str:
     f: list[tuple[str, str]] = [("author", _author_field(w)), ("title", "{" + _field_text(w.title) + "}")]
     venue = _field_text(w.venue) if w.venue else ""
     t = w.entry_type
+    institution = w.authors[0] if w.organization else (w.publisher or w.venue)
+    if t == "techreport" and not institution:
+        t = "misc"  # BibTeX's techreport needs an institution; a report whose publisher is not known is misc
     if t == "article":
         f.append(("journal", venue))
     elif t == "inproceedings":
@@ -232,7 +235,7 @@ def bibtex_entry(w: Work) -> str:
             f.append(("series", venue))
         f.append(("publisher", _field_text(w.publisher)))
     elif t == "techreport":
-        inst = w.authors[0] if w.organization else (w.publisher or w.venue)
+        inst = institution
         f.append(("institution", _field_text(inst)))
         if w.venue and w.venue != inst:
             f.append(("type", _field_text(re.sub(r"\s*#?\d+$", "", w.venue))))
