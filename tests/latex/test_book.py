@@ -120,6 +120,17 @@ def test_free_text_sources_are_read_like_works():
                                          "Computer', IEEE Micro 40(2)", kind="paper", year=2020))
     assert apostrophe.title == "Compute Solution for Tesla's Full Self-Driving Computer"
     assert work_of(Source("x model", kind="derived", note="because")) is None
+    # a quote inside parentheses is not the title; commas inside parentheses do not split
+    w = work_from_source(Source("Lacoste et al., ML CO2 Impact calculator, impact.csv (row a, b: source 'eGRID')",
+                                kind="secondary", year=2019, url="arXiv:1910.09700", note="n"))
+    assert (w.key, w.title, w.note) == ("lacoste2019co2", "ML CO2 Impact calculator",
+                                        "impact.csv (row a, b: source 'eGRID')")
+    # a report by people of an organisation: the organisation is the institution
+    r = work_from_source(Source("A. Radford et al. (OpenAI), 'Language Models are Unsupervised Multitask "
+                                "Learners'", kind="report", year=2019))
+    assert "institution = {OpenAI}" in bibtex_entry(r) and bibtex_entry(r).startswith("@techreport{")
+    nobody = work_from_source(Source("A. B. Author, 'A Report'", kind="report", year=2019))
+    assert bibtex_entry(nobody).startswith("@misc{author2019report,")  # techreport needs an institution
 
 
 def test_each_cited_work_is_one_entry(bib):
