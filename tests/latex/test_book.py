@@ -385,10 +385,11 @@ def test_cli_latex_formats_and_chapter(tmp_path, capsys):
     assert not (tmp_path / "n").exists()
 
 
-def test_sustainability_bundle_compiles_with_bibtex(tmp_path):
+def test_roofline_bundle_compiles_with_bibtex(tmp_path):
+    """A bundle stands alone: its examples refer only to its own equations, it cites only its own works."""
     exe = _tool("pdflatex")
     bibtex = _tool("bibtex")
-    for name, text in render_files(chapter="sustainability").items():
+    for name, text in render_files(chapter="roofline").items():
         (tmp_path / name).write_text(text, encoding="utf-8")
     run = [exe, "-interaction=nonstopmode", "-halt-on-error", "all.tex"]
     assert subprocess.run(run, check=False, cwd=tmp_path, capture_output=True, timeout=300).returncode == 0
