@@ -33,7 +33,8 @@ ENTRY_TYPE_OF_KIND = {"paper": "misc", "report": "techreport", "datasheet": "man
 NO_WORK_KINDS = ("derived", "assumption", "fit")
 
 #: words never used as the title word of a key
-STOPWORDS = frozenset(["a", "an", "and", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with", "via"])
+STOPWORDS = frozenset(["a", "an", "and", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to",
+                       "with", "via"])
 
 
 def _ascii_letters(text: str) -> str:
@@ -132,7 +133,8 @@ class Work:
         if not self.authors or not all(isinstance(a, str) and a.strip() for a in self.authors):
             raise SourceError(f"Work {self.title!r}: authors must be a non-empty tuple of names")
         if self.kind not in ENTRY_TYPE_OF_KIND:
-            raise SourceError(f"Work {self.title!r}: kind must be one of {tuple(ENTRY_TYPE_OF_KIND)}; got {self.kind!r}")
+            raise SourceError(f"Work {self.title!r}: kind must be one of {tuple(ENTRY_TYPE_OF_KIND)}; "
+                              f"got {self.kind!r}")
         if not self.entry_type:
             object.__setattr__(self, "entry_type", ENTRY_TYPE_OF_KIND[self.kind])
         if self.entry_type not in ENTRY_TYPES:
@@ -351,7 +353,9 @@ def identifiers(source: Source) -> dict:
 
 def _top_level_commas(text: str) -> list[str]:
     """``text`` split at the commas outside parentheses."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for c in text:
         depth += (c == "(") - (c == ")")
         if c == "," and depth <= 0:
@@ -400,8 +404,8 @@ def _authors_of(author_text: str) -> tuple[tuple, bool, bool]:
 def work_of(source: Source) -> Work | None:
     """The :class:`Work` a Source cites: the registered one for a :func:`cite` Source, else parsed from
     the citation text (:func:`work_from_source`); ``None`` for the kinds in :data:`NO_WORK_KINDS`."""
-    if source.kind in NO_WORK_KINDS:
-        return None
+    if source.kind in NO_WORK_KINDS or source.year is None:
+        return None  # mlsysim's own reasoning, or an undated document: cited inline, not in the bibliography
     w = _BY_CITATION.get((source.citation, source.year))
     return w if w is not None else work_from_source(source)
 
@@ -414,6 +418,8 @@ def work_from_source(source: Source) -> Work:
     """
     if source.kind in NO_WORK_KINDS:
         raise SourceError(f"a {source.kind} Source cites no work: {source.citation!r}")
+    if source.year is None:
+        raise SourceError(f"an undated Source is no bibliography entry: {source.citation!r}")
     author_text, title, rest = _split_citation(source.citation)
     authors, et_al, org = _authors_of(author_text)
     paren = re.search(r"\(([^()]*)\)\s*$", author_text)

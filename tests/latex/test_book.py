@@ -204,7 +204,8 @@ def test_inline_sources_keeps_todays_form():
 # ----------------------------------------------------------------------------------- values.tex
 
 @pytest.mark.parametrize("part, text", [("H100", "HOneHundred"), ("H100_PCIe", "HOneHundredPCIe"),
-                                         ("peak_flops:bf16", "PeakFlopsBfSixteen"), ("Llama3_70B", "LlamaThreeSeventyB"),
+                                         ("peak_flops:bf16", "PeakFlopsBfSixteen"),
+                                         ("Llama3_70B", "LlamaThreeSeventyB"),
                                          ("IndustryAverage2018", "IndustryAverageTwoThousandEighteen"),
                                          ("v0.5", "VZeroPointFive"), ("rev05", "RevZeroFive"), ("TPUv5p", "TPUvFiveP")])
 def test_camel_spells_digits(part, text):
@@ -320,8 +321,8 @@ def test_pandoc_renders_every_qmd_with_mathjax_without_warning(tmp_path, qmd_fil
     for name in pages:
         html = tmp_path / (name[:-4] + ".html")
         r = subprocess.run([exe, "--lua-filter", "quarto-equations.lua", "--citeproc", "--mathjax", "-s",
-                            "-f", "markdown", name, "-o", html.name], check=False, cwd=tmp_path, capture_output=True, text=True,
-                           timeout=120)
+                            "-f", "markdown", name, "-o", html.name], check=False, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
         assert r.returncode == 0 and r.stderr.strip() == "", f"{name}: {r.stderr}"
         out = re.sub(r"\s+", " ", html.read_text(encoding="utf-8"))
         assert '<span class="math display">' in out and "{#eq-" not in out, name
@@ -354,7 +355,8 @@ def test_serving_bundle_has_only_what_the_chapter_needs():
     assert "sec-ex-serving-tpot-llama3-70b-h200" in files["examples.qmd"]
     assert "sec-ex-roofline-h200" not in files["examples.qmd"]
     assert "carbon.tex" not in files and "Carbon" not in files["symbols.tex"]
-    assert "ex:serving-tpot-llama3-70b-h200" in files["examples.tex"] and "ex:roofline-h200" not in files["examples.tex"]
+    assert "ex:serving-tpot-llama3-70b-h200" in files["examples.tex"]
+    assert "ex:roofline-h200" not in files["examples.tex"]
     assert r"\mlsExampleServingHTwoHundredTpot" in files["values.tex"]
     assert r"\mlsExampleRooflineHTwoHundredLatency" not in files["values.tex"]
     readme = files["README.md"]
