@@ -199,6 +199,8 @@ def test_inline_sources_keeps_todays_form():
     assert not any(r"\cite" in t for t in files.values())
     assert "S. Williams, A. Waterman, D. Patterson, 'Roofline" in files["roofline.tex"].replace("\n", " ")
     assert r"\bibliography" not in files["all.tex"]
+    qmd = render_files(inline_sources=True, fmt="qmd")
+    assert "references.bib" not in qmd and not any("bibliography:" in t or "[@" in t for t in qmd.values())
 
 
 # ----------------------------------------------------------------------------------- values.tex
