@@ -278,11 +278,12 @@ def cite_tex(source: Source, bib: Bibliography | None) -> TeX:
     key = bib.key_of(source) if bib is not None else None
     if key is None:
         return inline_tex(source)
+    flag = " (secondary source)" if source.kind == "secondary" else ""  # not the value's primary document
     if source.locator:
         # brackets inside the optional argument would end it early (natbib reads "[L/kWh]" as a citation)
         loc = escape_latex(source.locator).replace("[", "{[}").replace("]", "{]}")
-        return TeX(rf"\cite[{{{loc}}}]{{{key}}}")
-    return TeX(rf"\cite{{{key}}}")
+        return TeX(rf"\cite[{{{loc}}}]{{{key}}}{flag}")
+    return TeX(rf"\cite{{{key}}}{flag}")
 
 
 def inline_tex(source: Source) -> TeX:

@@ -67,11 +67,12 @@ def cite_markdown(source, bib) -> TeX:
         if source.kind in NOTE_KINDS:
             s += f" ({source.kind}: {source.note})"
         return escape_markdown(s)
+    flag = " (secondary source)" if source.kind == "secondary" else ""
     if not source.locator:
-        return TeX(f"[@{key}]")
+        return TeX(f"[@{key}]{flag}")
     # in a citation's locator/suffix, ';' would start a new citation and brackets would end it
     loc = "".join("\\" + c if c in "[];@\\" else c for c in source.locator)
-    return TeX(f"[@{key}, {loc}]")
+    return TeX(f"[@{key}, {loc}]{flag}")
 
 
 def _unit_text(var) -> str:

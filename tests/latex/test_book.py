@@ -403,3 +403,16 @@ def test_roofline_bundle_compiles_with_bibtex(tmp_path):
         assert subprocess.run(run, check=False, cwd=tmp_path, capture_output=True, timeout=300).returncode == 0
     log = (tmp_path / "all.log").read_text(encoding="latin-1")
     assert "undefined" not in log, [ln for ln in log.splitlines() if "undefined" in ln]
+
+
+def test_secondary_and_assumed_sources_say_so():
+    from mlsysim.latex.bib import cite_tex
+    from mlsysim.latex.qmd import cite_markdown
+
+    sec = Source("Press, 'Chip X review'", kind="secondary", year=2024, locator="p. 2", note="vendor gives none")
+    assumed = Source("mlsysim default", kind="assumption", note="a round figure")
+    b = Bibliography([sec, assumed])
+    assert list(b.works) == ["press2024chip"]
+    assert cite_tex(sec, b) == r"\cite[{p. 2}]{press2024chip} (secondary source)"
+    assert cite_markdown(sec, b) == "[@press2024chip, p. 2] (secondary source)"
+    assert cite_tex(assumed, b) == "mlsysim default (assumption: a round figure)"
