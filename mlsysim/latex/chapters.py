@@ -46,6 +46,7 @@ CHAPTERS: dict[str, Chapter] = {
     "training": Chapter(
         "Distributed training: parallelism, collectives and memory",
         ("TransformerCost", "MegatronGPT", "Collectives", "HierarchicalCollectives", "CollectiveAlphaBeta",
+         "CollectiveRingEquivalent",
          "Parallelism", "PipelineBubble", "ZeROMemory", "ActivationMemory")),
     "sustainability": Chapter(
         "Sustainable AI: energy, carbon, water and cost", ("Carbon", "TCO"), (),
