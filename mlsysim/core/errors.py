@@ -60,4 +60,12 @@ class SolveError(MlsysimError, RuntimeError):
     """Neither the symbolic nor the numeric solver could invert the relation."""
 
 
+class OptionError(MlsysimError, ValueError):
+    """An option (a method name, a mode) is not one of its allowed values; the message lists them."""
+
+
+class DefinitionError(MlsysimError, ValueError):
+    """An equation or equation set is ill-formed (duplicate key, a cycle, a display form that differs)."""
+
+
 __all__ = [n for n in dir() if n.endswith("Error")]

@@ -6,41 +6,22 @@ import math
 
 import numpy as np
 
+from .domains import DOMAIN
 from .variables import Var
 
 ACCEPT_RTOL = 1e-7
 
 
 
-def _in_domain_scalar(d: str, x: float) -> bool:
-    if d == "positive":
-        return x > 0
-    if d == "count":
-        return x >= 1 - 1e-9
-    if d in ("nonnegative", "count0"):
-        return x >= 0
-    if d == "fraction":
-        return 0 < x <= 1 + 1e-12
-    if d == "ge1":
-        return x >= 1 - 1e-12
-    return True
+def _in_domain_scalar(d, x: float) -> bool:
+    """Is ``x`` in domain ``d`` (a Domain or its name)? Counts are not required whole here: a continuous
+    root is accepted, then rounded by the inverse."""
+    return DOMAIN[d].contains(x, whole=False)
 
 
 def _in_domain(v: Var, x):
-    d = v.domain
-    x = np.asarray(x)
-    with np.errstate(invalid="ignore"):
-        if d == "positive":
-            return x > 0
-        if d == "count":
-            return x >= 1 - 1e-9
-        if d in ("nonnegative", "count0"):
-            return x >= 0
-        if d == "fraction":
-            return (x > 0) & (x <= 1 + 1e-12)
-        if d == "ge1":
-            return x >= 1 - 1e-12
-        return np.isfinite(x)
+    """Elementwise :func:`_in_domain_scalar` for an array."""
+    return v.domain.contains(np.asarray(x, dtype=float), whole=False)
 
 
 def _numeric_root(f, target, uvar: Var, shape):

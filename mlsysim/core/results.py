@@ -207,6 +207,10 @@ class Solution:
     bound = ""
     #: other values of the unknown that also meet the target (e.g. the second root of a quadratic)
     alternatives: list = []
+    #: how the value was rounded (a count unknown: the whole number next to the exact answer that meets the target)
+    note = ""
+    #: the exact (unrounded) answer; equals ``value`` unless a count was rounded
+    continuous = None
 
     def __repr__(self):
         reg = self.regime
@@ -219,6 +223,8 @@ class Solution:
             reg = ", ".join(f"{k}: {v if not isinstance(v, np.ndarray) else 'array'}" for k, v in reg.items())
         if self.alternatives:
             note += "; also met by " + ", ".join(fmt_quantity(a) for a in self.alternatives)
+        if self.note:
+            note += "; " + self.note
         return f"Solution({self.unknown} = {fmt_quantity(self.value)}; regime: {reg or '-'}{note}; via {self.method})"
 
     __str__ = __repr__

@@ -118,8 +118,14 @@ def _check_pair(eqset, values, target, unknown):
         # degenerate point where the target does not depend on the unknown (e.g. utilization = 1)
         assert "does not depend" in str(exc)
         return "skip"
-    got = sol.value.to(VARIABLES[unknown].base_unit).magnitude if not VARIABLES[unknown].dimensionless \
-        else sol.value.magnitude
+    # a count unknown is rounded to a whole number that meets the target as a limit (sol.note); the exact
+    # answer the round trip checks is sol.continuous
+    exact = sol.continuous if sol.continuous is not None else sol.value
+    got = exact.to(VARIABLES[unknown].base_unit).magnitude if not VARIABLES[unknown].dimensionless \
+        else exact.magnitude
+    if sol.note:
+        assert float(sol.value.magnitude) == round(float(sol.value.magnitude))
+        assert sol.all.magnitude(target) <= tval * (1 + 1e-12), (eqset.name, target, unknown, sol)
     # the solution always reproduces the target. (A count unknown may be answered by a continuous value,
     # e.g. the regime boundary of a bound; evaluate() refuses non-whole counts, so substitute the answer
     # into the set's kernels directly.)
