@@ -53,13 +53,13 @@ from .collectives import HOCKNEY_1994
 _var("peak_flops", "FLOP/s", r"R_{\text{peak}}", "device peak compute at the precision used")
 _var("memory_bandwidth", "byte/s", r"\mathrm{BW}", "device memory bandwidth")
 _var("message_bytes", "byte", "M", "payload of one collective (the full buffer each rank contributes)")
-_var("gemm_flops", "FLOP", "F", "FLOPs of one matrix multiplication (2 m n k)")
+_var("gemm_flops", "FLOP", r"F_{\text{GEMM}}", "FLOPs of one matrix multiplication (2 m n k)")
 _var("gemm_efficiency_max", "", r"\eta_{\text{gemm,max}}",
      "asymptotic fraction of the dense peak that large GEMMs reach (fitted)", "fraction")
 _var("gemm_half_flops", "FLOP", r"F_{1/2}", "GEMM size at which half of the asymptotic efficiency is reached (fitted)")
 _var("gemm_efficiency", "", r"\eta_{\text{gemm}}", "achieved / peak compute of one GEMM", "fraction")
 _var("gemm_time", "s", r"T_{\text{gemm}}", "time of one GEMM at its size-dependent efficiency")
-_var("kernel_bytes", "byte", "D", "bytes one memory-bound kernel reads and writes")
+_var("kernel_bytes", "byte", r"D_{\text{k}}", "bytes one memory-bound kernel reads and writes")
 _var("memory_efficiency_max", "", r"\eta_{\text{mem,max}}",
      "asymptotic fraction of the datasheet bandwidth that large transfers reach (fitted)", "fraction")
 _var("memory_half_bytes", "byte", r"D_{1/2}",
@@ -96,16 +96,16 @@ def efficiency_equations() -> dict:
         eqs = [
             Equation("gemm_efficiency", "gemm_efficiency", em * F / (F + Fh), source=HALF_PERFORMANCE,
                      description="GEMM efficiency rises with the GEMM's size towards its asymptote",
-                     display=r"\eta_{\text{gemm,max}} \frac{F}{F + F_{1/2}}"),
+                     display=r"\eta_{\text{gemm,max}} \frac{F_{\text{GEMM}}}{F_{\text{GEMM}} + F_{1/2}}"),
             Equation("gemm_time", "gemm_time", F / (sym.gemm_efficiency * sym.peak_flops), source=HALF_PERFORMANCE,
                      description="time of one GEMM: its work over its achieved rate",
-                     display=r"\frac{F}{\eta_{\text{gemm}}\, R_{\text{peak}}}"),
+                     display=r"\frac{F_{\text{GEMM}}}{\eta_{\text{gemm}}\, R_{\text{peak}}}"),
             Equation("memory_efficiency", "memory_efficiency", mm * D / (D + Dh), source=HALF_PERFORMANCE,
                      description="bandwidth efficiency rises with the bytes a kernel moves towards its asymptote",
-                     display=r"\eta_{\text{mem,max}} \frac{D}{D + D_{1/2}}"),
+                     display=r"\eta_{\text{mem,max}} \frac{D_{\text{k}}}{D_{\text{k}} + D_{1/2}}"),
             Equation("kernel_memory_time", "kernel_memory_time", D / (sym.memory_efficiency * sym.memory_bandwidth),
                      source=HALF_PERFORMANCE, description="time of one memory-bound kernel",
-                     display=r"\frac{D}{\eta_{\text{mem}}\, \mathrm{BW}}"),
+                     display=r"\frac{D_{\text{k}}}{\eta_{\text{mem}}\, \mathrm{BW}}"),
             Equation("collective_time", "collective_time",
                      sym.collective_latency + sym.message_bytes / sym.collective_bandwidth, source=HOCKNEY_1994,
                      description="measured collective: fixed latency plus message over effective bandwidth",
