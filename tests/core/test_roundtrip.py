@@ -76,7 +76,16 @@ def _layout_point(eqset, u):
     return values
 
 
-_POINT_BUILDERS = {"Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
+def _queue_point(eqset, u):
+    """A stable M/M/c queue: utilisation drawn in (0.05, 0.95), so arrival_rate follows from it."""
+    values = {n: _draw_value(n, u) for n in eqset.inputs}
+    rho = u("float", 0.05, 0.95)
+    values["arrival_rate"] = rho * values["servers"] * values["service_rate"]
+    values["wait_quantile"] = u("float", 0.5, 0.999)
+    return values
+
+
+_POINT_BUILDERS = {"Queueing": _queue_point, "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
                    "ActivationMemory": _layout_point}
 
 

@@ -13,7 +13,17 @@ from ..registry import Registry
 Equations = Registry("equation set")
 
 #: topic modules, in dependency order
-TOPICS = ["roofline", "transformer", "serving", "collectives", "parallelism", "carbon", "tco", "efficiency"]
+TOPICS = [
+    "roofline",
+    "transformer",
+    "serving",
+    "collectives",
+    "parallelism",
+    "carbon",
+    "tco",
+    "efficiency",
+    "queueing",
+]
 
 
 def _register_all():
