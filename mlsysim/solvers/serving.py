@@ -92,6 +92,9 @@ class _Facade:
         still meets the target (times and memory are upper limits). Returns an :class:`InverseResult`
         that carries the full forward result at the answer (``.result``), including ``fits``.
         """
+        if unknown == "num_replicas" and isinstance(self, ServingSolver):  # capacity planning (queueing)
+            from .capacity import solve_num_replicas
+            return solve_num_replicas(self, **kwargs)
         eq = self.equations
         if not isinstance(unknown, str) or unknown not in eq.inputs:
             import difflib
