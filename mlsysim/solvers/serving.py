@@ -92,9 +92,6 @@ class _Facade:
         still meets the target (times and memory are upper limits). Returns an :class:`InverseResult`
         that carries the full forward result at the answer (``.result``), including ``fits``.
         """
-        if unknown == "num_replicas" and isinstance(self, ServingSolver):  # capacity planning (queueing)
-            from .capacity import solve_num_replicas
-            return solve_num_replicas(self, **kwargs)
         eq = self.equations
         if not isinstance(unknown, str) or unknown not in eq.inputs:
             import difflib
@@ -410,6 +407,9 @@ class ServingSolver(_Facade):
         answer is the largest value that meets the target **and** fits in device memory; when memory is
         the tighter limit the answer says so (``binding == "memory"``).
         """
+        if unknown == "num_replicas":  # capacity planning: the serving model plus the M/M/c queue
+            from .capacity import solve_num_replicas
+            return solve_num_replicas(self, **kwargs)
         res = super().solve_for(unknown, **kwargs)
         res.binding = res.target
         if unknown in ("batch_size", "seq_len") and res.target != "memory_required" and not np.all(res.fits) \
