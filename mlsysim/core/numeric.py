@@ -80,6 +80,35 @@ def _grid_for(uvar: Var):
     return grid
 
 
+def _with_finite_edges(grid, resid, steps: int = 80):
+    """The scan points ``(u, resid(u))``, plus the edges of the region where ``resid`` is finite.
+
+    A relation can be defined on part of the domain only (an M/M/c queue is stable only while the
+    utilisation is < 1, and its waiting time grows without bound at that edge): a root between the last
+    finite grid point and the edge would never be bracketed by the grid alone. Where ``resid`` turns
+    from finite to non-finite (or back) between two grid points, bisection (in log space) finds the last
+    finite point, which joins the scan.
+    """
+    pts = [(float(g), resid(float(g))) for g in grid]
+    out = []
+    for (u0, r0), (u1, r1) in zip(pts, pts[1:]):
+        out.append((u0, r0))
+        if math.isfinite(r0) != math.isfinite(r1) and u0 > 0:
+            good, bad = (u0, u1) if math.isfinite(r0) else (u1, u0)
+            for _ in range(steps):
+                m = math.sqrt(good * bad)
+                if m in (good, bad):
+                    break
+                if math.isfinite(resid(m)):
+                    good = m
+                else:
+                    bad = m
+            out.append((good, resid(good)))
+    out.append(pts[-1])
+    out.sort(key=lambda p: p[0])
+    return out
+
+
 def _numeric_roots_scalar(f, target: float, uvar: Var):
     """Every root of ``f(u) = target`` that a log-spaced scan brackets, refined by bisection.
 
@@ -94,12 +123,10 @@ def _numeric_roots_scalar(f, target: float, uvar: Var):
             return math.nan
 
     roots = []
-    grid = _grid_for(uvar)
+    grid = _with_finite_edges(_grid_for(uvar), resid)
     tol = ACCEPT_RTOL * abs(target)
     prev_u, prev_r = None, None
-    for g in grid:
-        g = float(g)
-        r = resid(g)
+    for g, r in grid:
         if math.isfinite(r) and (r == 0 or (prev_u is None and abs(r) <= tol)):
             # the target is met exactly at a grid point, or within tolerance at the domain's edge (the first
             # point, e.g. a count of 1): a root, unless the previous point already met it (a plateau)
