@@ -77,15 +77,17 @@ def _layout_point(eqset, u):
 
 
 def _queue_point(eqset, u):
-    """A stable M/M/c queue: utilisation drawn in (0.05, 0.95), so arrival_rate follows from it."""
+    """A stable, loaded M/M/c queue: utilisation drawn in (0.7, 0.97), so arrival_rate follows from it."""
     values = {n: _draw_value(n, u) for n in eqset.inputs}
-    rho = u("float", 0.05, 0.95)
+    # a loaded queue of a few servers, so that requests do wait at the 99th percentile (else p99_wait = 0)
+    values["servers"] = float(u("int", 1, 16))
+    rho = u("float", 0.7, 0.97)
     values["arrival_rate"] = rho * values["servers"] * values["service_rate"]
     values["wait_quantile"] = u("float", 0.5, 0.999)
     return values
 
 
-_POINT_BUILDERS = {"Queueing": _queue_point, "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
+_POINT_BUILDERS = {"Queueing": _queue_point, "QueueingQuantile": _queue_point, "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
                    "ActivationMemory": _layout_point}
 
 

@@ -23,6 +23,7 @@ TOPICS = [
     "tco",
     "efficiency",
     "queueing",
+    "checkpointing",
 ]
 
 
