@@ -24,6 +24,7 @@ TOPICS = [
     "efficiency",
     "queueing",
     "checkpointing",
+    "batching",
 ]
 
 
