@@ -130,3 +130,33 @@ def solve_num_replicas(solver, *, arrival_rate=None, batch_size: int = 1, **kwar
         SERVICE_TIME_MODEL.source.note,
     ]
     return sol
+
+
+def capacity_curve(solver, *, concurrency, arrival_rate, **kwargs) -> dict:
+    """Throughput and p99 request latency of one replica as its concurrency grows (arrays, one per point).
+
+    For each concurrency ``B`` (sequences in flight), the serving model gives the decode step and request
+    latency at batch ``B``; ``Equations.ContinuousBatching`` the output-token throughput with prefill stalls
+    (the prefill of one request is the serving model's TTFT at batch 1); ``Equations.Queueing`` the p99
+    queueing delay of ``arrival_rate`` on ``B`` servers of rate ``1 / request_latency``. Points where the
+    replica cannot keep up (utilisation >= 1) or the KV cache does not fit have NaN latency and are listed in
+    ``unstable`` / ``fits``.
+    """
+    b = np.asarray(concurrency, dtype=float).ravel()
+    if b.size == 0 or np.any(b < 1) or np.any(b != np.round(b)):
+        raise DomainError(f"concurrency must be whole numbers >= 1; got {concurrency!r}")
+    lam = float(arrival_rate.m_as("1/s"))
+    r = solver.solve(batch_size=b, **kwargs)
+    one = solver.solve(batch_size=1, **kwargs)
+    latency = np.asarray(r.request_latency.m_as("s"), dtype=float)
+    cb = Equations.ContinuousBatching.evaluate(batch_size=b, output_tokens=kwargs.get("output_tokens") or 1,
+                                               tpot=r.tpot, single_prefill_time=one.ttft)
+    throughput = np.asarray(cb.continuous_batching_throughput.m_as("1/s"), dtype=float)
+    p99 = np.full(b.shape, np.nan)
+    stable = lam * latency < b
+    if np.any(stable):
+        q = Equations.Queueing.evaluate(outputs=["p99_wait"], arrival_rate=Q_(lam, "1/s"),
+                                        service_rate=Q_(1.0 / latency[stable], "1/s"), servers=b[stable])
+        p99[stable] = np.atleast_1d(q.p99_wait.m_as("s")) + latency[stable]
+    return {"concurrency": b, "throughput": Q_(throughput, "1/s"), "p99_latency": Q_(p99, "s"),
+            "request_latency": Q_(latency, "s"), "unstable": ~stable, "fits": np.asarray(r.fits, dtype=bool)}

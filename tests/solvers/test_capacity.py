@@ -74,3 +74,27 @@ def test_needs_a_target_and_an_arrival_rate():
         S.solve_for("num_replicas", **BASE, arrival_rate=Q_(5, "1/s"))
     with pytest.raises(UnderdeterminedError):
         S.solve_for("num_replicas", **BASE, p99_latency=Q_(20, "s"))
+
+
+def test_capacity_curve_marks_unstable_points_and_matches_the_queue():
+    from mlsysim.solvers.capacity import capacity_curve
+
+    c = capacity_curve(S, concurrency=[1, 4, 16], arrival_rate=Q_(2, "1/s"), **{k: v for k, v in BASE.items()})
+    lat = c["request_latency"].m_as("s")
+    # one sequence at a time: 2/s * ~1 s latency >= 1 server: unstable
+    assert c["unstable"][0] and math.isnan(c["p99_latency"].m_as("s")[0])
+    # at 16 in flight: the p99 is the recursion's M/M/16 p99 wait plus the request latency
+    expected = _p99_wait(16, 2.0, 1 / lat[2]) + lat[2]
+    assert c["p99_latency"].m_as("s")[2] == pytest.approx(expected, rel=1e-9)
+
+
+def test_serving_capacity_plot_draws_the_curve_and_the_slo():
+    pytest.importorskip("matplotlib")
+    from mlsysim import plot
+
+    fig = plot.serving_capacity(Models.Llama3_8B, Hardware.H100, arrival_rate=Q_(2, "1/s"), p99_slo=Q_(20, "s"),
+                                prompt_tokens=2000, output_tokens=200, concurrency=(4, 8, 16))
+    ax = fig.axes[0]
+    xs = ax.lines[0].get_xdata()
+    assert len(xs) == 3 and all(x > 0 for x in xs)
+    assert ax.lines[1].get_xdata()[0] == 20
