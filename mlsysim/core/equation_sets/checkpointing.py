@@ -93,9 +93,9 @@ def build_checkpointing() -> EquationSet:
 
 def build_goodput() -> EquationSet:
     e = checkpointing_equations()
-    return EquationSet("Goodput", list(e.values()),
-                       description="job MTBF from device failures, checkpoint time from state size, the optimum "
-                                   "interval and the resulting goodput (Daly 2006)")
+    return EquationSet("Goodput", [e["mtbf"], e["checkpoint_time"], e["goodput"]],
+                       description="job MTBF from device failures, checkpoint time from state size, and the goodput "
+                                   "at a checkpoint interval (Daly 2006); the optimum interval is Checkpointing's")
 
 
 Equations.register("Checkpointing", factory=build_checkpointing)
