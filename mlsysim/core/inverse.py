@@ -288,6 +288,11 @@ class InverseSolving:
             sols = None
         if sols is not None:
             sols = [s for s in sols if not s.has(sp.I) and s.is_real is not False]
+            # sympy returns the principal branch of the Lambert W only; on (-1/e, 0) the lower branch is a
+            # second real root (e.g. goodput below and above its optimum checkpoint interval)
+            sols += [s.replace(lambda e: isinstance(e, sp.LambertW) and len(e.args) == 1,
+                               lambda e: sp.LambertW(e.args[0], -1))
+                     for s in sols if s.has(sp.LambertW)]
             if not sols:
                 sols = None
         if sols is None and method == "symbolic":
@@ -296,8 +301,22 @@ class InverseSolving:
         return sols
 
     def _lambdify_solution(self, expr, args):
+        """A numpy callable of a closed-form inverse. A special function numpy lacks (the Lambert W of a
+        transcendental inverse) takes scipy's where scipy is installed; otherwise the candidate raises
+        ``ValueError`` when called, so that the numeric root finder answers instead."""
         sp = _sympy()
-        return sp.lambdify([VARIABLES[a].symbol for a in args], expr, modules="numpy", cse=True)
+        symbols = [VARIABLES[a].symbol for a in args]
+        fn = sp.lambdify(symbols, expr, modules="numpy", cse=True)
+        names = {type(f).__name__ for f in expr.atoms(sp.Function) if not hasattr(f, "_imp_")}
+        if all(n in fn.__globals__ or f"{n}(" not in (fn.__doc__ or "") for n in names):
+            return fn
+        try:
+            import scipy.special  # noqa: F401
+        except ImportError:
+            def unsupported(*_a):
+                raise ValueError(f"no numpy form for {expr}")
+            return unsupported
+        return sp.lambdify(symbols, expr, modules=["scipy", "numpy"], cse=True)
 
     def _solve_with_plan(self, plan, unknown, mags, knowns, on_infeasible, limit="max", round_counts=True):
         t = plan["target"]

@@ -87,7 +87,18 @@ def _queue_point(eqset, u):
     return values
 
 
-_POINT_BUILDERS = {"Queueing": _queue_point, "QueueingQuantile": _queue_point, "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
+def _goodput_point(eqset, u):
+    """A job that fails every 1e3-1e5 s, writes its state in 1-1000 s, restarts in 10-1000 s and
+    checkpoints every 100-10,000 s (random decades elsewhere make e^(R/M) overflow)."""
+    values = {n: _draw_value(n, u) for n in eqset.inputs}
+    values["device_mtbf"] = 10 ** u("float", 3.0, 5.0) * values["num_devices"]
+    values["storage_bandwidth"] = values["checkpoint_bytes"] / 10 ** u("float", 0.0, 3.0)
+    values["restart_time"] = 10 ** u("float", 1.0, 3.0)
+    values["checkpoint_interval"] = 10 ** u("float", 2.0, 4.0)
+    return values
+
+
+_POINT_BUILDERS = {"Goodput": _goodput_point, "Queueing": _queue_point, "QueueingQuantile": _queue_point, "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
                    "ActivationMemory": _layout_point}
 
 

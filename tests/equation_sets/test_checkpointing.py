@@ -61,3 +61,15 @@ def test_more_devices_lower_goodput():
         tau = C.evaluate(checkpoint_time=r.checkpoint_time, mtbf=r.mtbf).checkpoint_interval
         g.append(G.evaluate(outputs=["goodput"], num_devices=n, checkpoint_interval=tau, **kw).goodput.m)
     assert g[0] > g[1] > g[2]
+
+
+def test_goodput_has_two_intervals_either_side_of_the_optimum():
+    # G(tau) rises then falls: a goodput below the optimum is met by a short and a long interval.
+    kw = dict(checkpoint_time=Q_(100, "s"), restart_time=Q_(600, "s"), mtbf=Q_(10000, "s"))
+    g = G.evaluate(outputs=["goodput"], checkpoint_interval=Q_(1000, "s"), **kw).goodput
+    s = G.solve("checkpoint_interval", goodput=g, **kw)
+    answers = sorted([s.value.m_as("s")] + [a.m_as("s") for a in s.alternatives])
+    assert len(answers) == 2 and any(abs(a - 1000) < 1e-6 * 1000 for a in answers)
+    for a in answers:
+        back = G.evaluate(outputs=["goodput"], checkpoint_interval=Q_(a, "s"), **kw).goodput.m
+        assert back == pytest.approx(g.m, rel=1e-9)
