@@ -106,6 +106,8 @@ class EquationSet(InverseSolving):
             want = eq.lhs.pint_unit.dimensionality
             for reg, e in eq.branches().items():
                 where = f"{self.name}.{eq.key}" + (f" [{reg}]" if reg else "")
+                if e == 0:
+                    continue  # zero has every dimension (e.g. the "no wait" regime of a delay)
                 got = expr_dimensionality(e, where)
                 if got != want:
                     raise DimensionError(f"{where}: right-hand side {e} has dimension {dict(got) or 'dimensionless'}"

@@ -71,7 +71,7 @@ _var("single_prefill_time", "s", r"T_{\text{ttft,1}}", "prefill time of one requ
 _var("continuous_batching_throughput", "1/s", r"X_{\text{cb}}",
      "output tokens per second with continuous batching (prefill stalls included)")
 _var("effective_tpot", "s", r"T_{\text{tpot,eff}}", "time per output token a request sees, prefill stalls included")
-_var("chunk_size", "", "C", "tokens per prefill chunk (chunked prefill)", "count")
+_var("chunk_size", "", r"C_{\text{chunk}}", "tokens per prefill chunk (chunked prefill)", "count")
 _var("hybrid_step_flops", "FLOP", r"O_{\text{hyb}}", "linear-layer FLOPs of a hybrid (chunk + decodes) step")
 _var("hybrid_compute_time", "s", r"T_{\text{comp,hyb}}", "compute time of a hybrid step")
 _var("hybrid_memory_time", "s", r"T_{\text{mem,hyb}}", "memory time of a hybrid step")

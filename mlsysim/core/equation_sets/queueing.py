@@ -41,7 +41,7 @@ from . import Equations
 _var("arrival_rate", "1/s", r"\lambda", "request arrival rate (Poisson)")
 _var("service_rate", "1/s", r"\mu", "requests one server completes per second (exponential service)")
 _var("servers", "", "c", "servers of the queue (replicas)", "count")
-_var("offered_load", "", "a", "offered load in Erlangs: arrival_rate / service_rate")
+_var("offered_load", "", "A", "offered load in Erlangs: arrival_rate / service_rate")
 _var("server_utilization", "", r"\rho", "fraction of time a server is busy: arrival_rate / (servers * service_rate)")
 _var("wait_probability", "", r"P_W", "probability that an arriving request waits (Erlang C)", "fraction")
 _var("mean_wait", "s", r"W_q", "mean queueing delay before service starts", "nonnegative")
