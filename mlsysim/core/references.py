@@ -309,6 +309,39 @@ KWON_2023 = _work(
     title="Efficient Memory Management for Large Language Model Serving with PagedAttention",
     venue="Proceedings of the 29th Symposium on Operating Systems Principles (SOSP)", arxiv="2309.06180")
 
+KLEINROCK_1975 = _work(
+    authors=("L. Kleinrock",), year=1975, kind="paper", entry_type="book",
+    title="Queueing Systems, Volume 1: Theory", publisher="Wiley")
+HARCHOL_BALTER_2013 = _work(
+    authors=("M. Harchol-Balter",), year=2013, kind="paper", entry_type="book",
+    title="Performance Modeling and Design of Computer Systems: Queueing Theory in Action",
+    publisher="Cambridge University Press")
+YOUNG_1974 = _work(
+    authors=("J. W. Young",), year=1974, kind="paper", entry_type="article",
+    title="A first order approximation to the optimum checkpoint interval", venue="Communications of the ACM",
+    volume="17", number="9", pages="530-531", doi="10.1145/361147.361115")
+DALY_2006 = _work(
+    authors=("J. T. Daly",), year=2006, kind="paper", entry_type="article",
+    title="A higher order estimate of the optimum checkpoint interval for restart dumps",
+    venue="Future Generation Computer Systems", volume="22", number="3", pages="303-312",
+    doi="10.1016/j.future.2004.11.016")
+YU_2022 = _work(
+    authors=("G.-I. Yu",), et_al=True, year=2022, kind="paper", entry_type="inproceedings",
+    title="Orca: A Distributed Serving System for Transformer-Based Generative Models",
+    venue="16th USENIX Symposium on Operating Systems Design and Implementation (OSDI)")
+AGRAWAL_2024 = _work(
+    authors=("A. Agrawal",), et_al=True, year=2024, kind="paper", entry_type="inproceedings",
+    title="Taming Throughput-Latency Tradeoff in LLM Inference with Sarathi-Serve",
+    venue="18th USENIX Symposium on Operating Systems Design and Implementation (OSDI)", arxiv="2403.02310")
+ZHONG_2024 = _work(
+    authors=("Y. Zhong",), et_al=True, year=2024, kind="paper", entry_type="inproceedings",
+    title="DistServe: Disaggregating Prefill and Decoding for Goodput-optimized Large Language Model Serving",
+    venue="18th USENIX Symposium on Operating Systems Design and Implementation (OSDI)", arxiv="2401.09670")
+PATEL_2024 = _work(
+    authors=("P. Patel",), et_al=True, year=2024, kind="paper", entry_type="inproceedings",
+    title="Splitwise: Efficient Generative LLM Inference Using Phase Splitting",
+    venue="51st Annual International Symposium on Computer Architecture (ISCA)", arxiv="2311.18677")
+
 IEEE_754_2019 = _work(
     authors=("IEEE",), organization=True, year=2019, kind="standard",
     title="IEEE Standard for Floating-Point Arithmetic", venue="IEEE Std 754-2019")

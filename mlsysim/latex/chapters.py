@@ -43,11 +43,15 @@ CHAPTERS: dict[str, Chapter] = {
         "Model serving: prefill, decode and the KV cache",
         ("Roofline", "TransformerCost", "KVCache", "Serving", "Inference"),
         ("ex:serving-tpot-llama3-70b-h200",), ("eq:inverse-serving-bandwidth-for-tpot",)),
+    "serving_at_scale": Chapter(
+        "Serving at scale: paged KV, continuous batching, chunked prefill, disaggregation and queueing",
+        ("KVCache", "Serving", "PagedKV", "ContinuousBatching", "ChunkedPrefill", "Disaggregation", "Queueing",
+         "QueueingQuantile")),
     "training": Chapter(
         "Distributed training: parallelism, collectives and memory",
         ("TransformerCost", "MegatronGPT", "Collectives", "HierarchicalCollectives", "CollectiveAlphaBeta",
          "CollectiveRingEquivalent",
-         "Parallelism", "PipelineBubble", "ZeROMemory", "ActivationMemory")),
+         "Parallelism", "PipelineBubble", "ZeROMemory", "ActivationMemory", "Checkpointing", "Goodput")),
     "sustainability": Chapter(
         "Sustainable AI: energy, carbon, water and cost", ("Carbon", "TCO"), (),
         ("eq:inverse-carbon-intensity-for-budget",)),

@@ -55,7 +55,9 @@ arrival rate :math:`\\lambda` at full utilisation, and their ratio, follow.
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import ensure_var as _var
 from ..variables import sym
 from . import Equations
@@ -86,25 +88,12 @@ _var("prefill_instances", "", r"n_{\text{pre}}", "prefill instances that carry t
 _var("decode_instances", "", r"n_{\text{dec}}", "decode instances that carry the arrival rate at full load")
 _var("pool_ratio", "", r"r_{\text{pd}}", "prefill instances per decode instance")
 
-KWON_2023 = Source(
-    "W. Kwon et al., 'Efficient Memory Management for Large Language Model Serving with PagedAttention', "
-    "SOSP 2023", kind="paper", year=2023, locator="Sec. 4.1-4.2 (paged KV blocks; at most one partly filled "
-    "block per sequence)", url="arXiv:2309.06180")
-YU_2022 = Source(
-    "G.-I. Yu et al., 'Orca: A Distributed Serving System for Transformer-Based Generative Models', OSDI 2022",
-    kind="paper", year=2022, locator="Sec. 4.2 (iteration-level scheduling)")
-AGRAWAL_2024 = Source(
-    "A. Agrawal et al., 'Taming Throughput-Latency Tradeoff in LLM Inference with Sarathi-Serve', OSDI 2024",
-    kind="paper", year=2024, locator="Sec. 2.3 (prefill stalls decodes), Sec. 4 (chunked prefills, "
-    "stall-free batching)", url="arXiv:2403.02310")
-ZHONG_2024 = Source(
-    "Y. Zhong et al., 'DistServe: Disaggregating Prefill and Decoding for Goodput-optimized Large Language "
-    "Model Serving', OSDI 2024", kind="paper", year=2024, locator="Sec. 3 (separate pools, KV transfer)",
-    url="arXiv:2401.09670")
-PATEL_2024 = Source(
-    "P. Patel et al., 'Splitwise: Efficient Generative LLM Inference Using Phase Splitting', ISCA 2024",
-    kind="paper", year=2024, locator="Sec. 4 (KV-cache transfer between prompt and token machines)",
-    url="arXiv:2311.18677")
+KWON_2023 = cite(refs.KWON_2023, "Sec. 4.1-4.2 (paged KV blocks; at most one partly filled block per sequence)")
+YU_2022 = cite(refs.YU_2022, "Sec. 4.2 (iteration-level scheduling)")
+AGRAWAL_2024 = cite(refs.AGRAWAL_2024, "Sec. 2.3 (prefill stalls decodes), Sec. 4 (chunked prefills, stall-free "
+                                       "batching)")
+ZHONG_2024 = cite(refs.ZHONG_2024, "Sec. 3 (separate pools, KV transfer)")
+PATEL_2024 = cite(refs.PATEL_2024, "Sec. 4 (KV-cache transfer between prompt and token machines)")
 BLOCK_WASTE = derived("expected paged-KV block waste",
                       "a sequence of s tokens holds ceil(s/b) blocks; over positions spread uniformly within a "
                       "block the expected unused slots are (b - 1)/2 (Kwon et al. 2023, Sec. 4.2: at most one "

@@ -32,7 +32,8 @@ MTBF of about 3.09 h x 16,384 = 5.1e4 h (5.8 years).
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source
+from .. import references as refs
+from ..references import cite
 from ..variables import ensure_var as _var
 from ..variables import sym
 from . import Equations
@@ -49,15 +50,9 @@ _var("num_devices", "", r"n_{\text{dev}}", "accelerators in the job", "count")
 _var("checkpoint_bytes", "byte", r"S_{\text{ckpt}}", "bytes written per checkpoint (model and optimizer state)")
 _var("storage_bandwidth", "byte/s", r"B_{\text{st}}", "aggregate write bandwidth to checkpoint storage")
 
-YOUNG_1974 = Source(
-    "J. W. Young, 'A first order approximation to the optimum checkpoint interval', Communications of the ACM "
-    "17(9), 530-531", kind="paper", year=1974, locator="Eq. (optimum interval sqrt(2 delta M))",
-    url="doi:10.1145/361147.361115")
-DALY_2006 = Source(
-    "J. T. Daly, 'A higher order estimate of the optimum checkpoint interval for restart dumps', Future "
-    "Generation Computer Systems 22(3), 303-312", kind="paper", year=2006,
-    locator="Sec. 2 (exponential failures), Eq. 13 (expected wall-clock time), Eq. 37 (optimum interval)",
-    url="doi:10.1016/j.future.2004.11.016")
+YOUNG_1974 = cite(refs.YOUNG_1974, "Eq. (optimum interval sqrt(2 delta M))")
+DALY_2006 = cite(refs.DALY_2006, "Sec. 2 (exponential failures), Eq. 13 (expected wall-clock time), Eq. 37 "
+                                 "(optimum interval)")
 
 _EQS = None
 

@@ -33,7 +33,9 @@ import numpy as np
 
 from ..equations import Equation, EquationSet
 from ..errors import InfeasibleError
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import ensure_var as _var
 from ..variables import sym
 from . import Equations
@@ -49,12 +51,9 @@ _var("p99_wait", "s", r"W_{99}", "99th-percentile queueing delay", "nonnegative"
 _var("wait_quantile", "", "q", "quantile of the queueing delay asked for (e.g. 0.99)", "fraction")
 _var("p_quantile_wait", "s", r"W_{q}^{(p)}", "queueing delay at the quantile wait_quantile", "nonnegative")
 
-KLEINROCK_1975 = Source(
-    "L. Kleinrock, 'Queueing Systems, Volume 1: Theory', Wiley", kind="paper", year=1975,
-    locator="Sec. 3.5, the M/M/m system: Eq. 3.40 (Erlang's C formula), mean wait and waiting-time distribution")
-HARCHOL_BALTER_2013 = Source(
-    "M. Harchol-Balter, 'Performance Modeling and Design of Computer Systems: Queueing Theory in Action', "
-    "Cambridge University Press", kind="paper", year=2013, locator="Ch. 14 (M/M/k: Erlang C, P(W > t))")
+KLEINROCK_1975 = cite(refs.KLEINROCK_1975, "Sec. 3.5, the M/M/m system: Eq. 3.40 (Erlang's C formula), mean wait "
+                                            "and waiting-time distribution")
+HARCHOL_BALTER_2013 = cite(refs.HARCHOL_BALTER_2013, "Ch. 14 (M/M/k: Erlang C, P(W > t))")
 QUANTILE = derived("quantile of the M/M/c waiting time",
                    "inverting P(W > t) = P_W exp(-(c mu - lambda) t) (Harchol-Balter 2013, Ch. 14) at probability "
                    "1 - q; the delay is 0 when P_W <= 1 - q (a request at that quantile does not wait)")
