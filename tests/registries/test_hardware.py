@@ -610,6 +610,13 @@ def test_cli_lists_unverified_values(capsys):
     assert "MI300X" in out
     # a primary datasheet value is not listed
     assert "H100                     memory_bandwidth" not in out
+    assert main(["list", "hardware", "--unverified", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["unverified"]
+    assert {"device": "MI300X", "field": "tdp"}.items() <= next(r for r in rows if r["device"] == "MI300X").items()
+    assert all(r["kind"] in ("derived", "secondary", "assumption") for r in rows)
+    # only hardware has the flag: a typed error, exit code 2
+    assert main(["list", "infra", "--unverified"]) == 2
+    assert "--unverified" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------------- node topology
