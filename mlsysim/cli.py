@@ -10,6 +10,7 @@
     mlsysim serve --model Llama3_70B --hardware H200 --seq-len 8192 --precision fp8
     mlsysim node --model ResNet50 --hardware H100 --batch-size 256
     mlsysim list models|hardware|infra|applications|equations [--sources]
+    mlsysim list hardware --unverified
     mlsysim latex --out equations/
     mlsysim plot roofline --hardware H100 --model Llama3_70B --out roofline.png
     mlsysim plot serving --model Llama3_8B --hardware H100 --seq-lens 1024,8192 --out serving.png
@@ -305,6 +306,11 @@ def _unique(names):
 
 def cmd_list(args) -> int:
     what = args.what
+    if getattr(args, "unverified", False) and what != "hardware":
+        from .core.errors import DomainError
+
+        raise DomainError(f"--unverified lists hardware values only (mlsysim list hardware --unverified); "
+                          f"got `list {what}`")
     if what == "models":
         from . import models
 
