@@ -57,7 +57,10 @@ def _serving_binding(model: str, hardware: str, precision: str, **request):
         if k in src:
             continue
         if k == "peak_flops":
-            src[k] = str(h.source_of(f"peak_flops:{precision}")) if h.has(f"peak_flops:{precision}") else hardware
+            try:
+                src[k] = str(h.source_of(f"peak_flops:{precision}"))
+            except MlsysimError:
+                src[k] = f"{h.name}: peak at {precision}"
         elif k == "memory_bandwidth":
             src[k] = str(h.source_of("memory_bandwidth"))
         elif k == "bytes_per_element":
@@ -83,7 +86,7 @@ def _roofline_binding(model, hardware, precision):
     knowns, src = _serving_binding(model, hardware, precision)
     serving = Equations["Serving"]
     out = serving.evaluate(outputs=["decode_flops", "decode_bytes"], **knowns)
-    where = (f"Equations.Serving {{}} of one decode step of {model} on {hardware} ({precision}, batch "
+    where = (f"Equations.Serving {{}} of one decode step of {model} ({precision}, batch "
              f"{knowns['batch_size']}, context {knowns['seq_len']})")
     vals = {"flops": out.decode_flops, "bytes_moved": out.decode_bytes}
     srcs = {"flops": where.format("decode_flops"), "bytes_moved": where.format("decode_bytes")}

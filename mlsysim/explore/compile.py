@@ -199,7 +199,8 @@ def mathml(eq) -> str:
         rhs = (f"<mrow><mi>{name}</mi><mo>(</mo>" + "<mo>,</mo>".join(parts) + "<mo>)</mo></mrow>")
     else:
         rhs = p._print(sp.sympify(eq.rhs)).toxml()
-    return f'<math display="block"><mrow>{lhs}<mo>=</mo>{rhs}</mrow></math>'
+    out = f'<math display="block"><mrow>{lhs}<mo>=</mo>{rhs}</mrow></math>'
+    return out.replace("&InvisibleTimes;", "\u2062")  # the character itself: valid XML as well as HTML
 
 
 def symbol_mathml(name: str) -> str:

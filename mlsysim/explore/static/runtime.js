@@ -140,7 +140,7 @@
       }
       prevU = g; prevR = r;
     }
-    return roots.filter(function (x) { return Math.abs(resid(x)) <= Math.max(tol, 1e-300); });
+    return roots.filter(function (r) { return Math.abs(resid(r)) <= Math.max(tol, 1e-300); });
   }
 
   function solve(setName, unknown, target, knowns, targetValue) {

@@ -40,6 +40,7 @@
     }
     for (const c of (C.scorecard || [])) {
       const card = M.scorecard;
+      for (const n in card.inputs) card.inputs[n].box.value = String(card.inputs[n].spec.value);
       setBoxes(card.inputs, c.inputs);
       out.scorecard.push({ results: card.results || null, text: card.body.textContent,
         verdict: (card.body.querySelector(".verdict") || { getAttribute: function () { return null; } }).getAttribute("data-verdict") });
