@@ -33,6 +33,9 @@ PLOTS = {
 SCORECARD_VARS = {"memory": ("Serving", "memory_required"), "ttft": ("Serving", "ttft"), "tpot": ("Serving", "tpot"),
                   "request_latency": ("Serving", "request_latency"), "power": ("Carbon", "power"),
                   "energy": ("Carbon", "energy"), "carbon": ("Carbon", "carbon"), "tco": ("TCO", "tco")}
+#: the inverse question a panel opens with (unknown, target), when the set has both
+INVERSE_DEFAULTS = {"Roofline": ("memory_bandwidth", "latency"), "Serving": ("batch_size", "tpot"),
+                    "Inference": ("batch_size", "latency")}
 LEVEL_TITLES = {1: "Feasibility", 2: "Performance", 3: "Macro/Economics"}
 DEFAULT_SETS = ("Roofline", "Serving")
 
@@ -73,7 +76,7 @@ def _input_spec(name: str, base: float, source: str, units: _Units) -> dict:
     to_b, from_b = units.factors(name)
     x = base * from_b
     d = v.domain
-    spec = {"name": name, "unit": u, "to_base": to_b, "from_base": from_b, "value": float(f"{x:.15g}" if d in ("count", "count0") else f"{x:.6g}"),
+    spec = {"name": name, "unit": u, "to_base": to_b, "from_base": from_b, "value": float(f"{x:.15g}" if v.dimensionless else f"{x:.6g}"),
             "domain": d, "source": source, "integer": d in ("count", "count0")}
     if d == "fraction":
         spec.update(lo=0.01, hi=1.0, scale="linear")
@@ -112,7 +115,8 @@ def _panel(name: str, pick: dict, units: _Units) -> dict:
             units.of(n, None)
     plots = [p for p in PLOTS.get(name, [])
              if all(v in eqset.variables for v in [p["x"], *p.get("ys", []), *([p["y"]] if "y" in p else [])])]
-    return {"inputs": inputs, "plots": plots}
+    inv = INVERSE_DEFAULTS.get(name)
+    return {"inputs": inputs, "plots": plots, "inverse_default": list(inv) if inv else None}
 
 
 def _scenario(name: str, units: _Units) -> dict:

@@ -269,7 +269,7 @@
     const api = {
       name: spec.name, row: row, box: box, spec: spec,
       setDisplay: function (v) { box.value = String(v); slider.value = toSlider(v); },
-      setBase: function (b) { const v = b * spec.from_base; api.setDisplay(Number(v.toPrecision(spec.integer ? 15 : 6))); },
+      setBase: function (b) { const v = b * spec.from_base; api.setDisplay(Number(v.toPrecision(spec.unit ? 6 : 15))); },
       base: function () { return Number(box.value) * spec.to_base; },
       setSource: function (s) { row.title = s ? "source: " + s : ""; name.setAttribute("data-source", s || ""); },
       setError: function (m) { err.textContent = m || ""; row.classList.toggle("bad", !!m); }
@@ -524,7 +524,9 @@
     root.appendChild(sec);
     panels.push(panel);
     update(panel);
+    if (spec.inverse_default && set.inverses[spec.inverse_default.join("|")]) selU.value = spec.inverse_default[0];
     fillTargets();
+    if (spec.inverse_default && set.inverses[spec.inverse_default.join("|")]) { selT.value = spec.inverse_default[1]; fillValue(); }
     return panel;
   }
 
