@@ -34,8 +34,8 @@ SCORECARD_VARS = {"memory": ("Serving", "memory_required"), "ttft": ("Serving", 
                   "request_latency": ("Serving", "request_latency"), "power": ("Carbon", "power"),
                   "energy": ("Carbon", "energy"), "carbon": ("Carbon", "carbon"), "tco": ("TCO", "tco")}
 #: the inverse question a panel opens with (unknown, target), when the set has both
-INVERSE_DEFAULTS = {"Roofline": ("memory_bandwidth", "latency"), "Serving": ("batch_size", "tpot"),
-                    "Inference": ("batch_size", "latency")}
+INVERSE_DEFAULTS = {"Roofline": ("memory_bandwidth", "latency", 0.5), "Serving": ("batch_size", "tpot", 1.5),
+                    "Inference": ("batch_size", "latency", 1.5)}
 LEVEL_TITLES = {1: "Feasibility", 2: "Performance", 3: "Macro/Economics"}
 DEFAULT_SETS = ("Roofline", "Serving")
 

@@ -524,9 +524,15 @@
     root.appendChild(sec);
     panels.push(panel);
     update(panel);
-    if (spec.inverse_default && set.inverses[spec.inverse_default.join("|")]) selU.value = spec.inverse_default[0];
+    if (spec.inverse_default && set.inverses[spec.inverse_default.slice(0, 2).join("|")]) selU.value = spec.inverse_default[0];
     fillTargets();
-    if (spec.inverse_default && set.inverses[spec.inverse_default.join("|")]) { selT.value = spec.inverse_default[1]; fillValue(); }
+    if (spec.inverse_default && set.inverses[spec.inverse_default.slice(0, 2).join("|")]) {
+      selT.value = spec.inverse_default[1];
+      fillValue();
+      // open on a question rather than on today's value: the target scaled, to two significant digits
+      if (spec.inverse_default[2]) tbox.value = String(Number((Number(tbox.value) * spec.inverse_default[2]).toPrecision(2)));
+      runInverse(panel);
+    }
     return panel;
   }
 
@@ -571,6 +577,7 @@
       if (r.error) { p.host.textContent = "no plot: " + r.error; continue; }
       renderPlot(p.host, D.sets[panel.set], p.spec, r.values, r.regimes);
     }
+    if (panel.solved && !r.error) runInverse(panel);  // the inverse answer follows the inputs live
   }
 
   function runInverse(panel) {
@@ -587,6 +594,7 @@
     if (!(isFinite(tv)) || checkInput(t, tv)) res = { error: "target " + t + " must be " + D.domain_text[VARS[t].domain] };
     else res = solve(panel.set, u, t, knowns, tv);
     panel.solution = res;
+    panel.solved = true;
     out.setAttribute("data-state", res.error ? "error" : res.infeasible ? "infeasible" : "solved");
     if (res.error) { out.appendChild(el("p", { "class": "bad", text: res.error })); return res; }
     if (res.infeasible) {
@@ -652,6 +660,10 @@
     const sec = el("section", { "class": "panel scorecard", id: "scorecard" });
     sec.appendChild(el("h2", { text: "Scenario: " + sc.title }));
     sec.appendChild(el("p", { "class": "desc", text: sc.description }));
+    const cols = el("div", { "class": "cols" });
+    const left = el("div", { "class": "col" }), right = el("div", { "class": "col" });
+    cols.appendChild(left); cols.appendChild(right); sec.appendChild(cols);
+    left.appendChild(el("h3", { text: "Move the scenario" }));
     const tab = el("table", { "class": "inputs" });
     const inputs = {};
     const card = { inputs: inputs };
@@ -660,9 +672,9 @@
       inputs[s.name] = r;
       tab.appendChild(r.row);
     }
-    sec.appendChild(tab);
+    left.appendChild(tab);
     card.body = el("div", { "class": "levels", "aria-live": "polite" });
-    sec.appendChild(card.body);
+    right.appendChild(card.body);
     root.appendChild(sec);
     updateScorecard(card);
     M.scorecard = card;
