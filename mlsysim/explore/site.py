@@ -46,6 +46,9 @@ def _generic_default(name: str) -> float:
     return base / VARIABLES[name].from_base  # one reporting unit
 
 
+_TIME = VARIABLES["latency"].pint_unit.dimensionality
+
+
 class _Units:
     """Display unit of every variable (chosen once, from the first value seen) and its factors."""
 
@@ -57,8 +60,8 @@ class _Units:
     def of(self, name: str, base_value: float | None) -> str:
         if name not in self.units:
             u = display_unit(name, base_value)
-            if base_value == 0 and VARIABLES[name].pint_unit.dimensionality == VARIABLES["latency"].pint_unit.dimensionality:
-                u = "us"
+            if base_value == 0 and VARIABLES[name].pint_unit.dimensionality == _TIME:
+                u = "us"  # a zero time (no overhead): microseconds are the scale a reader moves it on
             to_b, from_b = unit_factors(name, u)
             self.units[name] = u
             self.from_base[f"{name}|{u}"] = from_b
@@ -76,7 +79,8 @@ def _input_spec(name: str, base: float, source: str, units: _Units) -> dict:
     to_b, from_b = units.factors(name)
     x = base * from_b
     d = v.domain
-    spec = {"name": name, "unit": u, "to_base": to_b, "from_base": from_b, "value": float(f"{x:.15g}" if v.dimensionless else f"{x:.6g}"),
+    shown = float(f"{x:.15g}" if v.dimensionless else f"{x:.6g}")  # a datasheet-like number in the box
+    spec = {"name": name, "unit": u, "to_base": to_b, "from_base": from_b, "value": shown,
             "domain": d, "source": source, "integer": d in ("count", "count0")}
     if d == "fraction":
         spec.update(lo=0.01, hi=1.0, scale="linear")
@@ -164,7 +168,8 @@ def _scenario(name: str, units: _Units) -> dict:
                 spec["limit"] = limit
         checks.append(spec)
     live = [("batch_size", "batch size", [["Serving", "batch_size"]], sc.batch_size),
-            ("utilization", "duty cycle", [[s, "utilization"] for s in ("Carbon", "TCO") if s in knowns], sc.duty_cycle),
+            ("utilization", "duty cycle", [[s, "utilization"] for s in ("Carbon", "TCO") if s in knowns],
+             sc.duty_cycle),
             ("num_devices", "deployed devices", [[s, "num_devices"] for s in ("Carbon", "TCO") if s in knowns],
              sc.fleet_size)]
     for var, label, targets, value in live:

@@ -23,9 +23,9 @@ from mlsysim.core.equation_sets import Equations
 from mlsysim.core.errors import InfeasibleError, MlsysimError, UnderdeterminedError
 from mlsysim.core.units import Q_
 from mlsysim.core.variables import VARIABLES
-from mlsysim.explore import build, write_files
+from mlsysim.explore import write_files
 
-SETS = ["Roofline", "Serving"]
+SETS = ["Roofline", "Serving"]  # as built by the `built` fixture (conftest.py)
 SCENARIO = "Chatbot"
 POINTS = 125  # random forward points per set (>= 100 valid ones compared)
 RTOL = 1e-9
@@ -156,10 +156,9 @@ PICKS = [{"model": "Llama3_8B", "hardware": "H100", "precision": "fp8"},
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory):
+def page(tmp_path_factory, built):
     exe = _need_browser()
     rng = random.Random(20)
-    built = build(SETS, SCENARIO)
     data = built["data"]
     units = data["units"]
     forward, fexp = [], []

@@ -14,13 +14,13 @@ from mlsysim.core.variables import VARIABLES
 from mlsysim.explore import PROVENANCE, build, write_files
 from mlsysim.explore.compile import js_expression
 
-SETS = ["Roofline", "Serving"]
+SETS = ["Roofline", "Serving"]  # as built by the `built` fixture (conftest.py)
+
 FUNC = re.compile(r"^F\['([^']+)'\] = function \(x\) \{ return (.*); \};$")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    built = build(SETS)
+def site(tmp_path_factory, built):
     out = tmp_path_factory.mktemp("site")
     write_files(out, built)
     js = (out / "explorer.js").read_text(encoding="utf-8")
