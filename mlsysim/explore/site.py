@@ -42,7 +42,8 @@ DEFAULT_SETS = ("Roofline", "Serving")
 
 def _generic_default(name: str) -> float:
     d = VARIABLES[name].domain
-    base = {"fraction": 0.5, "count": 8.0, "count0": 0.0, "nonnegative": 0.0, "ge1": 1.2}.get(d, 1.0)
+    # one of everything: counts of 1 keep structural relations (dp = n / (tp pp)) whole numbers
+    base = {"fraction": 0.5, "ge1": 1.2}.get(d, 1.0)
     return base / VARIABLES[name].from_base  # one reporting unit
 
 
@@ -147,7 +148,10 @@ def _scenario(name: str, units: _Units) -> dict:
             units.of(n, b)
     checks, inputs = [], []
     for c in ev.checks:
-        if c.name not in SCORECARD_VARS or SCORECARD_VARS[c.name][0] not in knowns:
+        if c.name not in SCORECARD_VARS or SCORECARD_VARS[c.name][0] not in knowns or c.value is None:
+            # not computable live (e.g. a TCO without a unit price): shown as Python reported it
+            checks.append({"level": c.level, "name": c.name, "label": c.label, "static": c.message,
+                           "status": c.status})
             continue
         set_name, var = SCORECARD_VARS[c.name]
         value = _base(var, c.value)

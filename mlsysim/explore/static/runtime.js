@@ -712,6 +712,12 @@
       const box = el("div", { "class": "level", "data-level": String(lvl) });
       box.appendChild(el("h3", { text: "Level " + lvl + ": " + sc.level_titles[lvl] }));
       for (const c of checks) {
+        if (c.static) {
+          box.appendChild(el("div", { "class": "check " + c.status.toLowerCase(), "data-check": c.name, "data-status": c.status },
+            [el("span", { "class": "badge", text: c.status }), " ", c.static, el("span", { "class": "small", text: " (as evaluated in Python)" })]));
+          if (c.status === "FAIL") verdict = false;
+          continue;
+        }
         const v = vals[c.set][c.var];
         const limit = c.limit_input ? limits[c.limit_input] : c.limit;
         const passed = limit === null || limit === undefined ? null : v <= limit;
