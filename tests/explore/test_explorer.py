@@ -32,7 +32,7 @@ RTOL = 1e-9
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
          # network off: every host resolves to nothing and every proxy connection fails
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--allow-file-access-from-files"]
+         "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9"]
 
 
 def _chromium():
@@ -153,6 +153,8 @@ def _scorecard_cases():
 
 PICKS = [{"model": "Llama3_8B", "hardware": "H100", "precision": "fp8"},
          {"model": "Mixtral_8x7B", "hardware": "MI300X", "precision": "bf16"}]
+#: the V100 publishes no fp8 peak (its datasheet lists fp64, fp32, fp16): the page keeps the value and says so
+NO_FP8 = {"model": "Llama3_8B", "hardware": "V100", "precision": "fp8"}
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +181,7 @@ def page(tmp_path_factory, built):
             d[k] = float(Q_(v, "ms").to(spec["unit"]).magnitude) if k.endswith("_target") else v
         page_sc.append({"inputs": d})
     cases = {"forward": forward, "inverse": inverse, "scorecard": page_sc,
-             "pickers": [{"set": "Serving", "choice": c} for c in PICKS]}
+             "pickers": [{"set": "Serving", "choice": c} for c in (*PICKS, NO_FP8)]}
     out = tmp_path_factory.mktemp("site")
     write_files(out, built, selftest_cases=cases)
     dom = _dump_dom(exe, out / "selftest.html", tmp_path_factory.mktemp("profile"))
@@ -276,6 +278,11 @@ def test_pickers_fill_inputs_from_the_registry_with_sources(page):
         hw = Hardware.get(pick["hardware"])
         assert str(hw.source_of("memory_bandwidth")) in got["sources"]["memory_bandwidth"]
         assert str(hw.source_of(f"peak_flops:{pick['precision']}")) in got["sources"]["peak_flops"]
+        assert got["note"] == ""
+    last, no_fp8 = page["res"]["pickers"][-2:]
+    assert "peak_flops" in no_fp8["note"] and "no registry value" in no_fp8["note"]
+    assert no_fp8["values"]["peak_flops"] == last["values"]["peak_flops"]  # kept, not guessed
+    assert no_fp8["values"]["num_layers"] == "32"  # what the choice does determine is still filled
 
 
 def test_equations_render_as_mathml_and_plots_are_drawn(page):

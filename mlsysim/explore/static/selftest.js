@@ -51,7 +51,7 @@
         sel.value = c.choice[k]; fire(sel, "change");
       }
       const p = panel(c.set);
-      const r = { values: {}, sources: {} };
+      const r = { values: {}, sources: {}, note: document.getElementById("picker-note").textContent };
       for (const n in p.inputs) {
         r.values[n] = p.inputs[n].box.value;
         r.sources[n] = p.inputs[n].row.title;
