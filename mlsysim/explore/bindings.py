@@ -37,6 +37,17 @@ def _base(name: str, value) -> float:
     return float(np.asarray(m))
 
 
+def _public_bind(solver, **kw):
+    """``solver.bind(**kw)`` where the solver implements the public binding, else None."""
+    bind = getattr(solver, "bind", None)
+    if bind is None:
+        return None
+    try:
+        return bind(**kw)
+    except NotImplementedError:
+        return None
+
+
 def _serving_binding(model: str, hardware: str, precision: str, **request):
     """(knowns, {name: source text}) of ServingSolver for a registry choice."""
     from ..core.precision import PRECISIONS as PREC
@@ -46,8 +57,8 @@ def _serving_binding(model: str, hardware: str, precision: str, **request):
 
     req = {**REQUEST, **request}
     s = ServingSolver()
-    if hasattr(s, "bind"):  # the public binding (layer E refactor) carries every known's source
-        b = s.bind(model=model, hardware=hardware, precision=precision, **req)
+    b = _public_bind(s, model=model, hardware=hardware, precision=precision, **req)
+    if b is not None:  # the public binding (layer E refactor) carries every known's source
         return dict(b.knowns), {k: str(v) for k, v in b.sources.items()}
     knowns, used, _ctx = s._bind(model=model, hardware=hardware, precision=precision, **req)
     m, h = Models.get(model), Hardware.get(hardware)
@@ -102,9 +113,8 @@ def _job_binding(solver_name: str):
 
         solver = getattr(S, solver_name)()
         kw = dict(hardware=hardware, num_devices=1, duration=Q_(1.0, "year"), region=DEFAULT_REGION)
-        if hasattr(solver, "bind"):
-            b = solver.bind(**kw)
-        else:
+        b = _public_bind(solver, **kw)
+        if b is None:
             b = solver._bind(None, hardware, 1, kw["duration"], DEFAULT_REGION, None, None, None, {})
         srcs = {k: str(b.sources.get(k, "")) for k in b.knowns}
         srcs["duration"] = "explorer default: one year of operation"
