@@ -27,7 +27,7 @@ from mlsysim.explore import write_files
 
 SETS = ["Roofline", "Serving"]  # as built by the `built` fixture (conftest.py)
 SCENARIO = "Chatbot"
-POINTS = 125  # random forward points per set (>= 100 valid ones compared)
+POINTS = 140  # random forward points per set (>= 100 valid ones compared)
 RTOL = 1e-9
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
