@@ -98,7 +98,9 @@ def inverse_specs(eqset, comp: Compiler) -> dict:
                 fid = comp.add(f"{eqset.name}/floor/{t}/{u}/{i}", br.expr,
                                f"{eqset.name} floor of {t} independent of {u} [{label or 'fixed part'}]: {t} =",
                                eqset.defining(t).source)
-                floors.append({"fn": fid, "label": label})
+                # label: the regimes (the reason's wording); binding: "key=regime" (InfeasibleError.binding)
+                floors.append({"fn": fid, "label": label,
+                               "binding": ", ".join(f"{k}={r}" for k, r in br.choices) or "fixed"})
             chain = _chain(eqset, t, u, stop)
             plan = {"unknown": u, "target": t, "floors": floors,
                     "combine": eqset.defining(t).combine if eqset.defining(t).is_regime else "max"}

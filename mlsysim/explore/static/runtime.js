@@ -208,19 +208,20 @@
 
   function explain(plan, setName, unknown, target, knowns, tgt) {  // the engine's _explain / _binding
     const x = evaluateSet(setName, knowns).values;
-    let bound = null, label = null;
+    let bound = null, label = null, best = null, bestV = null;
     for (const fl of plan.floors) {
       const v = F[fl.fn](x);
       const lab = fl.label || "fixed part";
       if (bound === null || (plan.combine === "max" ? v > bound : v < bound)) { bound = v; label = lab; }
+      if (bestV === null || v > bestV) { bestV = v; best = fl.binding; }  // the engine's InfeasibleError.binding
     }
     if (bound !== null && ((plan.combine === "max" && tgt < bound) || (plan.combine === "min" && tgt > bound))) {
       const word = plan.combine === "max" ? "floor" : "ceiling";
-      return { infeasible: true, binding: label, floor: bound,
+      return { infeasible: true, binding: best, floor: bound,
         reason: target + " = " + fmtQ(tgt, target) + " is unreachable by any " + unknown + ": the " + label + "-bound " +
           word + " of " + fmtQ(bound, target) + " does not depend on " + unknown + " (binding constraint: " + label + ")" };
     }
-    return { infeasible: true, binding: null,
+    return { infeasible: true, binding: best,
       reason: "no " + unknown + " in its domain (" + VARS[unknown].domain + ") gives " + target + " = " + fmtQ(tgt, target) };
   }
 
