@@ -139,3 +139,21 @@ def test_cli_writes_the_site(tmp_path, capsys):
         len(e.branches()) for e in Equations["IronLaw"].equations.values())
     assert "index.html" in capsys.readouterr().out
     assert all(v in VARIABLES for v in Equations["IronLaw"].variables)
+
+
+def test_display_units_and_symbols():
+    from mlsysim.explore.compile import display_unit, symbol_mathml, unit_factors
+
+    # 4.8e12 B/s is 4.8 TB/s; 30.1e-3 s is 30.1 ms; 989e12 FLOP/s is 989 TFLOP/s; a count keeps no unit
+    assert display_unit("memory_bandwidth", 4.8e12) == "TB/s"
+    assert display_unit("latency", 30.1e-3) == "ms"
+    assert display_unit("peak_flops", 989e12) == "TFLOP/s"
+    assert display_unit("num_layers", 80.0) == ""
+    # TB/s -> B/s is 1e12 (decimal prefix), ms -> s is 1e-3
+    assert unit_factors("memory_bandwidth", "TB/s") == pytest.approx((1e12, 1e-12), rel=1e-15)
+    assert unit_factors("latency", "ms") == pytest.approx((1e-3, 1e3), rel=1e-15)
+    # I^* (ridge point): a superscript star; s-bar_pre (prefill context): an accent over s
+    assert "<msup><mi>I</mi><mo>*</mo></msup>" in symbol_mathml("ridge_point")
+    Equations["Serving"]  # defines prefill_context
+    assert '<mover accent="true"><mi>s</mi>' in symbol_mathml("prefill_context")
+    assert '<mi mathvariant="normal">BW</mi>' in symbol_mathml("memory_bandwidth")
