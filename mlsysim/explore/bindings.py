@@ -142,11 +142,13 @@ def picker_choices():
             continue
     hardware = []
     for h in Hardware.names():
-        try:
-            _serving_binding(DEFAULT_MODEL, h, DEFAULT_PRECISION)
+        for p in PRECISIONS:  # a TPU publishes bf16 but no fp16 peak: offered all the same
+            try:
+                _serving_binding(DEFAULT_MODEL, h, p)
+            except MlsysimError:
+                continue
             hardware.append(h)
-        except MlsysimError:
-            continue
+            break
     return {"model": models, "hardware": hardware, "precision": list(PRECISIONS)}
 
 

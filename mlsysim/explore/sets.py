@@ -38,7 +38,7 @@ def forward_spec(eqset, comp: Compiler) -> dict:
             "mathml": mathml(eq),
         }
     return {"name": eqset.name, "description": eqset.description, "inputs": list(eqset.inputs),
-            "derived": list(eqset.derived), "order": [n for n in eqset._order], "equations": eqs}
+            "derived": list(eqset.derived), "order": list(eqset._order), "equations": eqs}
 
 
 def _chain(eqset, t: str, u: str, stop: frozenset):
@@ -77,7 +77,7 @@ def _chain(eqset, t: str, u: str, stop: frozenset):
         for _reg, _key, lhs, sol in combo:
             cur = sol.xreplace({VARIABLES[lhs].symbol: cur})
         choices = [[k, r] for r, k, _l, _s in combo if r is not None]
-        cands.append((cur, choices, [f"{k}" for _r, k, _l, _s in combo]))
+        cands.append((cur, choices, [k for _r, k, _l, _s in combo]))
     return cands, [n for n in eqset._order if n in sib_needed]
 
 
@@ -113,8 +113,7 @@ def inverse_specs(eqset, comp: Compiler) -> dict:
                     regs = ", ".join(f"{k}={r}" for k, r in choices) or "single branch"
                     fid = comp.add(f"{eqset.name}/inverse/{u}/{t}/{j}", expr,
                                    f"{eqset.name} inverse: {u} from {t} via {' -> '.join(keys)} [{regs}]: {u} =",
-                                   "; ".join(sorted({str(eqset.defining(eqset.equations[k].lhs.name).source)
-                                                     for k in keys})))
+                                   "; ".join(sorted({str(eqset.equations[k].source) for k in keys})))
                     out.append({"fn": fid, "choices": choices})
                 plan.update(kind="symbolic", candidates=out, siblings=sibs)
             plans[f"{u}|{t}"] = plan
