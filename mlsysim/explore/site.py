@@ -69,15 +69,18 @@ class _Units:
             self.to_base[f"{name}|{u}"] = to_b
         return self.units[name]
 
-    def factors(self, name: str):
-        u = self.units[name]
+    def factors(self, name: str, u: str | None = None):
+        """(to base, from base) of ``name`` in its display unit, or in another unit ``u`` (registered)."""
+        u = u or self.units[name]
+        if f"{name}|{u}" not in self.from_base:
+            self.to_base[f"{name}|{u}"], self.from_base[f"{name}|{u}"] = unit_factors(name, u)
         return self.to_base[f"{name}|{u}"], self.from_base[f"{name}|{u}"]
 
 
-def _input_spec(name: str, base: float, source: str, units: _Units) -> dict:
+def _input_spec(name: str, base: float, source: str, units: _Units, unit_text: str | None = None) -> dict:
     v = VARIABLES[name]
-    u = units.of(name, base)
-    to_b, from_b = units.factors(name)
+    u = unit_text or units.of(name, base)
+    to_b, from_b = units.factors(name, u)
     x = base * from_b
     d = v.domain
     shown = float(f"{x:.15g}" if v.dimensionless else f"{x:.6g}")  # a datasheet-like number in the box
@@ -155,13 +158,15 @@ def _scenario(name: str, units: _Units) -> dict:
             continue
         set_name, var = SCORECARD_VARS[c.name]
         value = _base(var, c.value)
-        u = units.of(var, value)
+        # a line reads in its target's own unit (80 GiB, 500 ms), as the target was written
+        u = f"{c.target.units:~}" if getattr(c.target, "units", None) is not None else units.of(var, value)
+        units.factors(var, u)
         spec = {"level": c.level, "name": c.name, "label": c.label, "set": set_name, "var": var, "unit": u,
                 "limit": None, "limit_input": None, "source": str(c.source) if c.source is not None else ""}
         if c.target is not None:
             limit = _base(var, c.target)
             if c.name in sc.targets:  # a target the reader may move
-                inp = _input_spec(var, limit, spec["source"], units)
+                inp = _input_spec(var, limit, spec["source"], units, u)
                 inp["name"] = f"{c.name}_target"
                 inp["label"] = f"target {c.label}"
                 inp["checks_as"] = var

@@ -30,7 +30,7 @@ SCENARIO = "Chatbot"
 POINTS = 140  # random forward points per set (>= 100 valid ones compared)
 RTOL = 1e-9
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
          # network off: every host resolves to nothing and every proxy connection fails
          "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9"]
 
