@@ -14,7 +14,9 @@ from pathlib import Path
 
 from ..core.errors import DomainError, MlsysimError, UnknownNameError
 from ..core.equation_sets import Equations
-from ..core.variables import DOMAINS, VARIABLES
+from ..core.domains import COUNT_TOL, DOMAIN, EDGE_TOL
+from ..core.equations import ACCEPT_RTOL
+from ..core.variables import VARIABLES
 from . import bindings as B
 from .compile import PROVENANCE, Compiler, display_unit, unit_factors
 from .sets import forward_spec, inverse_specs, variable_spec
@@ -194,6 +196,14 @@ def _scenario(name: str, units: _Units) -> dict:
             "inputs": inputs, "level_titles": LEVEL_TITLES}
 
 
+def _domains() -> dict:
+    """Every variable domain's bounds (``Domain``), for the page's domain checks (``null`` = unbounded)."""
+    def bound(x):
+        return None if math.isinf(x) else x
+    return {name: {"text": d.text, "lower": bound(d.lower), "lower_open": d.lower_open, "upper": bound(d.upper),
+                   "integer": d.integer} for name, d in DOMAIN.items()}
+
+
 def _base(name: str, value) -> float:
     return B._base(name, value)
 
@@ -218,7 +228,8 @@ def build(sets=DEFAULT_SETS, scenario: str | None = None) -> dict:
                                                             "labels": {}, "defaults": {}}
     # tables of sets without a panel only serve the scorecard: the pickers fill panels only
     pick["tables"] = {k: v for k, v in pick["tables"].items() if k in sets}
-    data = {"sets": {}, "panels": {}, "panel_order": sets, "domain_text": DOMAINS, "pickers": pick}
+    data = {"sets": {}, "panels": {}, "panel_order": sets, "pickers": pick, "domains": _domains(),
+            "count_tol": COUNT_TOL, "edge_tol": EDGE_TOL, "accept_rtol": ACCEPT_RTOL}
     for s in compiled_sets:
         eqset = Equations[s]
         spec = forward_spec(eqset, comp)

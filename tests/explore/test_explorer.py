@@ -102,6 +102,10 @@ def _py_forward(set_name, values, units):
     return out
 
 
+def _mag(q, unit):
+    return float(q.to(unit).magnitude) if unit else float(q.to("").magnitude)
+
+
 def _inverse_cases(built, rng):
     """(case for the page, expected from EquationSet.solve) for a sample of (unknown, target) pairs."""
     data = built["data"]
@@ -131,8 +135,9 @@ def _inverse_cases(built, rng):
             knowns[t] = Q_(target, units[t]) if units[t] else target
             try:
                 sol = Equations[set_name].solve(u, **knowns)
-                exp = {"state": "solved", "value": float(sol.value.to(units[u]).magnitude) if units[u]
-                       else float(sol.value.to("").magnitude), "method": sol.method}
+                cont = getattr(sol, "continuous", sol.value)  # a count is rounded; continuous: the exact root
+                exp = {"state": "solved", "value": _mag(sol.value, units[u]), "continuous": _mag(cont, units[u]),
+                       "method": sol.method}
             except InfeasibleError as exc:
                 exp = {"state": "infeasible", "binding": exc.binding, "message": str(exc)}
             except UnderdeterminedError as exc:
@@ -227,6 +232,7 @@ def test_inverse_mode_reproduces_equationset_solve(page):
         if exp["state"] == "solved":
             assert got["state"] == "solved", f"{where}: page says {got['text']!r}"
             assert _close(float(got["value"]), exp["value"]), f"{where}: page {got['value']} vs Python {exp['value']}"
+            assert _close(float(got["continuous"]), exp["continuous"]), (where, got["continuous"], exp["continuous"])
             methods.add(got["method"])
         elif exp["state"] == "infeasible":
             assert got["state"] == "infeasible", f"{where}: page says {got['text']!r}; Python: {exp['message']}"

@@ -12,7 +12,7 @@
   const F = M.F;
   const D = M.data;
   const VARS = D.variables;
-  const COUNT_TOL = 1e-9, EDGE_TOL = 1e-12, ACCEPT_RTOL = 1e-7;
+  const COUNT_TOL = D.count_tol, EDGE_TOL = D.edge_tol, ACCEPT_RTOL = D.accept_rtol;
 
   // ------------------------------------------------------------------ numbers and units
   function fmtNum(x, digits) {
@@ -32,28 +32,23 @@
     return fmtNum(v) + (u ? " " + unitText(u) : "");
   }
 
-  // ------------------------------------------------------------------ domains (Var.check)
+  // ------------------------------------------------------------------ domains (Domain.contains)
+  function contains(d, x, whole) {  // the engine's Domain.contains, from the bounds exported with the data
+    const dom = D.domains[d];
+    if (whole === undefined) whole = dom.integer;
+    if (!isFinite(x)) return false;
+    if (dom.lower !== null) {
+      const slack = dom.lower === 0 ? 0 : (dom.integer ? COUNT_TOL : EDGE_TOL) * Math.max(1, Math.abs(dom.lower));
+      if (dom.lower_open ? !(x > dom.lower) : !(x >= dom.lower - slack)) return false;
+    }
+    if (dom.upper !== null && x > dom.upper * (1 + EDGE_TOL)) return false;
+    return !whole || Math.abs(x - Math.round(x)) <= COUNT_TOL * Math.max(1, Math.abs(x));
+  }
   function checkInput(name, x) {
     const d = VARS[name].domain;
-    const text = D.domain_text[d];
-    let bad = !isFinite(x);
-    if (!bad) {
-      if ((d === "positive" || d === "count") && x <= 0) bad = true;
-      if ((d === "nonnegative" || d === "count0") && x < 0) bad = true;
-      if (d === "fraction" && !(x > 0 && x <= 1 + EDGE_TOL)) bad = true;
-      if (d === "ge1" && x < 1 - EDGE_TOL) bad = true;
-      if ((d === "count" || d === "count0") && Math.abs(x - Math.round(x)) > COUNT_TOL * Math.max(1, Math.abs(x))) bad = true;
-    }
-    return bad ? name + " must be " + text + "; got " + x : null;
+    return contains(d, x) ? null : name + " must be " + D.domains[d].text + "; got " + x;
   }
-  function inDomainSolve(d, x) {  // the engine's _in_domain_scalar
-    if (d === "positive") return x > 0;
-    if (d === "count") return x >= 1 - 1e-9;
-    if (d === "nonnegative" || d === "count0") return x >= 0;
-    if (d === "fraction") return x > 0 && x <= 1 + 1e-12;
-    if (d === "ge1") return x >= 1 - 1e-12;
-    return true;
-  }
+  function inDomainSolve(d, x) { return contains(d, x, false); }  // a continuous root, rounded later
 
   // ------------------------------------------------------------------ forward evaluation
   function combine(outs, how) {  // the engine's _combine: value and index of the binding regime
@@ -95,7 +90,7 @@
         }
         if (checkInput(n, v)) {
           return { error: setName + ": " + n + " (" + eq.key + ") came out " + fmtNum(v) + ", outside its domain (" +
-            D.domain_text[VARS[n].domain] + "): the inputs are inconsistent with each other", values: x, regimes: regimes };
+            D.domains[VARS[n].domain].text + "): the inputs are inconsistent with each other", values: x, regimes: regimes };
         }
       }
       x[n] = v;
@@ -143,7 +138,8 @@
     return roots.filter(function (r) { return Math.abs(resid(r)) <= Math.max(tol, 1e-300); });
   }
 
-  function solve(setName, unknown, target, knowns, targetValue) {
+  function solve(setName, unknown, target, knowns, targetValue, limit) {
+    limit = limit || "max";
     const set = D.sets[setName];
     const plan = set.inverses[unknown + "|" + target];
     if (!plan) return { error: target + " does not depend on " + unknown + " in " + setName };
@@ -194,9 +190,40 @@
       }
       return explain(plan, setName, unknown, target, knowns, targetValue);
     }
+    const bound = boundKind(f, chosen, targetValue);
+    const continuous = chosen;
+    let note = "";
+    if (D.domains[d].integer) {
+      const r = roundCount(unknown, d, target, chosen, targetValue, f, limit, bound);
+      if (r.infeasible) return r;
+      chosen = r.value;
+      note = r.note;
+    }
     const at = forwardAt(chosen);
-    return { value: chosen, alternatives: alternatives, method: method, regimes: at.regimes, values: at.values,
-      bound: boundKind(f, chosen, targetValue) };
+    return { value: chosen, continuous: continuous, note: note, alternatives: alternatives, method: method,
+      regimes: at.regimes, values: at.values, bound: note ? "" : bound };
+  }
+
+  /* The engine's _round_count (scalar): a count answer goes to the neighbouring whole number that keeps the
+   * target within its limit ("max": not exceeded; "min": reached). */
+  function roundCount(unknown, d, t, x, tgt, f, limit, bound) {
+    if (Math.abs(x - Math.round(x)) <= COUNT_TOL * Math.max(1, Math.abs(x))) return { value: Math.round(x), note: "" };
+    const lower = D.domains[d].lower === null ? -Infinity : D.domains[d].lower;
+    const lo = Math.max(Math.floor(x), lower), hi = Math.max(Math.ceil(x), lower);
+    const fLo = f(lo), fHi = f(hi), slack = 1e-12 * Math.abs(tgt);
+    const mLo = isFinite(fLo) && (limit === "max" ? fLo <= tgt + slack : fLo >= tgt - slack);
+    const mHi = isFinite(fHi) && (limit === "max" ? fHi <= tgt + slack : fHi >= tgt - slack);
+    const increasing = fHi >= fLo;
+    const pickHi = bound === "min" ? mHi : bound === "max" ? (!mLo && mHi) : (mHi && (!mLo || increasing));
+    const word = limit === "max" ? "at most" : "at least";
+    if (!(mLo || mHi)) {
+      return { infeasible: true, binding: "whole " + unknown,
+        reason: "no whole " + unknown + " meets " + t + " " + word + " " + fmtQ(tgt, t) + ": the exact answer is " +
+          fmtNum(x, 6) + ", and " + lo + " gives " + fmtQ(fLo, t) + ", " + hi + " gives " + fmtQ(fHi, t) };
+    }
+    const out = pickHi ? hi : lo;
+    return { value: out, note: unknown + " = " + fmtNum(x, 6) + " meets " + t + " exactly; rounded to the whole number " +
+      out + ", which gives " + t + " = " + fmtQ(pickHi ? fHi : fLo, t) + " (" + word + " the target)" };
   }
 
   function boundKind(f, u, tg) {  // the engine's _bound_kind
@@ -478,6 +505,10 @@
     const selT = el("select", { "class": "inv-target", "aria-label": "target" });
     const tbox = el("input", { type: "number", step: "any", "class": "inv-value", "aria-label": "target value" });
     const tunit = el("span", { "class": "unit" });
+    const selL = el("select", { "class": "inv-limit", "aria-label": "limit",
+      title: "how a whole-number answer is rounded: the target read as an upper or a lower limit" });
+    selL.appendChild(el("option", { value: "max", text: "at most" }));
+    selL.appendChild(el("option", { value: "min", text: "at least" }));
     const go = el("button", { type: "button", "class": "inv-solve", text: "Solve" });
     const apply = el("button", { type: "button", "class": "inv-apply", text: "Use this value", disabled: "disabled" });
     const out = el("div", { "class": "inv-result", "aria-live": "polite" });
@@ -508,10 +539,10 @@
       }
     });
     inv.appendChild(el("div", { "class": "inv-row" }, [el("label", {}, ["unknown ", selU]), el("label", {}, [" so that ", selT]),
-      el("label", {}, [" = ", tbox]), " ", tunit, " ", go, " ", apply]));
+      el("label", {}, [" = ", tbox]), " ", tunit, " ", el("label", {}, ["(", selL, " for whole numbers)"]), " ", go, " ", apply]));
     inv.appendChild(out);
     left.appendChild(inv);
-    Object.assign(panel, { selU: selU, selT: selT, tbox: tbox, invOut: out, applyBtn: apply, fillTargets: fillTargets });
+    Object.assign(panel, { selU: selU, selT: selT, selL: selL, tbox: tbox, invOut: out, applyBtn: apply, fillTargets: fillTargets });
     // equations
     const eqs = el("details", { "class": "equations", open: "open" });
     eqs.appendChild(el("summary", { text: "Equations (" + set.derived.length + ")" }));
@@ -592,8 +623,8 @@
     panel.solution = null;
     panel.applyBtn.setAttribute("disabled", "disabled");
     let res;
-    if (!(isFinite(tv)) || checkInput(t, tv)) res = { error: "target " + t + " must be " + D.domain_text[VARS[t].domain] };
-    else res = solve(panel.set, u, t, knowns, tv);
+    if (!(isFinite(tv)) || checkInput(t, tv)) res = { error: "target " + t + " must be " + D.domains[VARS[t].domain].text };
+    else res = solve(panel.set, u, t, knowns, tv, panel.selL.value);
     panel.solution = res;
     panel.solved = true;
     out.setAttribute("data-state", res.error ? "error" : res.infeasible ? "infeasible" : "solved");
@@ -607,12 +638,14 @@
     out.setAttribute("data-value", String(dv));
     out.setAttribute("data-base", String(res.value));
     out.setAttribute("data-method", res.method);
+    out.setAttribute("data-continuous", String(dispVal(u, res.continuous)));
     const regs = Object.keys(res.regimes).map(function (k) { return k + ": " + res.regimes[k]; }).join(", ");
     const notes = { min: "a minimum: any larger " + u + " also meets the target", max: "a maximum: any smaller " + u + " also meets the target",
       any: t + " does not depend on " + u + " here" };
     out.appendChild(el("p", {}, [el("strong", { text: u + " = " + fmtQ(res.value, u) }), " via " + res.method]));
     if (regs) out.appendChild(el("p", { "class": "small", text: "regimes at the solution: " + regs }));
     if (res.bound) out.appendChild(el("p", { "class": "small", text: notes[res.bound] }));
+    if (res.note) out.appendChild(el("p", { "class": "small", text: res.note }));
     if (res.alternatives.length) out.appendChild(el("p", { "class": "small", text: "also met by " + res.alternatives.map(function (a) { return fmtQ(a, u); }).join(", ") }));
     panel.applyBtn.removeAttribute("disabled");
     return res;

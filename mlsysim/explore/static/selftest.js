@@ -36,6 +36,7 @@
       out.inverse.push({ selected: p.selU.value === c.unknown && p.selT.value === c.target,
         state: p.invOut.getAttribute("data-state"), value: p.invOut.getAttribute("data-value"),
         method: p.invOut.getAttribute("data-method"), binding: p.invOut.getAttribute("data-binding"),
+        continuous: p.invOut.getAttribute("data-continuous"),
         text: p.invOut.textContent });
     }
     for (const c of (C.scorecard || [])) {
