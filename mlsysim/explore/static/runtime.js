@@ -509,6 +509,7 @@
       title: "how a whole-number answer is rounded: the target read as an upper or a lower limit" });
     selL.appendChild(el("option", { value: "max", text: "at most" }));
     selL.appendChild(el("option", { value: "min", text: "at least" }));
+    const limWrap = el("label", { "class": "inv-limit-wrap" }, ["(", selL, " for a whole number)"]);
     const go = el("button", { type: "button", "class": "inv-solve", text: "Solve" });
     const apply = el("button", { type: "button", "class": "inv-apply", text: "Use this value", disabled: "disabled" });
     const out = el("div", { "class": "inv-result", "aria-live": "polite" });
@@ -516,6 +517,8 @@
       if (Object.keys(set.inverses).some(function (k) { return k.indexOf(u + "|") === 0; })) selU.appendChild(el("option", { value: u, text: u }));
     }
     function fillTargets() {
+      // the limit only decides how a count is rounded: shown for whole-number unknowns
+      limWrap.style.display = selU.value && D.domains[VARS[selU.value].domain].integer ? "" : "none";
       selT.innerHTML = "";
       for (const k in set.inverses) {
         const pr = k.split("|");
@@ -539,7 +542,7 @@
       }
     });
     inv.appendChild(el("div", { "class": "inv-row" }, [el("label", {}, ["unknown ", selU]), el("label", {}, [" so that ", selT]),
-      el("label", {}, [" = ", tbox]), " ", tunit, " ", el("label", {}, ["(", selL, " for whole numbers)"]), " ", go, " ", apply]));
+      el("label", {}, [" = ", tbox]), " ", tunit, " ", limWrap, " ", go, " ", apply]));
     inv.appendChild(out);
     left.appendChild(inv);
     Object.assign(panel, { selU: selU, selT: selT, selL: selL, tbox: tbox, invOut: out, applyBtn: apply, fillTargets: fillTargets });
