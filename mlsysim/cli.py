@@ -392,6 +392,15 @@ def cmd_latex(args) -> int:
     return 0
 
 
+def cmd_explore(args) -> int:
+    from .explore import write_site
+
+    index = write_site(args.out, args.sets or None, args.scenario)
+    _emit(args, f"wrote the explorer to {index} (open it in a browser; it works offline from file://)",
+          {"out": str(args.out), "index": str(index)})
+    return 0
+
+
 def cmd_validate(args) -> int:
     try:
         mod = importlib.import_module("mlsysim.validation")
@@ -606,6 +615,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only what one chapter needs (roofline, serving, training, sustainability), with a README")
     _json_flag(p)
     p.set_defaults(func=cmd_latex)
+
+    p = sub.add_parser("explore", help="write an interactive explorer: a static offline site (mlsysim.explore)",
+                       description="Write index.html, explorer.js and explorer.css to --out: one panel per equation "
+                                   "set, every formula compiled to JavaScript from the sympy equations. e.g. "
+                                   "mlsysim explore --out site/ --set Roofline --set Serving --scenario Chatbot")
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--set", dest="sets", action="append", default=None,
+                   help="equation set to show (repeat for several; default Roofline and Serving)")
+    p.add_argument("--scenario", default=None, help="Applications scenario whose scorecard to add (a serving one)")
+    _json_flag(p)
+    p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("validate", help="check mlsysim against published cases (mlsysim.validation.main)",
                        description="Run mlsysim.validation.main with the remaining arguments.")
