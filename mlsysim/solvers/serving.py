@@ -9,7 +9,6 @@ the same knowns, less the unknown, plus a target to :meth:`EquationSet.solve`.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -206,7 +205,8 @@ class InverseResult:
 
     def to_dict(self):
         return {"unknown": self.unknown, "value": float(self.value.magnitude), "unit": f"{self.value.units:~C}",
-                "target": self.target, "binding": self.binding, "fits": bool(np.all(self.result.fits)), "warnings": self.warnings,
+                "target": self.target, "binding": self.binding, "fits": bool(np.all(self.result.fits)),
+                "warnings": self.warnings,
                 "note": self.note, "result": self.result.to_dict()}
 
 
@@ -251,12 +251,14 @@ class _ResultBase:
         if cap is None:
             return "device memory capacity unknown"
         verb = "fits in" if np.all(self.fits) else "does NOT fit in"
-        return f"{fmt_quantity(req.to('GB'))} {verb} the {self.ctx.get('hardware_name', 'device')}'s {fmt_quantity(cap.to('GB'))}"
+        device = self.ctx.get('hardware_name', 'device')
+        return f"{fmt_quantity(req.to('GB'))} {verb} the {device}'s {fmt_quantity(cap.to('GB'))}"
 
     def to_dict(self) -> dict:
         d = self._out.to_dict()
         d["fits"] = np.asarray(self.fits).tolist()
-        d["memory_capacity"] = {"value": self.memory_capacity.m_as("byte"), "unit": "B"} if self.memory_capacity is not None else None
+        d["memory_capacity"] = ({"value": self.memory_capacity.m_as("byte"), "unit": "B"}
+                                if self.memory_capacity is not None else None)
         d["assumptions"] = [{"name": a.name, "value": str(a.value), "source": str(a.source)} for a in self.assumptions]
         d.update({k: v for k, v in self.ctx.items() if isinstance(v, (str, int, float))})
         return d
@@ -298,12 +300,14 @@ class ServingResult(_ResultBase):
         o = self._out
         sc = lambda x: x if isinstance(x, str) else "array"  # noqa: E731
         lines = [f"=== Serving {self.ctx['model_name']} on {self.ctx['num_devices']} x {self.ctx['hardware_name']} "
-                 f"({self.ctx['precision']}, batch {self.ctx['batch_size_repr']}, context {self.ctx['seq_len_repr']}) ===",
+                 f"({self.ctx['precision']}, batch {self.ctx['batch_size_repr']}, "
+                 f"context {self.ctx['seq_len_repr']}) ===",
                  f"  TTFT (prefill {self.ctx['prompt_repr']} tokens): {fmt_quantity(o['ttft'])} "
                  f"[{sc(self.prefill_bottleneck)}-bound]",
                  f"  TPOT (decode step):  {fmt_quantity(o['tpot'])} [{sc(self.bottleneck)}-bound]",
                  f"  throughput:          {_per_second(o['decode_throughput'])} tokens/s",
-                 f"  request latency:     {fmt_quantity(o['request_latency'])} ({self.ctx['output_repr']} output tokens)",
+                 f"  request latency:     {fmt_quantity(o['request_latency'])} "
+                 f"({self.ctx['output_repr']} output tokens)",
                  f"  weights:             {fmt_quantity(o['weight_bytes'].to('GB'))}",
                  f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))}",
                  f"  memory per device:   {self.memory_message()}"]
@@ -371,7 +375,8 @@ class SingleNodeResult(_ResultBase):
                  f"  compute time:   {fmt_quantity(self.compute_time)}",
                  f"  memory time:    {fmt_quantity(self.memory_time)}",
                  f"  throughput:     {fmt_quantity(self.throughput)}",
-                 f"  intensity:      {fmt_quantity(self.arithmetic_intensity)} (ridge {fmt_quantity(self.ridge_point)})",
+                 f"  intensity:      {fmt_quantity(self.arithmetic_intensity)} "
+                 f"(ridge {fmt_quantity(self.ridge_point)})",
                  f"  memory:         {self.memory_message()}"]
         if self.energy is not None:
             lines.append(f"  energy/step:    {fmt_quantity(self.energy)}")

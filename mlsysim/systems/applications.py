@@ -45,8 +45,7 @@ Every target is an upper limit. A target is a pint Quantity, or a
 from __future__ import annotations
 
 import html
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np

@@ -40,7 +40,7 @@ from .. import references as refs
 from ..references import cite
 from ..sources import Source, assumption
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 
 
@@ -105,7 +105,8 @@ def carbon_equations() -> dict[str, Equation]:
                      source=LINEAR_POWER, description="average device power, linear between idle and TDP",
                      display=r"P_{\text{idle}} + u \, (P_{\text{TDP}} - P_{\text{idle}})"),
             Equation("it_energy", "it_energy", sym.power * sym.num_devices * sym.duration,
-                     source=PATTERSON_2021, description="energy drawn by the devices", display=r"P \, n_{\text{dev}} \, t"),
+                     source=PATTERSON_2021, description="energy drawn by the devices",
+                     display=r"P \, n_{\text{dev}} \, t"),
             Equation("energy", "energy", sym.pue * sym.it_energy, source=ISO_PUE,
                      description="facility energy: IT energy times PUE",
                      display=r"\mathrm{PUE} \cdot E_{\text{IT}}"),

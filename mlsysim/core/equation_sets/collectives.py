@@ -58,7 +58,7 @@ from .. import references as refs
 from ..references import cite
 from ..sources import derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 
 
@@ -66,7 +66,8 @@ from . import Equations
 
 # ---------------------------------------------------------------- nomenclature
 _var("message_bytes", "byte", "M", "payload of one collective (the full buffer each rank contributes)")
-_var("link_bandwidth", "GB/s", r"B_{\text{link}}", "per-device bandwidth of the link the collective uses, each direction")
+_var("link_bandwidth", "GB/s", r"B_{\text{link}}",
+     "per-device bandwidth of the link the collective uses, each direction")
 _var("link_latency", "us", r"\alpha", "per-step startup latency of a message (alpha)", "nonnegative")
 _var("allreduce_time", "s", r"T_{\text{AR}}", "time of one ring all-reduce", "nonnegative")
 _var("reduce_scatter_time", "s", r"T_{\text{RS}}", "time of one ring reduce-scatter", "nonnegative")
@@ -143,19 +144,23 @@ def collective_equations() -> dict:
         eqs = [
             Equation("allreduce", "allreduce_time", 2 * (p - 1) / p * M / B + 2 * (p - 1) * a,
                      source=PATARASUK_YUAN_2009, description="ring all-reduce: reduce-scatter then all-gather",
-                     display=r"\frac{2(n_{\text{dev}}-1)}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + 2(n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{2(n_{\text{dev}}-1)}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + 2(n_{\text{dev}}-1)\,\alpha")),
             Equation("reduce_scatter", "reduce_scatter_time", (p - 1) / p * M / B + (p - 1) * a,
                      source=THAKUR_2005, description="ring reduce-scatter: p-1 steps of M/p bytes",
-                     display=r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + (n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + (n_{\text{dev}}-1)\,\alpha")),
             Equation("allgather", "allgather_time", (p - 1) / p * M / B + (p - 1) * a,
                      source=THAKUR_2005, description="ring all-gather: p-1 steps of M/p bytes",
-                     display=r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + (n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + (n_{\text{dev}}-1)\,\alpha")),
             Equation("tree_allreduce", "tree_allreduce_time", 2 * sp.log(p, 2) * a + 2 * M / B,
                      source=SANDERS_2009, description="pipelined two-tree all-reduce (reduce + broadcast)",
                      display=r"2\log_2(n_{\text{dev}})\,\alpha + 2\frac{M}{B_{\text{link}}}"),
             Equation("alltoall", "alltoall_time", (p - 1) / p * M / B + (p - 1) * a,
                      source=THAKUR_2005, description="pairwise-exchange all-to-all: p-1 steps of M/p bytes",
-                     display=r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + (n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + (n_{\text{dev}}-1)\,\alpha")),
             Equation("p2p", "p2p_time", a + M / B, source=HOCKNEY_1994,
                      description="one point-to-point message", display=r"\alpha + \frac{M}{B_{\text{link}}}"),
             Equation("algbw", "algorithm_bandwidth", M / sym.allreduce_time, source=NCCL_TESTS_BUSBW,

@@ -71,7 +71,7 @@ from .. import references as refs
 from ..references import cite
 from ..sources import derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import VARIABLES, sym
 from . import Equations
 from . import collectives as _coll
 

@@ -25,7 +25,7 @@ from .. import references as refs
 from ..references import cite
 from ..sources import derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 from . import collectives as _collectives  # noqa: F401  (defines num_devices, link_bandwidth, ...)
 from . import transformer as _tf
@@ -51,7 +51,8 @@ _var("decode_compute_time", "s", r"T_{\text{comp,dec}}", "compute time of one de
 _var("decode_memory_time", "s", r"T_{\text{mem,dec}}", "memory time of one decode step")
 _var("decode_message_bytes", "byte", r"M_{\text{dec}}", "payload of one tensor-parallel all-reduce in decode")
 _var("decode_allreduce_time", "s", r"T_{\text{AR,dec}}", "one tensor-parallel all-reduce in decode", "nonnegative")
-_var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step", "nonnegative")
+_var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step",
+     "nonnegative")
 _var("tpot", "s", r"T_{\text{tpot}}", "time per output token (one decode step)")
 _var("decode_throughput", "1/s", r"X_{\text{dec}}", "tokens generated per second by the replica (all its devices)")
 # prefill phase
@@ -64,7 +65,8 @@ _var("prefill_memory_time", "s", r"T_{\text{mem,pre}}", "memory time of the pref
 _var("prefill_message_bytes", "byte", r"M_{\text{pre}}", "payload of one tensor-parallel all-reduce in prefill")
 _var("prefill_allreduce_time", "s", r"T_{\text{AR,pre}}", "one tensor-parallel all-reduce in prefill",
      "nonnegative")
-_var("prefill_overhead", "s", r"T_{\text{ovh,pre}}", "fixed overhead plus exposed TP communication of the prefill", "nonnegative")
+_var("prefill_overhead", "s", r"T_{\text{ovh,pre}}", "fixed overhead plus exposed TP communication of the prefill",
+     "nonnegative")
 _var("ttft", "s", r"T_{\text{ttft}}", "time to first token (prefill)")
 _var("request_latency", "s", r"T_{\text{req}}", "time from request to last token: ttft + output_tokens * tpot")
 

@@ -28,7 +28,7 @@ from .. import references as refs
 from ..references import cite
 from ..sources import derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 from .carbon import carbon_equations
 

@@ -49,7 +49,7 @@ from ..references import cite
 from ..sources import derived
 from ..units import Q_
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 
 
