@@ -208,12 +208,12 @@ class EquationSet(InverseSolving):
         hit = self._deps_cache.get(key)
         if hit is not None:
             return hit
-        out = set()
+        acc: set[str] = set()
         if name in self._by_lhs and name not in stop:
-            out.add(name)
+            acc.add(name)
             for d in self._by_lhs[name].inputs:
-                out |= self._derived_closure(d, stop)
-        out = frozenset(out)
+                acc |= self._derived_closure(d, stop)
+        out = frozenset(acc)
         self._deps_cache[key] = out
         return out
 
@@ -352,7 +352,8 @@ def _combine(outs, how):
             return (b, 1) if b > a else (a, 0)
         return (b, 1) if b < a else (a, 0)
     if not any(isinstance(o, np.ndarray) for o in outs):
-        idx = max(range(len(outs)), key=lambda i: outs[i]) if how == "max" else min(range(len(outs)), key=lambda i: outs[i])
+        pick = max if how == "max" else min
+        idx = pick(range(len(outs)), key=lambda i: outs[i])
         return outs[idx], idx
     if len(outs) == 2:
         a, b = outs

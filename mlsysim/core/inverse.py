@@ -363,7 +363,8 @@ class InverseSolving:
                     continue
                 vals, _ = forward_at(np.where(ok, ur, 1.0))
                 got = vals[t]
-                ok &= np.isfinite(got) & (np.abs(got - target_val) <= ACCEPT_RTOL * np.maximum(np.abs(target_val), 1e-300))
+                ok &= np.isfinite(got) & (
+                    np.abs(got - target_val) <= ACCEPT_RTOL * np.maximum(np.abs(target_val), 1e-300))
                 take = ok & ~found
                 chosen = np.where(take, ur, chosen)
                 found |= take
@@ -627,8 +628,8 @@ class InverseSolving:
                 if (comb == "max" and tgt < b) or (comb == "min" and tgt > b):
                     word = "floor" if comb == "max" else "ceiling"
                     reasons[idx] = (f"{t} = {fmt_quantity(tv.quantity(tgt))} is unreachable by any {unknown}: the "
-                                    f"{bound_label[idx]}-bound {word} of {fmt_quantity(tv.quantity(b))} does not depend "
-                                    f"on {unknown} (binding constraint: {bound_label[idx]})")
+                                    f"{bound_label[idx]}-bound {word} of {fmt_quantity(tv.quantity(b))} does not "
+                                    f"depend on {unknown} (binding constraint: {bound_label[idx]})")
                     continue
             reasons[idx] = (f"no {unknown} in its domain ({VARIABLES[unknown].domain}) gives {t} = "
                             f"{fmt_quantity(tv.quantity(tgt))}")
