@@ -33,7 +33,9 @@ ACTIVATION_TRAFFIC = Assumption(
                "per layer, < 0.01% of the weights. Give a per-sample value to model unfused execution"),
     "activation bytes per sample moved to and from device memory")
 
-TP_ALLREDUCES_PER_LAYER = Assumption(
+#: all-reduces per layer of ONE forward pass (serving); not the per-training-step count by recompute mode,
+#: which is ``mlsysim.core.equation_sets.parallelism.TP_ALLREDUCES_PER_LAYER``
+TP_ALLREDUCES_PER_FORWARD = Assumption(
     "tp_allreduces_per_forward", 2,
     cite(SHOEYBI_2019, "Sec. 3, Fig. 3 (one all-reduce after attention and one after the MLP in the forward pass)"),
     "tensor-parallel all-reduces per layer in a forward pass")

@@ -510,7 +510,7 @@ class ServingSolver(_Facade):
             activation_traffic_bytes=take("activation_traffic_bytes", activation_traffic_bytes, D.ACTIVATION_TRAFFIC),
             link_latency=latency_value,
             tp_allreduces_per_forward=take("tp_allreduces_per_forward", tp_allreduces_per_forward,
-                                         D.TP_ALLREDUCES_PER_LAYER),
+                                         D.TP_ALLREDUCES_PER_FORWARD),
         )
         if seq_len is None:
             knowns.pop("seq_len", None)

@@ -30,6 +30,7 @@ from ..core.equations import EvalResult, fmt_quantity
 from ..core.errors import DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
 from ..core.sources import Source, assumption
 from ..core.units import Q_
+from ..infra import Infra
 from .base import Binding, Solver, entry_label, given_source
 
 # ---------------------------------------------------------------------------------- assumptions
@@ -52,12 +53,11 @@ IDLE_POWER = Assumption(
                "utilization and has no effect at utilization = 1; pass idle_power= to override"),
     "device power when idle [W]")
 
-#: PUE when neither the region nor the datacentre gives one.
+#: PUE when neither the region nor the datacentre gives one: the registry's industry-average datacentre
+#: (``Infra.IndustryAverage``, Uptime Institute survey), value and source read from the entry, not retyped.
 PUE = Assumption(
-    "pue", 1.54,
-    Source("Uptime Institute, Global Data Center Survey 2025", kind="report", year=2025, locator="p. 7-8 "
-           "(industry weighted-average PUE 1.54)"),
-    "power usage effectiveness of an average datacentre [1]")
+    "pue", Infra.IndustryAverage.pue, Infra.IndustryAverage.source_of("pue"),
+    "power usage effectiveness of an average datacentre (Infra.IndustryAverage) [1]")
 
 #: Straight-line depreciation period of the hardware.
 LIFETIME = Assumption(

@@ -340,3 +340,30 @@ def test_tco_solver_inverse_round_trip(unknown):
         assert sol.value.m_as(truth.units) == pytest.approx(truth.magnitude, rel=1e-9)
     else:
         assert float(sol.value.magnitude) == pytest.approx(truth, rel=1e-9)
+
+
+# ------------------------------------------------------------------ every fact once (issue #12.4)
+def test_default_pue_points_at_the_registry_entry():
+    from mlsysim.solvers.sustainability import PUE
+
+    assert PUE.value == Infra.IndustryAverage.pue
+    assert PUE.source is Infra.IndustryAverage.source_of("pue")
+
+
+def test_the_uptime_survey_and_its_pue_are_typed_once():
+    from pathlib import Path
+
+    import mlsysim
+
+    root = Path(mlsysim.__file__).parent
+    hits = [p for p in root.rglob("*.py") if "Global Data Center Survey 2025" in p.read_text(encoding="utf-8")]
+    assert len(hits) == 1, hits
+
+
+def test_tp_allreduce_counts_have_one_name_each():
+    from mlsysim.core import defaults
+    from mlsysim.core.equation_sets import parallelism
+
+    assert not hasattr(defaults, "TP_ALLREDUCES_PER_LAYER")
+    assert defaults.TP_ALLREDUCES_PER_FORWARD.value == 2          # Megatron-LM Fig. 3: after attention, after MLP
+    assert parallelism.TP_ALLREDUCES_PER_LAYER["none"] == 4       # forward + backward per training step
