@@ -520,17 +520,20 @@ class InverseSolving:
         ``"max"``: any smaller value does; ``"any"``: the target does not depend on it here; ``""``: unique.
         """
         eps = 1e-6
+        # probe a relative step either side; at u = 0 (a relative step would not move) an absolute one
         if not isinstance(u, np.ndarray):
+            step = abs(u) * eps if u != 0 else eps
             try:
-                up, dn, tg = float(f(u * (1 + eps))), float(f(u * (1 - eps))), float(target)
+                up, dn, tg = float(f(u + step)), float(f(u - step)), float(target)
             except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError, TypeError):
                 return ""
             fu, fd = abs(up - tg) <= 1e-12 * abs(tg), abs(dn - tg) <= 1e-12 * abs(tg)
             return "any" if (fu and fd) else "min" if fu else "max" if fd else ""
         with np.errstate(all="ignore"):
             try:
-                up = np.asarray(f(u * (1 + eps)), dtype=float)
-                dn = np.asarray(f(u * (1 - eps)), dtype=float)
+                step = np.where(u != 0, np.abs(u) * eps, eps)
+                up = np.asarray(f(u + step), dtype=float)
+                dn = np.asarray(f(u - step), dtype=float)
             except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError):
                 return ""
         tgt = np.asarray(target, dtype=float)

@@ -26,8 +26,9 @@ import numpy as np
 import pint
 
 from ..core.assumptions import Assumption
+from ..core.equation_sets.carbon import check_power_inputs
 from ..core.equations import EvalResult, fmt_quantity
-from ..core.errors import DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
+from ..core.errors import OverdeterminedError, UnderdeterminedError, UnknownVariableError
 from ..core.sources import Source, assumption
 from ..core.units import Q_
 from ..infra import Infra
@@ -113,19 +114,6 @@ def _lookup(registry_module: str, registry: str, value: Any):
         reg = getattr(importlib.import_module(registry_module), registry)
         return reg.get(value)
     return value
-
-
-def _check_power_range(b: Binding) -> None:
-    idle, tdp = b.knowns.get("idle_power"), b.knowns.get("tdp")
-    if idle is None or tdp is None:
-        return
-    try:
-        bad = bool(np.any(Q_(idle).m_as("W") > Q_(tdp).m_as("W")))
-    except (pint.DimensionalityError, AttributeError, TypeError):
-        return  # the equation set reports the unit error with the input's name
-    if bad:
-        raise DomainError(f"idle_power must not exceed tdp (the power model interpolates from idle to TDP); "
-                          f"got idle_power = {idle} and tdp = {tdp}")
 
 
 def _computable(eqset, known: set, wanted: Sequence[str]) -> list[str]:
@@ -458,7 +446,7 @@ class JobSolver(Solver):
             else:
                 b.put(name, value, given_source(name, b.sources.get(name)))
 
-        _check_power_range(b)
+        check_power_inputs(eqset.name, b.knowns)  # the equation set's own check, early and with the names
         return b
 
     # -- the inverse: hooks of Solver.solve_for --------------------------------------------------

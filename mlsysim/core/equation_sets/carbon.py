@@ -35,9 +35,12 @@ run under a budget: ``solve("carbon_intensity", carbon=Q_(100, "t"), ...)``.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..equations import Equation, EquationSet
 from .. import references as refs
 from ..references import cite
+from ..errors import DomainError
 from ..sources import Source, assumption
 from ..variables import ensure_var as _var
 from ..variables import sym
@@ -128,8 +131,50 @@ def carbon_equations() -> dict[str, Equation]:
     return _EQS
 
 
+def _watts(v):
+    """Magnitude in W of a power Quantity (scalar or array), or None if it is not one (the engine reports that)."""
+    try:
+        return np.asarray(v.m_as("W"), dtype=float)
+    except Exception:  # noqa: BLE001 - not a power Quantity: the engine's unit check names the input
+        return None
+
+
+def check_power_inputs(set_name: str, knowns) -> None:
+    """Refuse inputs the idle-to-TDP power model cannot describe: ``idle_power`` above ``tdp`` (the model
+    interpolates from idle to TDP), and an average ``power`` above ``tdp`` (the thermal design power is the
+    board's sustained power limit; a device configured to a higher limit is described by passing that
+    limit as ``tdp``)."""
+    tdp = _watts(knowns["tdp"]) if knowns.get("tdp") is not None else None
+    if tdp is None:
+        return
+    for name, what in (("idle_power", "the power model interpolates from idle_power to tdp"),
+                       ("power", "an average device power cannot exceed the board's thermal design power; pass "
+                                 "tdp= if the device runs at a higher power limit")):
+        if knowns.get(name) is None:
+            continue
+        x = _watts(knowns[name])
+        if x is not None and bool(np.any(x > tdp * (1 + 1e-12))):
+            got = knowns[name]
+            shown = f"{got:~P}" if np.ndim(x) == 0 else f"values up to {np.max(x):g} W"
+            raise DomainError(f"{set_name}: {name} must not exceed tdp = {knowns['tdp']:~P} ({what}); got "
+                              f"{name} = {shown}")
+
+
+class PowerModelSet(EquationSet):
+    """An equation set with the idle-to-TDP power model: ``evaluate`` and ``solve`` refuse an
+    ``idle_power`` or ``power`` above ``tdp`` (:func:`check_power_inputs`)."""
+
+    def evaluate(self, outputs=None, **knowns):
+        check_power_inputs(self.name, knowns)
+        return super().evaluate(outputs, **knowns)
+
+    def solve(self, unknown, **knowns):
+        check_power_inputs(self.name, knowns)
+        return super().solve(unknown, **knowns)
+
+
 def build_carbon() -> EquationSet:
-    return EquationSet("Carbon", list(carbon_equations().values()),
+    return PowerModelSet("Carbon", list(carbon_equations().values()),
                        description="energy, operational and embodied carbon, and water of a job on a fleet")
 
 

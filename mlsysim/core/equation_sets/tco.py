@@ -30,7 +30,7 @@ from ..sources import derived
 from ..variables import ensure_var as _var
 from ..variables import sym
 from . import Equations
-from .carbon import carbon_equations
+from .carbon import PowerModelSet, carbon_equations
 
 
 
@@ -83,7 +83,7 @@ def tco_equations() -> dict[str, Equation]:
 
 def build_tco() -> EquationSet:
     shared = carbon_equations()
-    return EquationSet("TCO", [shared["power"], shared["it_energy"], shared["energy"], *tco_equations().values()],
+    return PowerModelSet("TCO", [shared["power"], shared["it_energy"], shared["energy"], *tco_equations().values()],
                        description="capex depreciation, maintenance, electricity and facility cost of a fleet")
 
 
