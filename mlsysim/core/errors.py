@@ -35,6 +35,11 @@ class UnderdeterminedError(MlsysimError, ValueError):
     """Not enough knowns were given to compute or solve what was asked."""
 
 
+class MissingValueError(UnderdeterminedError, AttributeError):
+    """A registry entry publishes no value for a field that was asked for (e.g. a device without a
+    ``memory_capacity``). An ``AttributeError`` too, so ``hasattr``/``getattr(..., default)`` keep working."""
+
+
 class OverdeterminedError(MlsysimError, ValueError):
     """More was given than the relation allows (e.g. a derived value and all its inputs, disagreeing)."""
 

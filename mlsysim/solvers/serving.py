@@ -675,7 +675,6 @@ def _published(hardware, field):
 
 def _capacity(hardware):
     """Memory a model must fit in: HBM/DRAM capacity, or on-chip SRAM for microcontrollers."""
-    cap = hardware.get("memory_capacity")
-    if cap is None and getattr(hardware, "category", "") == "tiny":
-        cap = hardware.get("sram")
-    return cap
+    from .checks import memory_capacity_of
+
+    return memory_capacity_of(hardware)[0]
