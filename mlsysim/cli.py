@@ -203,10 +203,10 @@ def _print_inverse(args, res, extra: dict | None = None) -> int:
     else:  # engine Solution (sustainability, TCO)
         data = {"unknown": res.unknown, "value": _q_dict(res.value), "feasible": bool(np.all(res.feasible)),
                 "reason": res.reason, "regime": res.regime if isinstance(res.regime, (dict, str)) else None}
-        text = f"{res.unknown} = {fmt_quantity(res.value)}"
+        text = f"{res.unknown} = {fmt_quantity(res.value, name=res.unknown)}"
         if extra:
             (tname, tval), = extra.items()
-            text += f" meets {tname} = {fmt_quantity(tval)}"
+            text += f" meets {tname} = {fmt_quantity(tval, name=tname)}"
             data["target"] = {"name": tname, **_q_dict(tval)}
         if res.reason:
             text += f"\n  note: {res.reason}"

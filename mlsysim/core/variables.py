@@ -15,6 +15,13 @@ from .domains import COUNT_TOL, DOMAIN, EDGE_TOL, Domain  # noqa: F401  (COUNT_T
 from .errors import DomainError, UnitError, UnknownVariableError
 from .units import Q_, base_unit_of, conversion_factor, magnitude_in, unit
 
+#: Display units of variables whose dimension alone does not say how a reader expects them
+#: (:mod:`mlsysim.core.display` handles g/kWh, t, USD, FLOP/B and days by dimension).
+DISPLAY_UNITS = {
+    "decode_throughput": "tokens/s",
+    "tokens_per_second": "tokens/s",
+}
+
 #: Allowed domains and their meaning (used in error messages); the checks live in :mod:`.domains`.
 DOMAINS = {name: d.text for name, d in DOMAIN.items()}
 
@@ -43,8 +50,13 @@ class Var:
     description: str
     domain: str = "positive"
     _symbol: object = field(default=None, repr=False)
+    #: unit results are shown in (``"g/kWh"``, ``"tokens/s"``; see :mod:`mlsysim.core.display`); "" lets the
+    #: quantity's dimension decide
+    display_unit: str = field(default="", repr=False)
 
     def __post_init__(self):
+        if not self.display_unit:
+            self.display_unit = DISPLAY_UNITS.get(self.name, "")
         if not self.name.isidentifier():
             raise ValueError(f"Var name must be an identifier; got {self.name!r}")
         if self.domain not in DOMAINS:

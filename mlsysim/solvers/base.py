@@ -327,8 +327,8 @@ class Solver:
             if meets(t):
                 found.append((c, t, s))
         if not found:
-            raise InfeasibleError(f"no whole {unknown} meets {tname} = {fmt_quantity(tval)}: the continuous answer is "
-                                  f"{x:.6g} and neither {lo} nor {hi} meets it", binding=tname)
+            raise InfeasibleError(f"no whole {unknown} meets {tname} = {fmt_quantity(tval, name=tname)}: the "
+                                  f"continuous answer is {x:.6g} and neither {lo} nor {hi} meets it", binding=tname)
         # of the whole numbers that meet the target, the one closest to the continuous answer
         best, _, s = min(found, key=lambda f: abs(f[0] - x))
         if abs(best - x) <= 1e-9 * max(1.0, abs(x)):
@@ -336,7 +336,7 @@ class Solver:
         kind = "limit" if not lower_limit else "minimum"
         note = (f"{unknown} = {x:.6g} meets {tname} exactly; {best} is the nearest whole number"
                 + (" allowed by the layout" if (lo, hi) != (math.floor(x), math.ceil(x)) else "")
-                + f" that keeps {tname} within its {kind} ({fmt_quantity(s.value)})")
+                + f" that keeps {tname} within its {kind} ({fmt_quantity(s.value, name=tname)})")
         return NotedSolution.of(sol, value=Q_(best, ""), all_values=s.all, note=note)
 
 

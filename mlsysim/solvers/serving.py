@@ -15,6 +15,7 @@ import numpy as np
 from ..core import defaults as D
 from ..core.assumptions import Assumption
 from ..core.equation_sets import Equations
+from ..core.display import plural
 from ..core.equations import EvalResult, fmt_quantity
 from ..core.errors import DomainError, InfeasibleError, UnderdeterminedError, UnitError, UnknownVariableError
 from ..core.precision import bytes_per_element as precision_bytes  # (solver arguments are named bytes_per_element)
@@ -302,12 +303,12 @@ class ServingResult(_ResultBase):
         lines = [f"=== Serving {self.ctx['model_name']} on {self.ctx['num_devices']} x {self.ctx['hardware_name']} "
                  f"({self.ctx['precision']}, batch {self.ctx['batch_size_repr']}, "
                  f"context {self.ctx['seq_len_repr']}) ===",
-                 f"  TTFT (prefill {self.ctx['prompt_repr']} tokens): {fmt_quantity(o['ttft'])} "
+                 f"  TTFT (prefill {plural(self.ctx['prompt_repr'], 'token')}): {fmt_quantity(o['ttft'])} "
                  f"[{sc(self.prefill_bottleneck)}-bound]",
                  f"  TPOT (decode step):  {fmt_quantity(o['tpot'])} [{sc(self.bottleneck)}-bound]",
                  f"  throughput:          {_per_second(o['decode_throughput'])} tokens/s",
                  f"  request latency:     {fmt_quantity(o['request_latency'])} "
-                 f"({self.ctx['output_repr']} output tokens)",
+                 f"({plural(self.ctx['output_repr'], 'output token')})",
                  f"  weights:             {fmt_quantity(o['weight_bytes'].to('GB'))}",
                  f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))}",
                  f"  memory per device:   {self.memory_message()}"]

@@ -152,23 +152,13 @@ def _outputs(fields, vals, knowns) -> dict:
     return out
 
 
-#: Units results are displayed in (carbon intensity stays in g/kWh rather than a compact prefix).
-_DISPLAY_UNITS = {"carbon_intensity": "g/kWh", "wue": "L/kWh", "water_intensity": "L/kWh",
-                  "electricity_price": "USD/kWh"}
-
-
 def _fmt(name: str, v) -> str:
+    """A result value as text, in the display unit of its variable (:mod:`mlsysim.core.display`)."""
     if v is None:
         return "-"
     if not isinstance(v, pint.Quantity):
         return f"{v:g}" if isinstance(v, (int, float)) else str(v)
-    if np.ndim(v.magnitude) == 0:
-        if name in _DISPLAY_UNITS:
-            return f"{v.m_as(_DISPLAY_UNITS[name]):.4g} {_DISPLAY_UNITS[name]}"
-        if v.check("[mass]"):  # emissions read in kg or t (CO2e), not Mg
-            kg = v.m_as("kg")
-            return f"{kg / 1000:.4g} t" if abs(kg) >= 1000 else f"{kg:.4g} kg"
-    return fmt_quantity(v)
+    return fmt_quantity(v, name=name)
 
 
 class _Result:
