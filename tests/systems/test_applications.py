@@ -131,10 +131,10 @@ def test_frontier_time_to_train_by_hand(frontier):
     r = frontier.results["training"]
     c = frontier.check("time_to_train")
     steps = 15.6e12 / (2048 * 8192)                # 929,832 optimizer steps of 16M tokens
+    # the scenario composes time to train = optimizer steps x the training solver's step time; the step time
+    # itself is pinned by hand calculations in tests/solvers/test_distributed.py (the distributed solver's
+    # model), so a "more than the ideal arithmetic time" bound here would assert nothing it does not already
     assert rel(c.value.m_as("s"), steps * r.step_time.m_as("s")) < 1e-6
-    # lower bound: the arithmetic alone, 6 N D / (n x peak x efficiency 0.5) = 54.3 days
-    ideal = 6 * 405.85e9 * 15.6e12 / (16384 * 989.4e12 * 0.5)
-    assert c.value.m_as("s") > ideal
     # the 90-day target binds: the message names the constraint and the excess
     assert c.passed is False
     days = c.value.m_as("day")
