@@ -9,7 +9,8 @@
 * ``data/measurements/mlperf_tiny/kws_reference_v0.5.json`` -- one MLPerf Tiny latency (TFLM efficiency);
 
 plus the registries' datasheet values that turn times into efficiencies (peak FLOP/s, memory bandwidth) and
-the model registry's FLOPs for the MLPerf Tiny model, and writes ``mlsysim/calibration/fitted.json`` (package data), which ``mlsysim.calibration.laws_for`` reads.
+the model registry's FLOPs for the MLPerf Tiny model, and writes ``mlsysim/calibration/fitted.json`` (package
+data), which ``mlsysim.calibration.laws_for`` reads.
 Validation cases (the published results file in ``tests/data/``) are never opened here; a test enforces it.
 
 Every law has Hockney's form ``t = t0 + n / r_inf`` (start-up time plus size over asymptotic rate), so each fit is

@@ -196,7 +196,8 @@ def plot_decode(out: Path):
     ax.set_ylim(lim)
     ax.set_xlabel("measured decode step on H200, CUDA graph [ms]")
     ax.set_ylabel("predicted [ms]")
-    ax.set_title("Llama-3-8B-shaped decode, bf16, batch 1-32, context 1K-8K\n(nothing fitted to these 9 rows)", fontsize=9)
+    ax.set_title("Llama-3-8B-shaped decode, bf16, batch 1-32, context 1K-8K\n(nothing fitted to these 9 rows)",
+                 fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()

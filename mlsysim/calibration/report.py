@@ -70,7 +70,8 @@ def _collectives_table(t: dict) -> list[str]:
 def _ring_table() -> list[str]:
     from ..systems import Fabrics
     from . import laws_for
-    lines = ["| device | fabric (per-device link, each direction) | workers | link_efficiency | link_latency (per step) |",
+    lines = ["| device | fabric (per-device link, each direction) | workers | link_efficiency "
+             "| link_latency (per step) |",
              "|---|---|---|---|---|"]
     for dev, fab in (("A100", "NVLink3"), ("H100", "NVLink4")):
         bw = Fabrics[fab].link_bandwidth

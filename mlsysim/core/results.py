@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -101,7 +101,7 @@ class EvalResult(Mapping):
 
     def to_dict(self) -> dict:
         """Plain data: ``{name: {"value": magnitude, "unit": str}}`` plus ``regimes``."""
-        out = {}
+        out: dict[str, Any] = {}
         for k in self:
             q = self[k]
             m = q.magnitude if hasattr(q, "magnitude") else q

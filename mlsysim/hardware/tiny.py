@@ -145,7 +145,8 @@ TFLM_REFERENCE_EFFICIENCY = Assumption(
     "compute_efficiency", 0.0609,
     Source("mlsysim calibration: TFLM 2.3.1 reference-kernel efficiency on a Cortex-M4, fitted to the MLPerf Tiny "
            "v0.5 KWS reference latency", kind="fit", year=2021,
-           locator="mlsysim/calibration/fitted.json tflm_reference; data/measurements/mlperf_tiny/kws_reference_v0.5.json",
+           locator="mlsysim/calibration/fitted.json tflm_reference; "
+                   "data/measurements/mlperf_tiny/kws_reference_v0.5.json",
            url="https://github.com/mlcommons/tiny_results_v0.5",
            note="fitted by mlsysim/calibration/fit.py (python -m mlsysim.calibration.fit) to ONE measurement, the "
                 "KWS latency of the MLPerf Tiny v0.5 closed reference submission (mlcommons/tiny_results_v0.5, "

@@ -143,7 +143,8 @@ def build_collective() -> EquationSet:
 def build_ring_equivalent() -> EquationSet:
     e = efficiency_equations()
     return EquationSet("CollectiveRingEquivalent", [e["ring_link_efficiency"], e["ring_step_latency"]],
-                       description="a measured all-reduce's alpha-beta law as a ring's link efficiency and step latency")
+                       description="a measured all-reduce's alpha-beta law as a ring's link efficiency and step "
+                                   "latency")
 
 
 Equations.register("GemmEfficiency", factory=build_gemm)
