@@ -194,12 +194,14 @@ class Solver:
 
     @classmethod
     def targets(cls) -> dict[str, str]:
-        """Quantities ``solve_for`` can take as its target: the set's derived variables -> description."""
+        """Quantities ``solve_for`` can take as its target: the set's derived variables -> description (a
+        measured output such as ``power`` is an argument; it is the target only where the unknown is an input
+        of its own relation, see :meth:`inverse_targets`)."""
         from ..core.equation_sets import Equations
 
         eq = Equations.get(cls.equation_set)
         return {d: VARIABLES[d].description + (f" [{VARIABLES[d].unit}]" if VARIABLES[d].unit else "")
-                for d in eq.derived}
+                for d in eq.derived if d not in cls.measured_outputs}
 
     @classmethod
     def check_arguments(cls, kwargs: Mapping[str, Any], *, allow_targets: bool = False) -> None:
