@@ -22,6 +22,8 @@ equation set, plus result formatting. It holds no physics: every number it repor
    with its :class:`~mlsysim.core.sources.Source` (``binding.put``), fill assumptions
    (``binding.assume``), and record the entries used in ``binding.entries``. ``bind`` is public: the CLI,
    LaTeX worked examples, sweeps and plots call it; nothing outside a solver calls a private method.
+   :meth:`Solver.solve_for` calls ``self.bind(**kwargs, _unknown=name)``, so ``bind`` accepts a keyword
+   ``_unknown`` (the variable being solved for; e.g. to skip a default for it) and may ignore it.
 
 3. Implement :meth:`Solver.solve` ``(**kwargs) -> result`` (a forward evaluation of the set on the
    binding's knowns).
@@ -293,6 +295,7 @@ class Solver:
         if VARIABLES[unknown].domain in ("count", "count0") and np.ndim(sol.value.magnitude) == 0 \
                 and bool(np.all(sol.feasible)):
             return self._round_count(sol, unknown, tname, tval, knowns, binding)
+        sol.note = getattr(sol, "note", "")  # every solve_for answer has a note ("" when nothing to say)
         return sol
 
     def _round_count(self, sol: Solution, unknown: str, tname: str, tval, knowns: dict,
