@@ -161,7 +161,9 @@ _EXAMPLES = {"duration": "30day", "power": "500W", "carbon_intensity": "400g/kWh
 
 
 def _arg_type(name: str, registry: bool):
-    """argparse type of a generated option: a registry name, a count, a fraction, a plain number or a quantity."""
+    """argparse type of a generated option: a registry name (str), or a value of the variable ``name``, parsed
+    (a number, or a quantity with its unit) and checked against the variable's domain (``Var.check``), so a
+    ``--pue 0.5`` is refused with the variable's own message."""
     from .core.variables import VARIABLES
 
     if registry:
@@ -169,11 +171,29 @@ def _arg_type(name: str, registry: bool):
     v = VARIABLES.get(name)
     if v is None:
         return _quantity
-    if v.domain in ("count", "count0"):
-        return _positive_int
-    if v.domain == "fraction":
-        return _fraction
-    return _number if v.dimensionless else _quantity
+
+    def parse(text: str):
+        from .core.errors import MlsysimError
+
+        if v.domain in ("count", "count0"):
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{name} must be a whole number; got {text!r}") from None
+        else:
+            value = _number(text) if v.dimensionless else _quantity(text)
+        try:
+            magnitude = value if v.dimensionless else value.to(v.base_unit).magnitude
+        except Exception:  # noqa: BLE001 - a wrong dimension: the solver names the input and the unit expected
+            return value
+        try:
+            v.check(float(magnitude), given=value)
+        except MlsysimError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+
+    parse.__name__ = name
+    return parse
 
 
 def _help(desc: str, name: str) -> str:

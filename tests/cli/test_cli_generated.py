@@ -33,3 +33,18 @@ def test_a_generated_flag_reaches_the_solver(capsys):
                "--carbon", "30kg"])
     assert rc == 0
     assert capsys.readouterr().out.startswith("num_devices = 10 meets carbon = 30 kg")
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--pue", "0.5", "pue must be a finite number >= 1; got 0.5"),
+    ("--num-devices", "0", "num_devices must be a whole number >= 1; got 0"),
+    ("--utilization", "1.5", "utilization must be a finite number with 0 < x <= 1; got 1.5"),
+])
+def test_generated_flags_check_the_variable_domain(capsys, flag, value, words):
+    try:
+        rc = main(["solve", "carbon", "--for", "duration", "--hardware", "H100", "--region", "Poland",
+                   flag, value, "--carbon", "5t"])
+    except SystemExit as exc:  # argparse exits on a bad option value
+        rc = exc.code
+    err = capsys.readouterr().err
+    assert rc == 2 and words in err and len(err.strip().splitlines()) == 1
