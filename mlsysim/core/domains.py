@@ -31,9 +31,9 @@ class Domain(str):
     """
 
     text: str
-    lower: float
+    lower: float  # type: ignore[assignment]  # shadows str.lower on purpose: the domain's lower bound
     lower_open: bool
-    upper: float
+    upper: float  # type: ignore[assignment]  # shadows str.upper: the upper bound
     integer: bool
 
     def __new__(cls, name: str, text: str, lower: float = -math.inf, lower_open: bool = True,

@@ -58,7 +58,7 @@ class Equation:
         if regimes is not None:
             if len(regimes) < 2:
                 raise DefinitionError(f"equation {key!r}: a regime equation needs at least two regimes")
-            self.regimes = dict(regimes)
+            self.regimes: Any = dict(regimes)
         else:
             self.regimes = None
         self.rhs = rhs
@@ -109,8 +109,8 @@ class Equation:
         sp = _sympy()
         subs = {var(a).symbol: var(b).symbol for a, b in mapping.items()}
         lhs = mapping.get(self.lhs.name, self.lhs.name)
-        kw = dict(source=self.source, description=description or self.description,
-                  combine=self.combine, origin=self.origin or self)
+        kw: dict[str, Any] = dict(source=self.source, description=description or self.description,
+                                  combine=self.combine, origin=self.origin or self)
         if self.regimes is not None:
             return Equation(key or self.key, lhs, regimes={k: e.xreplace(subs) for k, e in self.regimes.items()}, **kw)
         disp = self.display.xreplace(subs) if isinstance(self.display, sp.Basic) else None

@@ -40,7 +40,8 @@ class EquationSet(InverseSolving):
             if eq.key in self.equations:
                 raise DefinitionError(f"{name}: duplicate equation key {eq.key!r}")
             if eq.lhs.name in self._by_lhs:
-                raise DefinitionError(f"{name}: {eq.lhs.name} is defined twice ({self._by_lhs[eq.lhs.name].key}, {eq.key})")
+                raise DefinitionError(f"{name}: {eq.lhs.name} is defined twice "
+                                      f"({self._by_lhs[eq.lhs.name].key}, {eq.key})")
             self.equations[eq.key] = eq
             self._by_lhs[eq.lhs.name] = eq
         self.derived = list(self._by_lhs)

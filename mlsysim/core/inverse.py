@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .equation import Equation, _sympy
-from .errors import InfeasibleError, OptionError, OverdeterminedError, SolveError, UnderdeterminedError, UnknownVariableError
+from .errors import (InfeasibleError, OptionError, OverdeterminedError, SolveError, UnderdeterminedError,
+                     UnknownVariableError)
 from .numeric import ACCEPT_RTOL, _in_domain, _in_domain_scalar, _numeric_root, _numeric_roots_scalar
 from .results import EvalResult, Solution, fmt_quantity
 from .variables import VARIABLES

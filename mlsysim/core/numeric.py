@@ -3,6 +3,7 @@ domain tests used to accept a candidate value."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,8 @@ def _numeric_root(f, target, uvar: Var, shape):
     """
     target = np.broadcast_to(np.asarray(target, dtype=float), shape)
     grid = _grid_for(uvar)
-    prev_u = None
-    prev_r = None
+    prev_u: Any = None
+    prev_r: Any = None
     lo_b = np.full(shape, np.nan)
     hi_b = np.full(shape, np.nan)
     found = np.zeros(shape, dtype=bool)
@@ -125,7 +126,8 @@ def _numeric_roots_scalar(f, target: float, uvar: Var):
     roots = []
     grid = _with_finite_edges(_grid_for(uvar), resid)
     tol = ACCEPT_RTOL * abs(target)
-    prev_u, prev_r = None, None
+    prev_u: Any = None
+    prev_r: Any = None
     for g, r in grid:
         if math.isfinite(r) and (r == 0 or (prev_u is None and abs(r) <= tol)):
             # the target is met exactly at a grid point, or within tolerance at the domain's edge (the first

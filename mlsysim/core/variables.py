@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ class Var:
     unit: str
     latex: str
     description: str
-    domain: str = "positive"
+    domain: Any = "positive"  # a name of DOMAINS; stored as its Domain (a str subclass)
     _symbol: object = field(default=None, repr=False)
     #: unit results are shown in (``"g/kWh"``, ``"tokens/s"``; see :mod:`mlsysim.core.display`); "" lets the
     #: quantity's dimension decide

@@ -11,6 +11,7 @@ passing trusted LaTeX (:class:`TeX`) through untouched.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping

@@ -71,4 +71,4 @@ def test_solve_carbon_for_num_devices_gives_a_whole_number_with_a_note(capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert out.startswith("num_devices = 264 meets carbon = 100 t")
-    assert "note: num_devices = 264.55" in out and "264 is the nearest whole number" in out
+    assert "note: num_devices = 264.55" in out and "whole number 264" in out

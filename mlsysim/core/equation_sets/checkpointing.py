@@ -45,7 +45,8 @@ _var("checkpoint_interval_daly", "s", r"\tau_{\text{Daly}}",
      "compute time between checkpoints with Daly's first-order correction", "nonnegative")
 _var("restart_time", "s", "R", "time to detect a failure and resume from the last checkpoint", "nonnegative")
 _var("goodput", "", "G", "fraction of wall-clock time doing useful training", "fraction")
-_var("device_mtbf", "s", r"\mathrm{MTBF}_{\text{dev}}", "mean time between failures of one device (with its share of the node)")
+_var("device_mtbf", "s", r"\mathrm{MTBF}_{\text{dev}}",
+     "mean time between failures of one device (with its share of the node)")
 _var("num_devices", "", r"n_{\text{dev}}", "accelerators in the job", "count")
 _var("checkpoint_bytes", "byte", r"S_{\text{ckpt}}", "bytes written per checkpoint (model and optimizer state)")
 _var("storage_bandwidth", "byte/s", r"B_{\text{st}}", "aggregate write bandwidth to checkpoint storage")
