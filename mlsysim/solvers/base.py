@@ -130,6 +130,21 @@ def entry_label(obj: Any) -> str | None:
     return getattr(obj, "key", None) or getattr(obj, "name", None) or repr(obj)
 
 
+class NotedSolution(Solution):
+    """The engine's :class:`Solution` built from another one with a new value and ``note`` (the engine's
+    ``Solution`` carries ``note`` and shows it; solver result types may subclass this)."""
+
+    @classmethod
+    def of(cls, sol: Solution, *, value=None, all_values=None, note: str = "") -> NotedSolution:
+        out = cls(sol.unknown, sol.value if value is None else value, sol.regime, sol.feasible, sol.reason,
+                  sol.all if all_values is None else all_values, sol.method, sol.target)
+        out.bound = sol.bound
+        out.alternatives = list(getattr(sol, "alternatives", []) or [])
+        out.continuous = getattr(sol, "continuous", None)
+        out.note = note or getattr(sol, "note", "")
+        return out
+
+
 class Solver:
     """Base class of every solver: ``bind`` -> :class:`Binding`, ``solve`` -> result, ``solve_for`` ->
     :class:`~mlsysim.core.equations.Solution`. See the module docstring for how a solver adopts it."""
@@ -318,12 +333,12 @@ class Solver:
             raise InfeasibleError(f"no admissible whole {unknown} meets {tname} = {fmt_quantity(tval, name=tname)}: "
                                   f"the exact answer is {x:.6g} and neither {lo} nor {hi} meets it", binding=tname)
         best, s = min(found, key=lambda f: abs(f[0] - x))
-        out = Solution(sol.unknown, Q_(best, ""), sol.regime, sol.feasible, sol.reason, s.all, sol.method, sol.target)
-        out.bound, out.alternatives, out.continuous = sol.bound, list(sol.alternatives or []), exact
+        out = NotedSolution.of(sol, value=Q_(best, ""), all_values=s.all)
+        out.continuous = exact
         out.note = (f"{unknown} = {x:.6g} meets {tname} exactly; {best} is the nearest whole number the layout "
                     f"allows that keeps {tname} within its {'minimum' if limit == 'min' else 'limit'} "
                     f"({fmt_quantity(s.value, name=tname)})")
         return out
 
 
-__all__ = ["GIVEN", "Binding", "Solver", "entry_label", "given_source"]
+__all__ = ["GIVEN", "Binding", "NotedSolution", "Solver", "entry_label", "given_source"]
