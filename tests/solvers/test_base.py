@@ -125,3 +125,19 @@ def test_one_tensor_parallel_check():
         check_tp(m, 5)
     with pytest.raises(DomainError, match="num_devices = 6"):
         check_tp(m, 6, arg="num_devices")
+
+
+ALL_SOLVERS = ["SingleNodeSolver", "ServingSolver", "DistributedSolver", "SustainabilitySolver", "TCOSolver"]
+
+
+@pytest.mark.parametrize("name", ALL_SOLVERS)
+def test_every_solver_without_a_target_is_underdetermined(name):
+    # issue #12 acceptance: one base class; solve_for without a target -> UnderdeterminedError for every solver
+    import mlsysim.solvers as solvers
+
+    cls = getattr(solvers, name)
+    if not issubclass(cls, Solver):
+        pytest.skip(f"{name} is not on the Solver base yet")
+    unknown = cls().equations.inputs[0]
+    with pytest.raises(UnderdeterminedError):
+        cls().solve_for(unknown)
