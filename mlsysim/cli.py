@@ -10,6 +10,7 @@
     mlsysim serve --model Llama3_70B --hardware H200 --seq-len 8192 --precision fp8
     mlsysim node --model ResNet50 --hardware H100 --batch-size 256
     mlsysim list models|hardware|infra|applications|equations [--sources]
+    mlsysim list hardware --unverified
     mlsysim latex --out equations/
     mlsysim plot roofline --hardware H100 --model Llama3_70B --out roofline.png
     mlsysim plot serving --model Llama3_8B --hardware H100 --seq-lens 1024,8192 --out serving.png
@@ -175,27 +176,70 @@ _SERVING_TARGETS = [("--tpot", "tpot", "time per output token, e.g. 20ms"),
                     ("--memory-required", "memory_required", "memory per device, e.g. 80GB")]
 _NODE_TARGETS = [("--latency", "latency", "latency of one forward pass, e.g. 10ms"),
                  ("--memory-required", "memory_required", "memory needed, e.g. 16GB")]
-_CARBON_OPTS = [
-    ("--hardware", "hardware", str, "device (Hardware name)"),
-    ("--fleet", "fleet", str, "a Systems cluster instead of --hardware"),
-    ("--num-devices", "num_devices", _positive_int, "devices in the job [1]"),
-    ("--duration", "duration", _quantity, "wall-clock time, e.g. 30day"),
-    ("--region", "region", str, "grid region (Infra name), e.g. Poland"),
-    ("--datacenter", "datacenter", str, "datacentre profile (Infra name), e.g. Hyperscale"),
-    ("--utilization", "utilization", _fraction, "fraction of the idle-to-TDP power range drawn, (0, 1]"),
-    ("--power", "power", _quantity, "measured average power per device, e.g. 500W"),
-    ("--pue", "pue", _number, "power usage effectiveness (>= 1)"),
-    ("--carbon-intensity", "carbon_intensity", _quantity, "grid intensity, e.g. 400g/kWh"),
-]
-_CARBON_TARGETS = [("--carbon", "carbon", "operational emissions, e.g. 50t"),
-                   ("--energy", "energy", "facility energy, e.g. 100MWh"),
-                   ("--water", "water", "water, e.g. 1e6L"),
-                   ("--total-carbon", "total_carbon", "operational + embodied emissions, e.g. 60t")]
-_TCO_EXTRA = [("--unit-price", "unit_price", _quantity, "purchase price per device, e.g. 30000USD"),
-              ("--electricity-price", "electricity_price", _quantity, "price of energy, e.g. 0.1USD/kWh"),
-              ("--lifetime", "lifetime", _quantity, "amortization period, e.g. 4year")]
-_TCO_TARGETS = [("--tco", "tco", "total cost of ownership, e.g. 300000USD"),
-                ("--energy-cost", "energy_cost", "electricity cost, e.g. 10000USD")]
+#: examples shown in the generated help of a few options (the rest say their unit)
+_EXAMPLES = {"duration": "30day", "power": "500W", "carbon_intensity": "400g/kWh", "unit_price": "30000USD",
+             "electricity_price": "0.1USD/kWh", "lifetime": "4year", "region": "Poland", "datacenter": "Hyperscale",
+             "hardware": "H100", "fleet": "H100_1024", "carbon": "50t", "energy": "100MWh", "water": "1e6L",
+             "total_carbon": "60t", "tco": "300000USD", "energy_cost": "10000USD"}
+
+
+def _arg_type(name: str, registry: bool):
+    """argparse type of a generated option: a registry name (str), or a value of the variable ``name``, parsed
+    (a number, or a quantity with its unit) and checked against the variable's domain (``Var.check``), so a
+    ``--pue 0.5`` is refused with the variable's own message."""
+    from .core.variables import VARIABLES
+
+    if registry:
+        return str
+    v = VARIABLES.get(name)
+    if v is None:
+        return _quantity
+
+    def parse(text: str):
+        from .core.errors import MlsysimError
+
+        if v.domain in ("count", "count0"):
+            try:
+                value = int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{name} must be a whole number; got {text!r}") from None
+        else:
+            value = _number(text) if v.dimensionless else _quantity(text)
+        try:
+            magnitude = value if v.dimensionless else value.to(v.base_unit).magnitude
+        except Exception:  # noqa: BLE001 - a wrong dimension: the solver names the input and the unit expected
+            return value
+        try:
+            v.check(float(magnitude), given=value)
+        except MlsysimError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+def _help(desc: str, name: str) -> str:
+    return desc + (f", e.g. {_EXAMPLES[name]}" if name in _EXAMPLES else "")
+
+
+def _solver_options(solver_cls, exclude=()) -> list:
+    """``(flag, dest, type, help)`` for every argument the solver accepts: generated from its equation set's
+    inputs, the nomenclature and its assumption catalogue (:meth:`mlsysim.solvers.base.Solver.accepted_arguments`)."""
+    reg = set(solver_cls.registry_arguments)
+    return [(f"--{name.replace('_', '-')}", name, _arg_type(name, name in reg), _help(desc, name))
+            for name, desc in solver_cls.accepted_arguments().items() if name not in exclude]
+
+
+def _solver_targets(solver_cls) -> list:
+    """``(flag, dest, help)`` for every target of the solver's ``solve_for`` (its set's derived quantities)."""
+    return [(f"--{name.replace('_', '-')}", name, _help(desc, name)) for name, desc in solver_cls.targets().items()]
+
+
+def _job_solvers():
+    from .solvers import SustainabilitySolver, TCOSolver
+
+    return SustainabilitySolver, TCOSolver
 
 
 def _given(args, opts) -> dict:
@@ -225,10 +269,10 @@ def _print_inverse(args, res, extra: dict | None = None) -> int:
     else:  # engine Solution (sustainability, TCO)
         data = {"unknown": res.unknown, "value": _q_dict(res.value), "feasible": bool(np.all(res.feasible)),
                 "reason": res.reason, "regime": res.regime if isinstance(res.regime, (dict, str)) else None}
-        text = f"{res.unknown} = {fmt_quantity(res.value)}"
+        text = f"{res.unknown} = {fmt_quantity(res.value, name=res.unknown)}"
         if extra:
             (tname, tval), = extra.items()
-            text += f" meets {tname} = {fmt_quantity(tval)}"
+            text += f" meets {tname} = {fmt_quantity(tval, name=tname)}"
             data["target"] = {"name": tname, **_q_dict(tval)}
         if res.reason:
             text += f"\n  note: {res.reason}"
@@ -265,37 +309,23 @@ def cmd_solve_node(args) -> int:
     return _print_inverse(args, res)
 
 
-def _carbon_kwargs(args, extra_opts=()) -> dict:
-    kw = _given(args, _CARBON_OPTS) | _given(args, extra_opts)
-    if "fleet" in kw:
-        from .systems import Systems
-
-        kw["fleet"] = Systems.get(kw["fleet"])
-    return kw
+def _cmd_solve_job(args, solver_cls, what) -> int:
+    """``solve carbon`` / ``solve tco``: options and targets generated from the solver's signature."""
+    targets = _need_one_target(args, _solver_targets(solver_cls), what)
+    kw = _given(args, _solver_options(solver_cls))
+    if args.unknown in kw:
+        raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
+                       f"--{args.unknown.replace('_', '-')}")
+    res = solver_cls().solve_for(args.unknown, **kw, **targets)
+    return _print_inverse(args, res, targets)
 
 
 def cmd_solve_carbon(args) -> int:
-    from .solvers import SustainabilitySolver
-
-    targets = _need_one_target(args, _CARBON_TARGETS, "carbon")
-    kw = _carbon_kwargs(args)
-    if args.unknown in kw:
-        raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
-                       f"--{args.unknown.replace('_', '-')}")
-    res = SustainabilitySolver().solve_for(args.unknown, **kw, **targets)
-    return _print_inverse(args, res, targets)
+    return _cmd_solve_job(args, _job_solvers()[0], "carbon")
 
 
 def cmd_solve_tco(args) -> int:
-    from .solvers import TCOSolver
-
-    targets = _need_one_target(args, _TCO_TARGETS, "tco")
-    kw = _carbon_kwargs(args, _TCO_EXTRA)
-    if args.unknown in kw:
-        raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
-                       f"--{args.unknown.replace('_', '-')}")
-    res = TCOSolver().solve_for(args.unknown, **kw, **targets)
-    return _print_inverse(args, res, targets)
+    return _cmd_solve_job(args, _job_solvers()[1], "tco")
 
 
 def cmd_serve(args) -> int:
@@ -329,6 +359,11 @@ def _unique(names):
 
 def cmd_list(args) -> int:
     what = args.what
+    if getattr(args, "unverified", False) and what != "hardware":
+        from .core.errors import DomainError
+
+        raise DomainError(f"--unverified lists hardware values only (mlsysim list hardware --unverified); "
+                          f"got `list {what}`")
     if what == "models":
         from . import models
 
@@ -401,9 +436,21 @@ def cmd_latex(args) -> int:
     export = getattr(mod, "export", None)
     if export is None:
         raise CLIError("LaTeX export is not available in this installation (mlsysim.latex.export is missing)")
-    out = export(args.out)
+    out = export(args.out, fmt=args.format, inline_sources=args.inline_sources, chapter=args.chapter)
     files = [str(f) for f in out] if isinstance(out, (list, tuple)) else []
-    _emit(args, f"wrote {len(files) or 'the'} LaTeX fragment(s) to {args.out}", {"out": str(args.out), "files": files})
+    what = {"tex": "LaTeX", "qmd": "Quarto", "both": "LaTeX and Quarto"}[args.format]
+    scope = f" for the chapter {args.chapter}" if args.chapter else ""
+    _emit(args, f"wrote {len(files) or 'the'} {what} file(s){scope} to {args.out}",
+          {"out": str(args.out), "format": args.format, "chapter": args.chapter, "files": files})
+    return 0
+
+
+def cmd_explore(args) -> int:
+    from .explore import write_site
+
+    index = write_site(args.out, args.sets or None, args.scenario)
+    _emit(args, f"wrote the explorer to {index} (open it in a browser; it works offline from file://)",
+          {"out": str(args.out), "index": str(index)})
     return 0
 
 
@@ -480,7 +527,7 @@ def cmd_plot(args) -> int:
         data = {"model": args.model, "hardware": args.hardware, "precision": args.precision,
                 "batch_sizes": args.batch_sizes, "seq_lens": args.seq_lens}
     else:  # carbon
-        kw = _carbon_kwargs(args)
+        kw = _given(args, _solver_options(_job_solvers()[0], exclude=("region",)))
         if "duration" not in kw:
             raise CLIError("plot carbon needs --duration (e.g. 30day)")
         fig = plot.carbon_by_region(regions=args.regions, metric=args.metric, **kw)
@@ -561,8 +608,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--for", dest="unknown", required=True,
                     help="the unknown: a variable of Equations.Carbon (duration, num_devices, carbon_intensity, "
                          "pue, utilization ...)")
-    _add(sp, _CARBON_OPTS)
-    _add_targets(sp, _CARBON_TARGETS)
+    sustainability, tco = _job_solvers()
+    _add(sp, _solver_options(sustainability))
+    _add_targets(sp, _solver_targets(sustainability))
     _json_flag(sp)
     sp.set_defaults(func=cmd_solve_carbon)
 
@@ -572,9 +620,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--for", dest="unknown", required=True,
                     help="the unknown: a variable of Equations.TCO (duration, unit_price, electricity_price, "
                          "num_devices, lifetime ...)")
-    _add(sp, _CARBON_OPTS)
-    _add(sp, _TCO_EXTRA)
-    _add_targets(sp, _TCO_TARGETS)
+    _add(sp, _solver_options(tco))
+    _add_targets(sp, _solver_targets(tco))
     _json_flag(sp)
     sp.set_defaults(func=cmd_solve_tco)
 
@@ -609,11 +656,29 @@ def build_parser() -> argparse.ArgumentParser:
     _json_flag(p)
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("latex", help="export the equation sets as LaTeX fragments (mlsysim.latex.export)",
-                       description="Write the LaTeX fragments of every equation set to --out.")
+    p = sub.add_parser("latex", help="export the equation sets as LaTeX fragments or Quarto pages (mlsysim.latex)",
+                       description="Write the LaTeX fragments of every equation set (with references.bib and "
+                                   "values.tex) or their Quarto pages to --out; see docs/latex.md.")
     p.add_argument("--out", default="equations", help="output folder (default: equations/)")
+    p.add_argument("--format", choices=["tex", "qmd", "both"], default="tex",
+                   help="tex: LaTeX fragments (default); qmd: one Quarto page per set; both: side by side")
+    p.add_argument("--inline-sources", action="store_true",
+                   help="print citations inline instead of \\cite{key} / [@key] into references.bib")
+    p.add_argument("--chapter", default=None, metavar="NAME",
+                   help="only what one chapter needs (roofline, serving, training, sustainability), with a README")
     _json_flag(p)
     p.set_defaults(func=cmd_latex)
+
+    p = sub.add_parser("explore", help="write an interactive explorer: a static offline site (mlsysim.explore)",
+                       description="Write index.html, explorer.js and explorer.css to --out: one panel per equation "
+                                   "set, every formula compiled to JavaScript from the sympy equations. e.g. "
+                                   "mlsysim explore --out site/ --set Roofline --set Serving --scenario Chatbot")
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--set", dest="sets", action="append", default=None,
+                   help="equation set to show (repeat for several; default Roofline and Serving)")
+    p.add_argument("--scenario", default=None, help="Applications scenario whose scorecard to add (a serving one)")
+    _json_flag(p)
+    p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("validate", help="check mlsysim against published cases (mlsysim.validation.main)",
                        description="Run mlsysim.validation.main with the remaining arguments.")
@@ -664,7 +729,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--regions", required=True, type=_name_list, help="comma-separated Infra region names")
     pp.add_argument("--metric", default="carbon", choices=["carbon", "total_carbon", "energy", "it_energy", "water",
                                                            "total_water"], help="what the bars show (default carbon)")
-    _add(pp, [o for o in _CARBON_OPTS if o[1] != "region"])
+    _add(pp, _solver_options(_job_solvers()[0], exclude=("region",)))
     _plot_common(pp, "carbon.png")
     return parser
 

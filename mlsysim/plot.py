@@ -362,3 +362,54 @@ def carbon_by_region(comparison=None, *, regions: Sequence[Any] | None = None, m
 
 __all__ = ["roofline", "serving_latency", "parallelism_breakdown", "carbon_by_region", "PlotDependencyError",
            "REGIME_COLORS"]
+
+
+# --------------------------------------------------------------------------------------- serving capacity
+def serving_capacity(model, hardware, *, arrival_rate, concurrency: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 128),
+                     p99_slo=None, seq_len: int = 4096, prompt_tokens: int | None = None,
+                     output_tokens: int | None = None, precision: str = "fp16", ax=None):
+    """Throughput against p99 request latency of one replica as its concurrency grows, with the SLO marked.
+
+    Every number comes from :func:`mlsysim.solvers.capacity.capacity_curve` (the serving model,
+    ``Equations.ContinuousBatching`` and ``Equations.Queueing``).
+
+    Parameters
+    ----------
+    model, hardware : registry entries or names
+    arrival_rate : Quantity
+        Requests per second offered to the replica [1/s].
+    concurrency : sequence of int
+        Sequences in flight [1].
+    p99_slo : Quantity, optional
+        The p99 latency target [s], drawn as a vertical line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        x: p99 request latency [s] (log); y: output tokens per second.
+    """
+    from .solvers import ServingSolver
+    from .solvers.capacity import capacity_curve
+
+    fig, ax = _figure(ax)
+    m, hw = _model(model), _hardware(hardware)
+    c = _counts("concurrency", concurrency)
+    curve = capacity_curve(ServingSolver(), concurrency=c, arrival_rate=arrival_rate, model=m, hardware=hw,
+                           seq_len=seq_len, prompt_tokens=prompt_tokens, output_tokens=output_tokens,
+                           precision=precision)
+    x = curve["p99_latency"].m_as("s")
+    y = curve["throughput"].m_as("1/s")
+    ok = ~curve["unstable"] & curve["fits"]
+    ax.plot(x[ok], y[ok], marker="o", color="tab:blue", label="p99 latency (stable, fits)")
+    for xi, yi, bi in zip(x[ok], y[ok], c[ok]):
+        ax.annotate(f"{int(bi)}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    if p99_slo is not None:
+        ax.axvline(p99_slo.m_as("s"), color="tab:red", linestyle="--", label=f"p99 SLO {p99_slo.m_as('s'):g} s")
+    ax.set_xscale("log")
+    ax.set_xlabel("p99 request latency [s]")
+    ax.set_ylabel("throughput [output tokens/s]")
+    ax.set_title(f"Serving capacity: {m.name} on {hw.key} at {arrival_rate.m_as('1/s'):g} requests/s ({precision});"
+                 " labels: concurrency", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return fig

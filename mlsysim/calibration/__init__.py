@@ -22,6 +22,8 @@ API (for solvers and users)
     c = laws.collective("all_reduce", num_workers=8)      # or "send_recv"; devices_per_node=, fabric="dgx"
     c.alpha, c.bandwidth                    # Assumptions "collective_latency" [s], "collective_bandwidth" [B/s]
     c.exact                                 # False when the nearest measured configuration was used
+    # the same all-reduce read as a ring (for Equations.Collectives / HierarchicalCollectives):
+    eta_link, alpha_step = laws.ring_equivalent(8, Fabrics.NVLink4.bandwidth)   # Assumptions
 
     # evaluation, drawn from the equation sets (pint Quantities in and out, numpy arrays broadcast):
     laws.gemm_time(flops, bytes_moved=None) # max(GEMM law, memory law) when bytes_moved is given
@@ -163,6 +165,27 @@ class CalibratedLaws:
         exact = (best.num_workers, best.devices_per_node, best.fabric) == (num_workers, devices_per_node, fabric)
         return best if exact else CollectiveFit(**{**best.__dict__, "exact": False})
 
+    def ring_equivalent(self, num_workers: int, link_bandwidth, devices_per_node: int | None = None,
+                        fabric: str = "dgx") -> tuple[Assumption, Assumption]:
+        """The fitted all-reduce of ``num_workers`` ranks read as a ring all-reduce over links of
+        ``link_bandwidth`` (per device, each direction): ``(link_efficiency, link_latency)`` Assumptions for
+        ``Equations.Collectives`` / ``HierarchicalCollectives`` (``Equations.CollectiveRingEquivalent``)."""
+        from ..core.equation_sets import Equations
+        c = self.collective("all_reduce", num_workers, devices_per_node, fabric)
+        r = Equations.CollectiveRingEquivalent.evaluate(
+            collective_latency=c.alpha.value, collective_bandwidth=c.bandwidth.value, num_devices=c.num_workers,
+            link_bandwidth=link_bandwidth)
+        src = Source(c.alpha.source.citation + ", read as a ring all-reduce", kind="fit", year=c.alpha.source.year,
+                     locator=c.alpha.source.locator, url=c.alpha.source.url,
+                     note=(f"{c.alpha.source.note}. Ring reading (Equations.CollectiveRingEquivalent): eta_link = "
+                           f"2(p-1)/p B_coll / B_link and alpha_step = alpha / (2(p-1)) with p = {c.num_workers}, "
+                           f"B_link = {link_bandwidth}" + ("" if c.exact else
+                                                           f"; nearest measured configuration ({c.num_workers} "
+                                                           f"workers, {c.devices_per_node} per node)")))
+        return (Assumption("link_efficiency", float(r.link_efficiency.m_as("")), src,
+                           "achievable fraction of the link bandwidth (measured all-reduce)"),
+                Assumption("link_latency", r.link_latency.to("us"), src, "per-step latency (measured all-reduce)"))
+
     def assumptions(self) -> list[Assumption]:
         out = [self.gemm_eta_max, self.gemm_f_half, self.mem_eta_max, self.mem_b_half]
         for eta, half in self.elementwise.values():
@@ -224,7 +247,9 @@ def laws_for(hardware, precision: str = "bf16") -> CalibratedLaws:
 
     Devices without measurements get the family default (``is_family_default`` is True, and every Assumption's
     Source says so)."""
+    from ..core.precision import normalize_precision
     hw = _hardware(hardware)
+    precision = normalize_precision(precision)
     table = fitted_table()["families"]
     key = getattr(hw, "key", None)
     family = FAMILIES.get(key, "default")
@@ -260,6 +285,9 @@ def laws_for(hardware, precision: str = "bf16") -> CalibratedLaws:
                  "elementwise kernels and collectives from the H100 (same GH100 die, NVLink 4) Vidur fits")
     else:
         basis = f"{family}: every law fitted to Vidur's {family} operator and NCCL profiles"
+    if precision not in ("fp16", "bf16"):
+        basis += (f"; at {precision} the asymptotes measured at fp16/bf16 are applied to the {precision} peak "
+                  "(not measured at that precision)")
     return CalibratedLaws(device=key, family=family, precision=precision, is_family_default=default, basis=basis,
                           gemm_eta_max=g_eta, gemm_f_half=g_half, mem_eta_max=m_eta, mem_b_half=m_half,
                           elementwise=elem, collectives=colls, peak_flops=peak, memory_bandwidth=bw)

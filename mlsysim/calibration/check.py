@@ -2,8 +2,9 @@
 
 ``python -m mlsysim.calibration.check`` prints, for the 9 decode rows of
 ``benchmarks/device/results/h200_2026-11-27.json`` (CUDA-graph times), the per-operation prediction of the
-calibrated laws next to the measured time, and the flat model's prediction (one datasheet-bandwidth roofline,
-``ServingSolver`` as of this commit) for comparison.
+calibrated laws next to the measured time, and the flat model's prediction (``ServingSolver`` with the
+single ``compute_efficiency`` given explicitly, i.e. the textbook's roofline at the datasheet bandwidth) for
+comparison.
 
 The operation list is the one the benchmark runs (``benchmarks/device/gpu_check.py``, ``Llama8BShape.step``):
 an embedding gather, then per layer a QKV GEMM, one attention kernel reading the KV cache of ``context``
@@ -84,6 +85,7 @@ def decode_breakdown(laws: CalibratedLaws, model, batch: int, context: int, **kw
 
 def decode_check(path: str | Path = H200_JSON) -> dict:
     """Predicted (calibrated laws; flat ServingSolver) vs measured CUDA-graph decode times of a device check."""
+    from ..core.defaults import COMPUTE_EFFICIENCY
     from ..models import Models
     from ..solvers import ServingSolver
 
@@ -97,7 +99,7 @@ def decode_check(path: str | Path = H200_JSON) -> dict:
         parts = decode_breakdown(laws, model, r["batch"], r["context"])
         pred = sum(parts.values())
         old = flat.solve(model, device, seq_len=r["context"], batch_size=r["batch"], precision="bf16",
-                         compute_efficiency=COMPUTE_EFFICIENCY.value).tpot.m_as("s")  # given: the flat path
+                         compute_efficiency=COMPUTE_EFFICIENCY.value).tpot.m_as("s")
         rows.append({"batch": r["batch"], "context": r["context"], "measured_s": r["graph_s"], "predicted_s": pred,
                      "ratio": pred / r["graph_s"], "flat_predicted_s": old, "flat_ratio": old / r["graph_s"],
                      "breakdown": parts})

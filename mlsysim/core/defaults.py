@@ -6,7 +6,8 @@ list the assumptions they used with their sources.
 from __future__ import annotations
 
 from .assumptions import Assumption
-from .sources import Source, assumption
+from .references import NARAYANAN_2021, SHOEYBI_2019, cite
+from .sources import assumption
 from .units import Q_
 
 COMPUTE_EFFICIENCY = Assumption(
@@ -32,11 +33,11 @@ ACTIVATION_TRAFFIC = Assumption(
                "per layer, < 0.01% of the weights. Give a per-sample value to model unfused execution"),
     "activation bytes per sample moved to and from device memory")
 
-TP_ALLREDUCES_PER_LAYER = Assumption(
+#: all-reduces per layer of ONE forward pass (serving); not the per-training-step count by recompute mode,
+#: which is ``mlsysim.core.equation_sets.parallelism.TP_ALLREDUCES_PER_LAYER``
+TP_ALLREDUCES_PER_FORWARD = Assumption(
     "tp_allreduces_per_forward", 2,
-    Source("M. Shoeybi et al., 'Megatron-LM: Training Multi-Billion Parameter Language Models Using Model "
-           "Parallelism'", kind="paper", year=2019, locator="Sec. 3, Fig. 3 (one all-reduce after attention and one "
-           "after the MLP in the forward pass)", url="arXiv:1909.08053"),
+    cite(SHOEYBI_2019, "Sec. 3, Fig. 3 (one all-reduce after attention and one after the MLP in the forward pass)"),
     "tensor-parallel all-reduces per layer in a forward pass")
 
 TP_LINK_LATENCY = Assumption(
@@ -70,9 +71,8 @@ KV_PRECISION = Assumption(
 
 ATTENTION_CAUSAL_SKIP = Assumption(
     "attention_causal_skip", 0,
-    Source("D. Narayanan et al., 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', "
-           "SC21", kind="paper", year=2021, locator="Sec. 5.1 (attention FLOPs 4 B s^2 h per layer forward: the "
-           "full s x s score matrix, the count behind the published TFLOP/s and MFU)", url="arXiv:2104.04473"),
+    cite(NARAYANAN_2021, "Sec. 5.1 (attention FLOPs 4 B s^2 h per layer forward: the full s x s score matrix, the "
+                         "count behind the published TFLOP/s and MFU)"),
     "1 if the attention kernel skips the masked half of a causal score matrix (FlashAttention's causal path, "
     "Dao 2023), 0 if it computes the full matrix (Megatron-LM 2021-22); serving and training share it")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .errors import UnknownVariableError
+from .errors import DefinitionError, UnknownVariableError
 from .sources import Source, require_source
 from .variables import VARIABLES, var
 
@@ -46,9 +46,9 @@ class Equation:
                  origin: "Equation | None" = None):
         require_source(source, f"equation {key!r}")
         if (rhs is None) == (regimes is None):
-            raise ValueError(f"equation {key!r}: give exactly one of rhs or regimes")
+            raise DefinitionError(f"equation {key!r}: give exactly one of rhs or regimes")
         if combine not in ("max", "min"):
-            raise ValueError(f"equation {key!r}: combine must be 'max' or 'min'")
+            raise DefinitionError(f"equation {key!r}: combine must be 'max' or 'min'")
         self.key = key
         self.lhs = var(lhs)
         self.source = source
@@ -57,8 +57,8 @@ class Equation:
         self.origin = origin
         if regimes is not None:
             if len(regimes) < 2:
-                raise ValueError(f"equation {key!r}: a regime equation needs at least two regimes")
-            self.regimes = dict(regimes)
+                raise DefinitionError(f"equation {key!r}: a regime equation needs at least two regimes")
+            self.regimes: Any = dict(regimes)
         else:
             self.regimes = None
         self.rhs = rhs
@@ -70,7 +70,7 @@ class Equation:
                     raise UnknownVariableError(f"equation {key!r} uses an unregistered symbol {s.name!r}")
         if isinstance(display, sp.Basic):
             if sp.simplify(display - self.expression()) != 0:
-                raise ValueError(f"equation {key!r}: display form {display} differs from {self.expression()}")
+                raise DefinitionError(f"equation {key!r}: display form {display} differs from {self.expression()}")
 
     # -- structure
     def branches(self) -> dict:
@@ -109,8 +109,8 @@ class Equation:
         sp = _sympy()
         subs = {var(a).symbol: var(b).symbol for a, b in mapping.items()}
         lhs = mapping.get(self.lhs.name, self.lhs.name)
-        kw = dict(source=self.source, description=description or self.description,
-                  combine=self.combine, origin=self.origin or self)
+        kw: dict[str, Any] = dict(source=self.source, description=description or self.description,
+                                  combine=self.combine, origin=self.origin or self)
         if self.regimes is not None:
             return Equation(key or self.key, lhs, regimes={k: e.xreplace(subs) for k, e in self.regimes.items()}, **kw)
         disp = self.display.xreplace(subs) if isinstance(self.display, sp.Basic) else None

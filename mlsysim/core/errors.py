@@ -35,6 +35,11 @@ class UnderdeterminedError(MlsysimError, ValueError):
     """Not enough knowns were given to compute or solve what was asked."""
 
 
+class MissingValueError(UnderdeterminedError, AttributeError):
+    """A registry entry publishes no value for a field that was asked for (e.g. a device without a
+    ``memory_capacity``). An ``AttributeError`` too, so ``hasattr``/``getattr(..., default)`` keep working."""
+
+
 class OverdeterminedError(MlsysimError, ValueError):
     """More was given than the relation allows (e.g. a derived value and all its inputs, disagreeing)."""
 
@@ -58,6 +63,14 @@ class DimensionError(MlsysimError, TypeError):
 
 class SolveError(MlsysimError, RuntimeError):
     """Neither the symbolic nor the numeric solver could invert the relation."""
+
+
+class OptionError(MlsysimError, ValueError):
+    """An option (a method name, a mode) is not one of its allowed values; the message lists them."""
+
+
+class DefinitionError(MlsysimError, ValueError):
+    """An equation or equation set is ill-formed (duplicate key, a cycle, a display form that differs)."""
 
 
 __all__ = [n for n in dir() if n.endswith("Error")]

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .equation import Equation, _sympy
-from .errors import InfeasibleError, OverdeterminedError, SolveError, UnderdeterminedError, UnknownVariableError
+from .errors import (InfeasibleError, OptionError, OverdeterminedError, SolveError, UnderdeterminedError,
+                     UnknownVariableError)
 from .numeric import ACCEPT_RTOL, _in_domain, _in_domain_scalar, _numeric_root, _numeric_roots_scalar
 from .results import EvalResult, Solution, fmt_quantity
 from .variables import VARIABLES
@@ -73,7 +74,8 @@ class InverseSolving:
     """The inverse half of :class:`~.equation_set.EquationSet` (see the module docstring)."""
 
     # -- inverse --------------------------------------------------------------------------------
-    def solve(self, unknown: str, *, method: str = "auto", on_infeasible: str | None = None, **knowns) -> Solution:
+    def solve(self, unknown: str, *, method: str = "auto", on_infeasible: str | None = None, limit: str = "max",
+              round_counts: bool = True, **knowns) -> Solution:
         """Find ``unknown`` such that the given target (a derived quantity among ``knowns``) is met.
 
         Exactly one derived quantity that depends on ``unknown`` must be given (the target); every
@@ -82,9 +84,21 @@ class InverseSolving:
 
         An unreachable target raises :class:`InfeasibleError` naming the binding constraint (scalars),
         or yields NaN with a reason per element (arrays; ``on_infeasible="raise"`` raises instead).
+
+        A count unknown (``Var.domain`` integer-valued: devices, batch size, microbatches) is rounded to
+        the whole number next to the exact answer that still meets the target, read as a limit:
+        ``limit="max"`` (default: the target must not be exceeded, as for a time, a memory, an energy, a
+        cost) or ``limit="min"`` (it must be reached, as for a throughput). The Solution's ``note`` says
+        so, and ``continuous`` keeps the exact answer; ``round_counts=False`` returns the exact answer.
         """
         if method not in ("auto", "symbolic", "numeric"):
-            raise ValueError(f"method must be 'auto', 'symbolic' or 'numeric'; got {method!r}")
+            raise OptionError(f"{self.name}.solve: method must be one of 'auto', 'symbolic', 'numeric'; "
+                              f"got {method!r}")
+        if on_infeasible not in (None, "raise", "nan"):
+            raise OptionError(f"{self.name}.solve: on_infeasible must be one of 'raise', 'nan'; got {on_infeasible!r}")
+        if limit not in ("max", "min"):
+            raise OptionError(f"{self.name}.solve: limit must be one of 'max' (the target is an upper limit), "
+                              f"'min' (a lower limit); got {limit!r}")
         if not isinstance(unknown, str) or unknown not in self.variables:
             close = difflib.get_close_matches(str(unknown), self.variables, n=4)
             raise UnknownVariableError(f"{self.name} has no variable {unknown!r} to solve for"
@@ -100,7 +114,7 @@ class InverseSolving:
             val = VARIABLES[unknown].quantity(vals[unknown])
             all_values = EvalResult(self, {n: vals[n] for n in order}, regs, dict(knowns))
             return Solution(unknown, val, all_values.regimes, True, "", all_values, "forward", unknown)
-        return self._solve_with_plan(plan, unknown, mags, knowns, on_infeasible)
+        return self._solve_with_plan(plan, unknown, mags, knowns, on_infeasible, limit, round_counts)
 
     def _plan(self, unknown: str, known: frozenset, method: str) -> dict:
         key = (unknown, known, method)
@@ -275,6 +289,11 @@ class InverseSolving:
             sols = None
         if sols is not None:
             sols = [s for s in sols if not s.has(sp.I) and s.is_real is not False]
+            # sympy returns the principal branch of the Lambert W only; on (-1/e, 0) the lower branch is a
+            # second real root (e.g. goodput below and above its optimum checkpoint interval)
+            sols += [s.replace(lambda e: isinstance(e, sp.LambertW) and len(e.args) == 1,
+                               lambda e: sp.LambertW(e.args[0], -1))
+                     for s in sols if s.has(sp.LambertW)]
             if not sols:
                 sols = None
         if sols is None and method == "symbolic":
@@ -283,10 +302,24 @@ class InverseSolving:
         return sols
 
     def _lambdify_solution(self, expr, args):
+        """A numpy callable of a closed-form inverse. A special function numpy lacks (the Lambert W of a
+        transcendental inverse) takes scipy's where scipy is installed; otherwise the candidate raises
+        ``ValueError`` when called, so that the numeric root finder answers instead."""
         sp = _sympy()
-        return sp.lambdify([VARIABLES[a].symbol for a in args], expr, modules="numpy", cse=True)
+        symbols = [VARIABLES[a].symbol for a in args]
+        fn = sp.lambdify(symbols, expr, modules="numpy", cse=True)
+        names = {type(f).__name__ for f in expr.atoms(sp.Function) if not hasattr(f, "_imp_")}
+        if all(n in fn.__globals__ or f"{n}(" not in (fn.__doc__ or "") for n in names):
+            return fn
+        try:
+            import scipy.special  # noqa: F401
+        except ImportError:
+            def unsupported(*_a):
+                raise ValueError(f"no numpy form for {expr}")
+            return unsupported
+        return sp.lambdify(symbols, expr, modules=["scipy", "numpy"], cse=True)
 
-    def _solve_with_plan(self, plan, unknown, mags, knowns, on_infeasible):
+    def _solve_with_plan(self, plan, unknown, mags, knowns, on_infeasible, limit="max", round_counts=True):
         t = plan["target"]
         args = plan["args"]
         uvar = VARIABLES[unknown]
@@ -294,7 +327,7 @@ class InverseSolving:
         if on_infeasible is None:
             on_infeasible = "nan" if arrays else "raise"
         if on_infeasible not in ("raise", "nan"):
-            raise ValueError("on_infeasible must be 'raise' or 'nan'")
+            raise OptionError(f"{self.name}.solve: on_infeasible must be one of 'raise', 'nan'; got {on_infeasible!r}")
         shape = np.broadcast_shapes(*[np.shape(m) for m in mags.values()]) if arrays else ()
         target_val = mags[t]
 
@@ -331,7 +364,8 @@ class InverseSolving:
                     continue
                 vals, _ = forward_at(np.where(ok, ur, 1.0))
                 got = vals[t]
-                ok &= np.isfinite(got) & (np.abs(got - target_val) <= ACCEPT_RTOL * np.maximum(np.abs(target_val), 1e-300))
+                ok &= np.isfinite(got) & (
+                    np.abs(got - target_val) <= ACCEPT_RTOL * np.maximum(np.abs(target_val), 1e-300))
                 take = ok & ~found
                 chosen = np.where(take, ur, chosen)
                 found |= take
@@ -377,16 +411,92 @@ class InverseSolving:
                 raise OverdeterminedError(
                     f"{d} = {fmt_quantity(dv.quantity(mags[d]))} was given, but with {unknown} solved from {t} the "
                     f"other inputs imply {d} = {fmt_quantity(dv.quantity(np.asarray(implied)))}; give only one target")
+        bound = self._bound_kind(lambda u: forward_at(u)[0][t], chosen, target_val)
+        continuous, note = chosen, ""
+        if round_counts and uvar.domain.integer:
+            chosen, note, ok, why = self._round_count(unknown, uvar, t, chosen, target_val, forward_at, limit, bound)
+            if not np.all(ok):
+                if not arrays or on_infeasible == "raise":
+                    raise InfeasibleError(why if isinstance(why, str) else next(r for r in np.ravel(why) if r),
+                                          binding=f"whole {unknown}")
+                found = found & ok
+                reasons = np.where(ok, reasons if reasons is not None else "", why)
+            if np.any(chosen != continuous):
+                vals, regs = forward_at(chosen)
         all_mag = {n: vals[n] for n in plan["order"] if n in vals}
-        all_mag[t] = target_val
+        all_mag[t] = target_val if not note else vals[t]
         all_values = EvalResult(self, all_mag, regs, dict(knowns))
         val = uvar.quantity(chosen)
         feasible = found if arrays else True
         sol = Solution(unknown, val, all_values.regimes, feasible,
                        reasons if reasons is not None else "", all_values, method, t)
-        sol.bound = self._bound_kind(lambda u: forward_at(u)[0][t], chosen, target_val)
+        sol.bound = bound if not note else ""
         sol.alternatives = [uvar.quantity(a) for a in alternatives]
+        sol.note = note
+        sol.continuous = uvar.quantity(continuous)
         return sol
+
+    @staticmethod
+    def _round_count(unknown, uvar, t, x, target, forward_at, limit, bound):
+        """Round a count answer ``x`` (float or array) to a neighbouring whole number that meets the target.
+
+        Returns (whole value(s), note, ok mask/bool, reason(s) where no neighbour meets it). A value already
+        whole to :data:`~.domains.COUNT_TOL` is snapped to the integer with no note. Where the target does not
+        depend on the unknown above (``bound == "min"``) the next larger whole number is taken, below
+        (``"max"``) the next smaller; otherwise the one whose target value stays within the limit.
+        """
+        from .domains import COUNT_TOL
+
+        scalar = not isinstance(x, np.ndarray)
+        xa = np.asarray(x, dtype=float)
+        whole = np.abs(xa - np.round(xa)) <= COUNT_TOL * np.maximum(1.0, np.abs(xa))
+        lo = np.maximum(np.floor(xa), uvar.domain.lower)
+        hi = np.maximum(np.ceil(xa), uvar.domain.lower)
+        tv = VARIABLES[t]
+
+        def target_at(c):
+            try:
+                with np.errstate(all="ignore"):
+                    return np.asarray(forward_at(c if not scalar else float(c))[0][t], dtype=float)
+            except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError):
+                return np.full(np.shape(c), np.nan)  # a neighbour where the relation is undefined cannot meet it
+
+        f_lo, f_hi = target_at(lo), target_at(hi)
+        tgt = np.asarray(target, dtype=float)
+        slack = 1e-12 * np.abs(tgt)
+        if limit == "max":
+            m_lo, m_hi = f_lo <= tgt + slack, f_hi <= tgt + slack
+        else:
+            m_lo, m_hi = f_lo >= tgt - slack, f_hi >= tgt - slack
+        m_lo &= np.isfinite(f_lo)
+        m_hi &= np.isfinite(f_hi)
+        increasing = f_hi >= f_lo
+        b = np.asarray(bound if isinstance(bound, (str, np.ndarray)) else "", dtype=object)
+        # "min": any larger value meets the target too; "max": any smaller; otherwise, where both neighbours
+        # meet (a flat stretch), the largest whole number if the target grows with it, else the smallest
+        pick_hi = np.where(b == "min", m_hi, np.where(b == "max", ~m_lo & m_hi, m_hi & (~m_lo | increasing)))
+        ok = whole | m_lo | m_hi
+        out = np.where(whole, np.round(xa), np.where(pick_hi, hi, np.where(m_lo, lo, np.nan)))
+        word = "at most" if limit == "max" else "at least"
+        if scalar:
+            out_s = float(out)
+            if whole:
+                return float(np.round(xa)), "", True, ""
+            if not ok:
+                return math.nan, "", False, (
+                    f"no whole {unknown} meets {t} {word} {fmt_quantity(tv.quantity(float(tgt)))}: the exact answer "
+                    f"is {float(xa):.6g}, and {int(lo)} gives {fmt_quantity(tv.quantity(float(f_lo)))}, {int(hi)} "
+                    f"gives {fmt_quantity(tv.quantity(float(f_hi)))}")
+            got = float(f_hi if pick_hi else f_lo)
+            note = (f"{unknown} = {float(xa):.6g} meets {t} exactly; rounded to the whole number {int(out_s)}, "
+                    f"which gives {t} = {fmt_quantity(tv.quantity(got))} ({word} the target, read as "
+                    f"limit={limit!r})")
+            return out_s, note, True, ""
+        why = np.where(ok, "", f"no whole {unknown} next to the exact answer meets {t} {word} the target")
+        n_round = int(np.count_nonzero(~whole & ok))
+        note = (f"{n_round} value(s) of {unknown} rounded to the neighbouring whole number that keeps {t} {word} "
+                f"the target (limit={limit!r}); Solution.continuous holds the exact answers") if n_round else ""
+        return out, note, ok, why
 
     @staticmethod
     def _raise_if_independent(forward_at, unknown, uvar, t, target_val):
@@ -411,17 +521,20 @@ class InverseSolving:
         ``"max"``: any smaller value does; ``"any"``: the target does not depend on it here; ``""``: unique.
         """
         eps = 1e-6
+        # probe a relative step either side; at u = 0 (a relative step would not move) an absolute one
         if not isinstance(u, np.ndarray):
+            step = abs(u) * eps if u != 0 else eps
             try:
-                up, dn, tg = float(f(u * (1 + eps))), float(f(u * (1 - eps))), float(target)
+                up, dn, tg = float(f(u + step)), float(f(u - step)), float(target)
             except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError, TypeError):
                 return ""
             fu, fd = abs(up - tg) <= 1e-12 * abs(tg), abs(dn - tg) <= 1e-12 * abs(tg)
             return "any" if (fu and fd) else "min" if fu else "max" if fd else ""
         with np.errstate(all="ignore"):
             try:
-                up = np.asarray(f(u * (1 + eps)), dtype=float)
-                dn = np.asarray(f(u * (1 - eps)), dtype=float)
+                step = np.where(u != 0, np.abs(u) * eps, eps)
+                up = np.asarray(f(u + step), dtype=float)
+                dn = np.asarray(f(u - step), dtype=float)
             except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError):
                 return ""
         tgt = np.asarray(target, dtype=float)
@@ -519,8 +632,8 @@ class InverseSolving:
                 if (comb == "max" and tgt < b) or (comb == "min" and tgt > b):
                     word = "floor" if comb == "max" else "ceiling"
                     reasons[idx] = (f"{t} = {fmt_quantity(tv.quantity(tgt))} is unreachable by any {unknown}: the "
-                                    f"{bound_label[idx]}-bound {word} of {fmt_quantity(tv.quantity(b))} does not depend "
-                                    f"on {unknown} (binding constraint: {bound_label[idx]})")
+                                    f"{bound_label[idx]}-bound {word} of {fmt_quantity(tv.quantity(b))} does not "
+                                    f"depend on {unknown} (binding constraint: {bound_label[idx]})")
                     continue
             reasons[idx] = (f"no {unknown} in its domain ({VARIABLES[unknown].domain}) gives {t} = "
                             f"{fmt_quantity(tv.quantity(tgt))}")

@@ -3,44 +3,26 @@ domain tests used to accept a candidate value."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
+from .domains import DOMAIN
 from .variables import Var
 
 ACCEPT_RTOL = 1e-7
 
 
 
-def _in_domain_scalar(d: str, x: float) -> bool:
-    if d == "positive":
-        return x > 0
-    if d == "count":
-        return x >= 1 - 1e-9
-    if d in ("nonnegative", "count0"):
-        return x >= 0
-    if d == "fraction":
-        return 0 < x <= 1 + 1e-12
-    if d == "ge1":
-        return x >= 1 - 1e-12
-    return True
+def _in_domain_scalar(d, x: float) -> bool:
+    """Is ``x`` in domain ``d`` (a Domain or its name)? Counts are not required whole here: a continuous
+    root is accepted, then rounded by the inverse."""
+    return DOMAIN[d].contains(x, whole=False)
 
 
 def _in_domain(v: Var, x):
-    d = v.domain
-    x = np.asarray(x)
-    with np.errstate(invalid="ignore"):
-        if d == "positive":
-            return x > 0
-        if d == "count":
-            return x >= 1 - 1e-9
-        if d in ("nonnegative", "count0"):
-            return x >= 0
-        if d == "fraction":
-            return (x > 0) & (x <= 1 + 1e-12)
-        if d == "ge1":
-            return x >= 1 - 1e-12
-        return np.isfinite(x)
+    """Elementwise :func:`_in_domain_scalar` for an array."""
+    return v.domain.contains(np.asarray(x, dtype=float), whole=False)
 
 
 def _numeric_root(f, target, uvar: Var, shape):
@@ -51,8 +33,8 @@ def _numeric_root(f, target, uvar: Var, shape):
     """
     target = np.broadcast_to(np.asarray(target, dtype=float), shape)
     grid = _grid_for(uvar)
-    prev_u = None
-    prev_r = None
+    prev_u: Any = None
+    prev_r: Any = None
     lo_b = np.full(shape, np.nan)
     hi_b = np.full(shape, np.nan)
     found = np.zeros(shape, dtype=bool)
@@ -100,6 +82,35 @@ def _grid_for(uvar: Var):
     return grid
 
 
+def _with_finite_edges(grid, resid, steps: int = 80):
+    """The scan points ``(u, resid(u))``, plus the edges of the region where ``resid`` is finite.
+
+    A relation can be defined on part of the domain only (an M/M/c queue is stable only while the
+    utilisation is < 1, and its waiting time grows without bound at that edge): a root between the last
+    finite grid point and the edge would never be bracketed by the grid alone. Where ``resid`` turns
+    from finite to non-finite (or back) between two grid points, bisection (in log space) finds the last
+    finite point, which joins the scan.
+    """
+    pts = [(float(g), resid(float(g))) for g in grid]
+    out = []
+    for (u0, r0), (u1, r1) in zip(pts, pts[1:]):
+        out.append((u0, r0))
+        if math.isfinite(r0) != math.isfinite(r1) and u0 > 0:
+            good, bad = (u0, u1) if math.isfinite(r0) else (u1, u0)
+            for _ in range(steps):
+                m = math.sqrt(good * bad)
+                if m in (good, bad):
+                    break
+                if math.isfinite(resid(m)):
+                    good = m
+                else:
+                    bad = m
+            out.append((good, resid(good)))
+    out.append(pts[-1])
+    out.sort(key=lambda p: p[0])
+    return out
+
+
 def _numeric_roots_scalar(f, target: float, uvar: Var):
     """Every root of ``f(u) = target`` that a log-spaced scan brackets, refined by bisection.
 
@@ -114,12 +125,11 @@ def _numeric_roots_scalar(f, target: float, uvar: Var):
             return math.nan
 
     roots = []
-    grid = _grid_for(uvar)
+    grid = _with_finite_edges(_grid_for(uvar), resid)
     tol = ACCEPT_RTOL * abs(target)
-    prev_u, prev_r = None, None
-    for g in grid:
-        g = float(g)
-        r = resid(g)
+    prev_u: Any = None
+    prev_r: Any = None
+    for g, r in grid:
         if math.isfinite(r) and (r == 0 or (prev_u is None and abs(r) <= tol)):
             # the target is met exactly at a grid point, or within tolerance at the domain's edge (the first
             # point, e.g. a count of 1): a root, unless the previous point already met it (a plateau)

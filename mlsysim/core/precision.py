@@ -8,21 +8,17 @@ from __future__ import annotations
 import difflib
 
 from .errors import UnknownNameError
+from . import references as refs
+from .references import cite
 from .sources import Source
 from .units import Q_
 
-IEEE_754 = Source("IEEE Standard for Floating-Point Arithmetic, IEEE Std 754-2019", kind="standard", year=2019,
-                  locator="Table 3.5 (binary16/32/64 storage widths)")
-OCP_FP8 = Source("OCP 8-bit Floating Point Specification (OFP8), Open Compute Project", kind="standard",
-                 year=2023, locator="Sec. 4 (E4M3/E5M2: 8 bits)")
-BFLOAT16 = Source("Intel, 'BFLOAT16 - Hardware Numerics Definition', doc 338302-001US", kind="standard",
-                  year=2018, locator="Sec. 2 (16-bit format)")
-NVIDIA_TF32 = Source("NVIDIA A100 Tensor Core GPU Architecture whitepaper", kind="datasheet", year=2020,
-                     locator="p. 26: TF32 operates on FP32 storage", url="https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/nvidia-ampere-architecture-whitepaper.pdf")
-OCP_MX = Source("OCP Microscaling Formats (MX) Specification v1.0, Open Compute Project", kind="standard",
-                year=2023, locator="Sec. 5 (FP4 E2M1 elements: 4 bits)")
-INT_STORAGE = Source("Jacob et al., 'Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only "
-                     "Inference', CVPR", kind="paper", year=2018, locator="Sec. 2 (8-bit integer storage)")
+IEEE_754 = cite(refs.IEEE_754_2019, "Table 3.5 (binary16/32/64 storage widths)")
+OCP_FP8 = cite(refs.OCP_FP8_2023, "Sec. 4 (E4M3/E5M2: 8 bits)")
+BFLOAT16 = cite(refs.INTEL_BF16_2018, "Sec. 2 (16-bit format)")
+NVIDIA_TF32 = cite(refs.NVIDIA_A100_ARCH_2020, "p. 26: TF32 operates on FP32 storage")
+OCP_MX = cite(refs.OCP_MX_2023, "Sec. 5 (FP4 E2M1 elements: 4 bits)")
+INT_STORAGE = cite(refs.JACOB_2018, "Sec. 2 (8-bit integer storage)")
 
 #: precision -> (bytes per stored element, source)
 PRECISIONS: dict[str, tuple[float, Source]] = {

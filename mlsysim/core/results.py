@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from .display import display_text
 from .errors import UnderdeterminedError, UnitError
 from .units import Q_
 from .variables import VARIABLES
@@ -100,7 +101,7 @@ class EvalResult(Mapping):
 
     def to_dict(self) -> dict:
         """Plain data: ``{name: {"value": magnitude, "unit": str}}`` plus ``regimes``."""
-        out = {}
+        out: dict[str, Any] = {}
         for k in self:
             q = self[k]
             m = q.magnitude if hasattr(q, "magnitude") else q
@@ -115,7 +116,7 @@ class EvalResult(Mapping):
     def __repr__(self):
         lines = [f"{self._set.name} result:"]
         for k in self._mag:
-            lines.append(f"  {k:<22} {fmt_quantity(self[k])}")
+            lines.append(f"  {k:<22} {fmt_quantity(self[k], name=k)}")
         for k, r in self.regimes.items():
             if isinstance(r, np.ndarray):
                 vals, counts = np.unique(r.astype(str), return_counts=True)
@@ -132,10 +133,14 @@ class EvalResult(Mapping):
         return f"<table><caption>{self._set.name}</caption>{rows}</table>"
 
 
-def fmt_quantity(q, digits: int = 4) -> str:
-    """Readable text for a scalar or array Quantity (SI prefix chosen for scalars; long times in h/days)."""
+def fmt_quantity(q, digits: int = 4, name: str | None = None) -> str:
+    """Readable text for a scalar or array Quantity (the display unit of the variable ``name`` or of the
+    quantity's dimension, :func:`mlsysim.core.display.display_text`; else an SI prefix; long times in h/days)."""
     if not hasattr(q, "units"):
         return repr(q)
+    shown = display_text(q, digits, name)
+    if shown is not None:
+        return shown
     m = q.magnitude
     if isinstance(m, np.ndarray) and m.ndim > 0:
         return f"array{m.shape} [{np.nanmin(m):.{digits}g} .. {np.nanmax(m):.{digits}g}] {q.units:~C}"
@@ -207,6 +212,10 @@ class Solution:
     bound = ""
     #: other values of the unknown that also meet the target (e.g. the second root of a quadratic)
     alternatives: list = []
+    #: how the value was rounded (a count unknown: the whole number next to the exact answer that meets the target)
+    note = ""
+    #: the exact (unrounded) answer; equals ``value`` unless a count was rounded
+    continuous = None
 
     def __repr__(self):
         reg = self.regime
@@ -219,7 +228,10 @@ class Solution:
             reg = ", ".join(f"{k}: {v if not isinstance(v, np.ndarray) else 'array'}" for k, v in reg.items())
         if self.alternatives:
             note += "; also met by " + ", ".join(fmt_quantity(a) for a in self.alternatives)
-        return f"Solution({self.unknown} = {fmt_quantity(self.value)}; regime: {reg or '-'}{note}; via {self.method})"
+        if self.note:
+            note += "; " + self.note
+        value = fmt_quantity(self.value, name=self.unknown)
+        return f"Solution({self.unknown} = {value}; regime: {reg or '-'}{note}; via {self.method})"
 
     __str__ = __repr__
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["SingleNodeSolver", "ServingSolver", "DistributedSolver", "SustainabilitySolver", "TCOSolver",
-           "ServingResult", "SingleNodeResult", "InverseResult", "DistributedResult"]
+# names resolved lazily by __getattr__ below (hence F822)
+__all__ = ["SingleNodeSolver", "ServingSolver", "DistributedSolver", "SustainabilitySolver", "TCOSolver",  # noqa: F822
+           "ServingResult", "SingleNodeResult", "InverseResult", "DistributedResult"]  # noqa: F822
 
 
 def __getattr__(name):

@@ -19,7 +19,7 @@ from typing import Any
 
 from .errors import SourceError
 
-KINDS = ("datasheet", "paper", "report", "standard", "benchmark", "derived", "assumption",
+KINDS: tuple[str, ...] = ("datasheet", "paper", "report", "standard", "benchmark", "derived", "assumption",
          # press articles, third-party reproductions or summaries of a value the primary source does not
          # itself state (or that could not be checked against it)
          "secondary",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from .errors import SourceError, UnknownVariableError
+from .errors import MissingValueError, SourceError, UnknownVariableError
 from .sources import Source, Sourced, is_primary, require_source
 from .units import Q_
 
@@ -55,7 +55,7 @@ class SourcedSpec:
         if name in vals:
             return vals[name].value
         if name in type(self).FIELDS:
-            raise AttributeError(f"{self.key} has no published {name} ({type(self).FIELDS[name]})")
+            raise MissingValueError(f"{self.key} has no published {name} ({type(self).FIELDS[name]})")
         raise AttributeError(f"{type(self).__name__} {self.__dict__.get('key')} has no attribute {name!r}")
 
     def has(self, field: str) -> bool:

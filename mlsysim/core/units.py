@@ -99,7 +99,7 @@ def conversion_factor(from_units, to_unit: pint.Unit) -> float:
 
 def base_unit_of(u: pint.Unit) -> pint.Unit:
     """The base-unit expression the engine computes in for a quantity of unit ``u``."""
-    return ureg.Quantity(1.0, u).to_base_units().units
+    return ureg.Quantity(1.0, u).to_base_units().units  # type: ignore[return-value]  # pint's PlainUnit
 
 
 def magnitude_in(value, target: pint.Unit, name: str = "value"):

@@ -7,29 +7,24 @@ that every input is checked against (positive, non-negative, a fraction in (0, 1
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from .errors import DomainError, UnknownVariableError
-from .units import Q_, base_unit_of, conversion_factor, unit
+from .domains import COUNT_TOL, DOMAIN, EDGE_TOL, Domain  # noqa: F401  (COUNT_TOL, EDGE_TOL re-exported)
+from .errors import DomainError, UnitError, UnknownVariableError
+from .units import Q_, base_unit_of, conversion_factor, magnitude_in, unit
 
-#: Relative tolerance within which a computed count (e.g. 61.99999999999999) counts as a whole number.
-COUNT_TOL = 1e-9
-#: Floating-point slack at the closed edges of the fraction and >= 1 domains (values are not clipped).
-EDGE_TOL = 1e-12
-
-#: Allowed domains and their meaning (used in error messages).
-DOMAINS = {
-    "positive": "a finite number > 0",
-    "nonnegative": "a finite number >= 0",
-    "fraction": "a finite number with 0 < x <= 1",
-    "ge1": "a finite number >= 1",
-    "count": "a whole number >= 1",
-    "count0": "a whole number >= 0",
-    "real": "a finite number",
+#: Display units of variables whose dimension alone does not say how a reader expects them
+#: (:mod:`mlsysim.core.display` handles g/kWh, t, USD, FLOP/B and days by dimension).
+DISPLAY_UNITS = {
+    "decode_throughput": "tokens/s",
+    "tokens_per_second": "tokens/s",
 }
+
+#: Allowed domains and their meaning (used in error messages); the checks live in :mod:`.domains`.
+DOMAINS = {name: d.text for name, d in DOMAIN.items()}
 
 
 @dataclass(eq=False)
@@ -47,21 +42,27 @@ class Var:
     description : str
         One-line meaning.
     domain : str
-        One of :data:`DOMAINS`.
+        One of :data:`DOMAINS`; stored as its :class:`~.domains.Domain` (which compares equal to the name).
     """
 
     name: str
     unit: str
     latex: str
     description: str
-    domain: str = "positive"
+    domain: Any = "positive"  # a name of DOMAINS; stored as its Domain (a str subclass)
     _symbol: object = field(default=None, repr=False)
+    #: unit results are shown in (``"g/kWh"``, ``"tokens/s"``; see :mod:`mlsysim.core.display`); "" lets the
+    #: quantity's dimension decide
+    display_unit: str = field(default="", repr=False)
 
     def __post_init__(self):
+        if not self.display_unit:
+            self.display_unit = DISPLAY_UNITS.get(self.name, "")
         if not self.name.isidentifier():
             raise ValueError(f"Var name must be an identifier; got {self.name!r}")
         if self.domain not in DOMAINS:
             raise ValueError(f"Var {self.name}: domain must be one of {list(DOMAINS)}; got {self.domain!r}")
+        self.domain = DOMAIN[self.domain]
         self.pint_unit = unit(self.unit)
         self.base_unit = base_unit_of(self.pint_unit)
         # factor from base-unit magnitude to reporting-unit magnitude
@@ -73,9 +74,7 @@ class Var:
         if self._symbol is None:
             import sympy
 
-            kw = {"positive": True} if self.domain in ("positive", "fraction", "ge1", "count") else (
-                {"nonnegative": True} if self.domain in ("nonnegative", "count0") else {"real": True})
-            self._symbol = sympy.Symbol(self.name, **kw)
+            self._symbol = sympy.Symbol(self.name, **self.domain.sympy_assumptions)
         return self._symbol
 
     @property
@@ -84,58 +83,33 @@ class Var:
 
     def check(self, magnitude, given=None):
         """Check a base-unit magnitude (float or array) against the domain; raise :class:`DomainError`."""
-        a = magnitude
-        if isinstance(a, (bool, np.bool_)):
-            raise DomainError(f"{self.name} must be {DOMAINS[self.domain]}; got the boolean {a!r}")
-        if isinstance(a, np.ndarray):
-            if a.dtype.kind not in "fiu":
-                raise DomainError(f"{self.name} must be numeric; got an array of dtype {a.dtype}")
-            if a.size == 0:
-                raise DomainError(f"{self.name} is an empty array")
-            d = self.domain
-            lo, hi = a.min(), a.max()  # NaN propagates through min/max: two reductions, no temporaries
-            if a.dtype.kind == "f" and not (math.isfinite(lo) and math.isfinite(hi)):
-                self._fail(a, given, "contains NaN or infinite values")
-            if d in ("positive", "count", "fraction") and lo <= 0:
-                self._fail(a, given, f"has a value <= 0 (min {lo:g})")
-            if d in ("nonnegative", "count0") and lo < 0:
-                self._fail(a, given, f"has a negative value (min {lo:g})")
-            if d == "fraction" and hi > 1 + EDGE_TOL:
-                self._fail(a, given, f"has a value > 1 (max {hi:g})")
-            if d == "ge1" and lo < 1 - EDGE_TOL:
-                self._fail(a, given, f"has a value < 1 (min {lo:g})")
-            if d in ("count", "count0") and a.dtype.kind == "f" and not bool(
-                    (np.abs(a - np.round(a)) <= COUNT_TOL * np.maximum(1.0, np.abs(a))).all()):
-                self._fail(a, given, "has non-integer values")
-            return
-        if type(a) is float:
-            d = self.domain
-            if d == "positive" and 0.0 < a < math.inf:
-                return
-            if d == "fraction" and 0.0 < a <= 1.0 + EDGE_TOL:
-                return
-            if d == "nonnegative" and 0.0 <= a < math.inf:
-                return
-        try:
-            x = float(a)
-        except (TypeError, ValueError):
-            raise DomainError(f"{self.name} must be {DOMAINS[self.domain]}; got {given if given is not None else a!r}"
-                              f" ({type(a).__name__})") from None
-        d = self.domain
-        bad = (not np.isfinite(x)
-               or (d in ("positive", "count") and x <= 0)
-               or (d in ("nonnegative", "count0") and x < 0)
-               or (d == "fraction" and not (0 < x <= 1 + EDGE_TOL))
-               or (d == "ge1" and x < 1 - EDGE_TOL)
-               or (d in ("count", "count0") and abs(x - round(x)) > COUNT_TOL * max(1.0, abs(x))))
-        if bad:
-            shown = given if given is not None else a
-            if hasattr(shown, "units"):
-                shown = f"{shown:~C}"
-            raise DomainError(f"{self.name} must be {DOMAINS[self.domain]}; got {shown}")
+        self.domain.check(self.name, magnitude, given)
 
-    def _fail(self, a, given, what):
-        raise DomainError(f"{self.name} must be {DOMAINS[self.domain]} everywhere; the array given {what}")
+    def validate(self, value):
+        """Check a value as a user gives it and return its base-unit magnitude (float or float array).
+
+        ``value``: a pint Quantity (any unit of the right dimension), or a plain number / numpy array for a
+        dimensionless variable. Raises :class:`UnitError` (wrong dimension, a unit missing, a string or
+        list) or :class:`DomainError` (outside the domain: a fractional or zero count, an efficiency above
+        1, a negative time, NaN, ...) naming the variable and the value. This is the one validation path:
+        the engine's ``evaluate``/``solve``, the solvers, the CLI, sweeps and plots all call it.
+        """
+        if isinstance(value, (list, tuple)):
+            raise UnitError(f"{self.name}: pass a numpy array (inside a Quantity) rather than a {type(value).__name__}")
+        if isinstance(value, str):
+            raise UnitError(f"{self.name}: got the string {value!r}; pass Q_(value, unit) "
+                            f"(parse user strings with mlsysim.core.units.parse_quantity)")
+        m = magnitude_in(value, self.base_unit, self.name)
+        if isinstance(m, np.ndarray) and m.ndim == 0:
+            m = m.item()
+        if not isinstance(m, np.ndarray):
+            if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, float, np.integer, np.floating)):
+                raise DomainError(f"{self.name} must be a number; got {value!r} ({type(value).__name__})")
+            m = float(m)
+        elif m.dtype.kind in "iu":
+            m = m.astype(float)
+        self.check(m, value)
+        return m
 
     def quantity(self, base_magnitude):
         """Wrap a base-unit magnitude as a Quantity in this variable's reporting unit."""
@@ -149,7 +123,7 @@ class Var:
         return Q_(m, self.pint_unit)
 
     def __repr__(self):
-        return f"Var({self.name!r}, unit={self.unit!r}, domain={self.domain!r})"
+        return f"Var({self.name!r}, unit={self.unit!r}, domain={str(self.domain)!r})"
 
 
 def check_count(name: str, value, *, minimum: int = 1, owner: str = "", allow_none: bool = False,
@@ -235,6 +209,15 @@ def var(name: str) -> Var:
         close = difflib.get_close_matches(name, list(VARIABLES), n=4)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise UnknownVariableError(f"no variable named {name!r}{hint}") from None
+
+
+def validate(name: str, value):
+    """Check ``value`` for the variable ``name`` against its unit and domain; return the base magnitude.
+
+    ``validate("batch_size", 8)`` -> 8.0; ``validate("batch_size", 0.5)`` raises :class:`DomainError`
+    ("batch_size must be a whole number >= 1; got 0.5"). See :meth:`Var.validate`.
+    """
+    return var(name).validate(value)
 
 
 class _Symbols:

@@ -37,7 +37,8 @@ _SUMMARY_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp32")
 
 
 def devices(category: str | None = None) -> list[HardwareSpec]:
-    """Every registered device in registration order, optionally only those of one ``category`` (see :data:`CATEGORIES`).
+    """Every registered device in registration order, optionally only those of one ``category``
+    (see :data:`CATEGORIES`).
 
     Raises
     ------

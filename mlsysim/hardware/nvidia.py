@@ -166,10 +166,13 @@ def h100_pcie() -> HardwareSpec:
         memory_type="HBM2e", interconnect_name="NVLink bridge",
         peak_flops={
             "bf16": sv(756, "TFLOP/s", s),
+            "fp16": sv(756, "TFLOP/s", with_note(s, "FP16 Tensor Core (FP32 accumulate): the same rate as BF16")),
             "fp8": sv(1513, "TFLOP/s", s),
+            "int8": sv(1513, "TOPS", with_note(s, "INT8 Tensor Core: the same rate as FP8")),
         },
         sparse_peak_flops={
             "bf16": sv(1513, "TFLOP/s", s),
+            "fp16": sv(1513, "TFLOP/s", s),
         },
         memory_bandwidth=sv(2000, "GB/s", s),
         memory_capacity=sv(80, "GiB", _binary(s, 80)),

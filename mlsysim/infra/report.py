@@ -84,7 +84,8 @@ def report(sources: bool = True) -> str:
             spec = Infra.get(name)
             lines += [f"### {name}: {spec.name}", ""]
             for field, sourced in spec.sourced_fields().items():
-                lines.append(f"- `{field}` = {format_value(sourced.value)} ({sourced.source.kind}): {_cell(str(sourced.source))}"
+                lines.append(f"- `{field}` = {format_value(sourced.value)} ({sourced.source.kind}): "
+                             f"{_cell(str(sourced.source))}"
                              + (f" <{sourced.source.url}>" if sourced.source.url else ""))
             lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pint
 
-from ..core.errors import DomainError, UnitError, UnknownNameError, UnknownVariableError
+from ..core.errors import DomainError, MissingValueError, UnitError, UnknownNameError, UnknownVariableError
 from ..core.registry import Registry
 from ..core.sources import Source, Sourced
 from ..core.specs import SourcedSpec
@@ -71,7 +71,7 @@ class _InfraSpec(SourcedSpec):
 
     def __getattr__(self, name: str):
         if not name.startswith("_") and name in type(self).FIELDS and name not in self.__dict__.get("_values", {}):
-            raise AttributeError(
+            raise MissingValueError(
                 f"{type(self).__name__} {self.__dict__.get('key')} has no published {name} "
                 f"({type(self).FIELDS[name]}); check with .has({name!r}) or supply one with "
                 f".replace({name}=...)")

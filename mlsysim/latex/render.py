@@ -207,6 +207,29 @@ class DisplayConfig:
 DISPLAY = DisplayConfig()
 
 
+@dataclass(frozen=True)
+class MathJaxDisplayConfig(DisplayConfig):
+    """The same numbers as :class:`DisplayConfig`, in plain TeX math that MathJax renders (no siunitx):
+    ``14.77\\,\\mathrm{ms}``, ``1.41 \\times 10^{11}\\,\\mathrm{FLOP}``. Used by the Quarto pages."""
+
+    def quantity(self, q, given: bool = False) -> TeX:
+        d = self.display_quantity(q, given)
+        num = self.number(d.magnitude)
+        if "e" in num:
+            mant, exp = num.split("e")
+            num = rf"{mant} \times 10^{{{int(exp)}}}"
+        if not d.units._units:
+            return TeX(num)
+        unit = format(d.units, "~C").replace("**", "^").replace("*", r"\cdot ").replace("%", r"\%")
+        unit = unit.replace("\u00b5", r"\mu ")
+        unit = re.sub(r"\^(-?\d+)", r"^{\1}", unit)
+        return TeX(rf"{num}\,\mathrm{{{unit}}}")
+
+
+#: The display configuration of the Quarto pages' worked examples.
+MATHJAX_DISPLAY = MathJaxDisplayConfig()
+
+
 # --------------------------------------------------------------------------- pint -> siunitx
 
 #: pint unit name -> siunitx unit macro (custom ones are declared in ``preamble.tex``)
@@ -316,8 +339,14 @@ class SetView:
     sources: list
 
 
-def set_view(eqset) -> SetView:
-    """Equations, symbol table rows and numbered sources of an equation set."""
+def set_view(eqset, bib=None) -> SetView:
+    """Equations, symbol table rows and numbered sources of an equation set.
+
+    With a :class:`~mlsysim.latex.bib.Bibliography` ``bib``, each source that cites a work carries
+    ``cite`` (``\\cite[locator]{key}``); without one (``--inline-sources``) the citation text is inline.
+    """
+    from .bib import cite_tex
+
     sources: list = []
 
     def ref(src):
@@ -337,20 +366,22 @@ def set_view(eqset) -> SetView:
     order = [eq.lhs.name for eq in eqset.equations.values()] + list(eqset.inputs)
     for name in order:
         v = VARIABLES[name]
-        if name in defined_by:
-            lab, n = defined_by[name]
-            src = TeX(rf"Eq.~\eqref{{{lab}}} [{n}]")
-        else:
-            src = TeX(r"input")
-        symbols.append(dict(name=name, symbol=TeX(v.latex), description=v.description, unit=unit_cell(v), source=src))
+        lab, n = defined_by.get(name, (None, None))
+        src = TeX(rf"Eq.~\eqref{{{lab}}} [{n}]") if lab else TeX(r"input")
+        symbols.append(dict(name=name, symbol=TeX(v.latex), description=v.description, unit=unit_cell(v), source=src,
+                            label=lab, source_number=n))
     srcs = [dict(number=i + 1, citation=s.citation, year=s.year or "", locator=s.locator, url=s.url, kind=s.kind,
-                 note=s.note) for i, s in enumerate(sources)]
+                 note=s.note, cite=cite_tex(s, bib) if bib is not None and bib.key_of(s) else None)
+            for i, s in enumerate(sources)]
     return SetView(eqset.name, slug(eqset.name), eqset.description, eqs, symbols, srcs)
 
 
-def render_set(eqset) -> str:
-    """The ``.tex`` fragment of one equation set: labelled ``align``, symbol table and sources."""
-    return environment().get_template("set.tex.j2").render(set=set_view(eqset))
+def render_set(eqset, bib=None) -> str:
+    """The ``.tex`` fragment of one equation set: labelled ``align``, symbol table and sources.
+
+    ``bib`` (a :class:`~mlsysim.latex.bib.Bibliography`): cite works with ``\\cite``; default: inline text.
+    """
+    return environment().get_template("set.tex.j2").render(set=set_view(eqset, bib))
 
 
 # --------------------------------------------------------------------------- worked examples

@@ -19,7 +19,8 @@ LLAMA3_8B = Source(LLAMA3_PAPER, kind="paper", year=2024, url="arXiv:2407.21783"
                            "128,256 and 8,192-token context from the released config.json (meta-llama/Meta-Llama-3-8B)")
 LLAMA3_70B = Source(LLAMA3_PAPER, kind="paper", year=2024, url="arXiv:2407.21783",
                     locator="Table 3 (70B: 80 layers, width 8192, FFN 28672, 64 heads, 8 KV heads); vocabulary "
-                            "128,256 and 8,192-token context from the released config.json (meta-llama/Meta-Llama-3-70B)")
+                            "128,256 and 8,192-token context from the released config.json "
+                            "(meta-llama/Meta-Llama-3-70B)")
 LLAMA3_405B = Source(LLAMA3_PAPER, kind="paper", year=2024, url="arXiv:2407.21783",
                      locator="Table 3 (405B: 126 layers, width 16384, FFN 53248, 128 heads, 8 KV heads; 128K "
                              "context); vocabulary 128,256 from the released config.json (meta-llama/Llama-3.1-405B)")

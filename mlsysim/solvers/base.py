@@ -22,6 +22,8 @@ equation set, plus result formatting. It holds no physics: every number it repor
    with its :class:`~mlsysim.core.sources.Source` (``binding.put``), fill assumptions
    (``binding.assume``), and record the entries used in ``binding.entries``. ``bind`` is public: the CLI,
    LaTeX worked examples, sweeps and plots call it; nothing outside a solver calls a private method.
+   :meth:`Solver.solve_for` calls ``self.bind(**kwargs, _unknown=name)``, so ``bind`` accepts a keyword
+   ``_unknown`` (the variable being solved for; e.g. to skip a default for it) and may ignore it.
 
 3. Implement :meth:`Solver.solve` ``(**kwargs) -> result`` (a forward evaluation of the set on the
    binding's knowns).
@@ -33,9 +35,10 @@ equation set, plus result formatting. It holds no physics: every number it repor
    * no target -> :class:`UnderdeterminedError`; two targets, or the unknown also given ->
      :class:`OverdeterminedError`;
    * a target no value meets -> :class:`InfeasibleError` whose ``.binding`` names what binds;
-   * a count unknown (``num_devices``, ``batch_size`` ...) is rounded to the nearest whole number that
-     still meets the target and that :meth:`Solver.admissible` accepts (divisibility, devices per node),
-     and ``Solution.note`` says so.
+   * a count unknown (``num_devices``, ``batch_size`` ...) is rounded by the engine to the whole number
+     that still meets the target (``EquationSet.solve(limit=...)``), then moved, if
+     :meth:`Solver.admissible` refuses it, to the nearest whole number it accepts (divisibility, devices
+     per node); ``Solution.note`` says so and ``Solution.continuous`` keeps the exact answer.
 
    Hooks to override where a solver needs to: :meth:`Solver.inverse_targets` (e.g. a measured power is
    the target when the unknown is an input of the power model), :meth:`Solver.inverse_knowns` (which
@@ -128,24 +131,18 @@ def entry_label(obj: Any) -> str | None:
 
 
 class NotedSolution(Solution):
-    """The engine's :class:`Solution` with a ``note`` (e.g. how a count was rounded) shown in its repr."""
-
-    note: str = ""
+    """The engine's :class:`Solution` built from another one with a new value and ``note`` (the engine's
+    ``Solution`` carries ``note`` and shows it; solver result types may subclass this)."""
 
     @classmethod
-    def of(cls, sol: Solution, *, value=None, all_values=None, note: str = "") -> "NotedSolution":
+    def of(cls, sol: Solution, *, value=None, all_values=None, note: str = "") -> NotedSolution:
         out = cls(sol.unknown, sol.value if value is None else value, sol.regime, sol.feasible, sol.reason,
                   sol.all if all_values is None else all_values, sol.method, sol.target)
         out.bound = sol.bound
         out.alternatives = list(getattr(sol, "alternatives", []) or [])
-        out.note = note
+        out.continuous = getattr(sol, "continuous", None)
+        out.note = note or getattr(sol, "note", "")
         return out
-
-    def __repr__(self):
-        text = super().__repr__()
-        return text if not self.note else f"{text}\n  note: {self.note}"
-
-    __str__ = __repr__
 
 
 class Solver:
@@ -194,12 +191,14 @@ class Solver:
 
     @classmethod
     def targets(cls) -> dict[str, str]:
-        """Quantities ``solve_for`` can take as its target: the set's derived variables -> description."""
+        """Quantities ``solve_for`` can take as its target: the set's derived variables -> description (a
+        measured output such as ``power`` is an argument; it is the target only where the unknown is an input
+        of its own relation, see :meth:`inverse_targets`)."""
         from ..core.equation_sets import Equations
 
         eq = Equations.get(cls.equation_set)
         return {d: VARIABLES[d].description + (f" [{VARIABLES[d].unit}]" if VARIABLES[d].unit else "")
-                for d in eq.derived}
+                for d in eq.derived if d not in cls.measured_outputs}
 
     @classmethod
     def check_arguments(cls, kwargs: Mapping[str, Any], *, allow_targets: bool = False) -> None:
@@ -282,26 +281,30 @@ class Solver:
         binding.knowns.pop(unknown, None)
         knowns = self.inverse_knowns(binding, unknown, tname, kwargs)
         knowns.pop(unknown, None)
+        limit = "min" if tname in self.lower_limit_targets else "max"
         try:
-            sol = eq.solve(unknown, **knowns, **{tname: tval})
+            sol = eq.solve(unknown, **knowns, **{tname: tval}, limit=limit)
         except InfeasibleError as e:
             if e.binding is None:
                 e.binding = tname
             raise
+        # the engine rounds a count to the whole number that keeps the target (its note says so); a solver
+        # with structural constraints (divisibility, devices per node) moves it to the nearest admissible one
         if VARIABLES[unknown].domain in ("count", "count0") and np.ndim(sol.value.magnitude) == 0 \
-                and bool(np.all(sol.feasible)):
-            return self._round_count(sol, unknown, tname, tval, knowns, binding)
+                and bool(np.all(sol.feasible)) and not self.admissible(unknown, int(round(float(sol.value.m_as("")))),
+                                                                        binding):
+            return self._admissible_count(sol, unknown, tname, tval, knowns, binding, limit)
         return sol
 
-    def _round_count(self, sol: Solution, unknown: str, tname: str, tval, knowns: dict,
-                     binding: Binding) -> Solution:
-        """Round a scalar count answer to the nearest admissible whole number that still meets the target."""
+    def _admissible_count(self, sol: Solution, unknown: str, tname: str, tval, knowns: dict, binding: Binding,
+                          limit: str) -> Solution:
+        """The admissible whole number nearest the exact answer that still meets the target."""
         eq = self.equations
-        x = float(sol.value.m_as(""))
+        exact = sol.continuous if sol.continuous is not None else sol.value
+        x = float(exact.m_as(""))
         minimum = 1 if VARIABLES[unknown].domain == "count" else 0
         tv = VARIABLES[tname]
         target_base = tval.to(tv.base_unit).magnitude if hasattr(tval, "units") else float(tval)
-        lower_limit = tname in self.lower_limit_targets
 
         def at(c: int):
             s = eq.solve(tname, **knowns, **{unknown: c})
@@ -309,11 +312,11 @@ class Solver:
 
         def meets(t: float) -> bool:
             slack = 1e-12 * max(abs(target_base), 1e-300)
-            return t >= target_base - slack if lower_limit else t <= target_base + slack
+            return t >= target_base - slack if limit == "min" else t <= target_base + slack
 
         def nearest(start: int, step: int):
-            c, limit = start, max(64, int(4 * start) + 64)
-            while minimum <= c <= limit:
+            c, top = start, max(64, int(4 * start) + 64)
+            while minimum <= c <= top:
                 if self.admissible(unknown, c, binding):
                     return c
                 c += step
@@ -325,19 +328,17 @@ class Solver:
         for c in dict.fromkeys(c for c in (lo, hi) if c is not None):
             t, s = at(c)
             if meets(t):
-                found.append((c, t, s))
+                found.append((c, s))
         if not found:
-            raise InfeasibleError(f"no whole {unknown} meets {tname} = {fmt_quantity(tval)}: the continuous answer is "
-                                  f"{x:.6g} and neither {lo} nor {hi} meets it", binding=tname)
-        # of the whole numbers that meet the target, the one closest to the continuous answer
-        best, _, s = min(found, key=lambda f: abs(f[0] - x))
-        if abs(best - x) <= 1e-9 * max(1.0, abs(x)):
-            return NotedSolution.of(sol, value=Q_(best, ""), all_values=s.all)
-        kind = "limit" if not lower_limit else "minimum"
-        note = (f"{unknown} = {x:.6g} meets {tname} exactly; {best} is the nearest whole number"
-                + (" allowed by the layout" if (lo, hi) != (math.floor(x), math.ceil(x)) else "")
-                + f" that keeps {tname} within its {kind} ({fmt_quantity(s.value)})")
-        return NotedSolution.of(sol, value=Q_(best, ""), all_values=s.all, note=note)
+            raise InfeasibleError(f"no admissible whole {unknown} meets {tname} = {fmt_quantity(tval, name=tname)}: "
+                                  f"the exact answer is {x:.6g} and neither {lo} nor {hi} meets it", binding=tname)
+        best, s = min(found, key=lambda f: abs(f[0] - x))
+        out = NotedSolution.of(sol, value=Q_(best, ""), all_values=s.all)
+        out.continuous = exact
+        out.note = (f"{unknown} = {x:.6g} meets {tname} exactly; {best} is the nearest whole number the layout "
+                    f"allows that keeps {tname} within its {'minimum' if limit == 'min' else 'limit'} "
+                    f"({fmt_quantity(s.value, name=tname)})")
+        return out
 
 
-__all__ = ["Solver", "Binding", "NotedSolution", "given_source", "entry_label", "GIVEN"]
+__all__ = ["GIVEN", "Binding", "NotedSolution", "Solver", "entry_label", "given_source"]

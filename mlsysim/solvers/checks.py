@@ -42,4 +42,19 @@ def check_tp(model: Any, tp: int, *, arg: str = "tp") -> None:
         raise DomainError(why if arg == "tp" else why.replace("tp = ", f"{arg} = ", 1))
 
 
-__all__ = ["tp_problem", "valid_tp", "check_tp"]
+def memory_capacity_of(hardware: Any):
+    """``(capacity, field)``: the memory a model must fit in on ``hardware``: its main-memory
+    ``memory_capacity`` (HBM/DRAM), or, for a microcontroller (category ``"tiny"``) that publishes none,
+    its on-chip ``sram``; ``(None, None)`` where the device publishes neither."""
+    get = getattr(hardware, "get", None)
+    if get is None:
+        return None, None
+    cap = get("memory_capacity")
+    if cap is not None:
+        return cap, "memory_capacity"
+    if getattr(hardware, "category", "") == "tiny" and get("sram") is not None:
+        return get("sram"), "sram"
+    return None, None
+
+
+__all__ = ["check_tp", "memory_capacity_of", "tp_problem", "valid_tp"]

@@ -18,14 +18,11 @@ Efficiency assumptions (one set, used for every configuration; override any by k
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..core.assumptions import Assumption
-from ..core.errors import DomainError, MlsysimError, UnknownNameError, UnknownVariableError
+from ..core.errors import DomainError, UnknownNameError, UnknownVariableError
 from ..core.precision import bytes_per_element, normalize_precision
 from ..core.sources import assumption
 from ..core.units import Q_
@@ -163,7 +160,8 @@ class DistributedResult:
         from ..core.equations import fmt_quantity
 
         lay = ", ".join(f"{k}={v}" for k, v in self.layout.items())
-        lines = [f"DistributedResult: {getattr(self.model, 'name', self.model)} on {self.fleet.name}", f"  layout: {lay}",
+        lines = [f"DistributedResult: {getattr(self.model, 'name', self.model)} on {self.fleet.name}",
+                 f"  layout: {lay}",
                  f"  step_time           {fmt_quantity(self.step_time)}"]
         for k, q in self.breakdown().items():
             lines.append(f"    {k:<18}{fmt_quantity(q)}")
@@ -303,7 +301,6 @@ class DistributedSolver:
         g = fleet.devices_per_node
         intra, inter = fleet.intra_node_fabric, fleet.inter_node_fabric
         scalar = np.ndim(L["tp"]) == 0
-        arr = (lambda x: x) if scalar else np.asarray
         tp, pp, dp = L["tp"], L["pp"], L["dp"]
         place = placement(tp, pp, dp, g)
         rec = np.asarray(L["recompute"], dtype=object)

@@ -16,6 +16,7 @@ import numpy as np
 from ..core import defaults as D
 from ..core.assumptions import Assumption
 from ..core.equation_sets import Equations
+from ..core.display import plural
 from ..core.equations import EvalResult, Solution, fmt_quantity
 from ..core.errors import (
     DomainError,
@@ -215,7 +216,8 @@ class _Facade(Solver):
         if not meets:
             raise InfeasibleError(f"no whole {unknown} meets {tname} = {fmt_quantity(tval)}: the continuous answer is "
                                   f"{x:.6g} and neither {lo} nor {hi} meets the target")
-        increasing = t_hi >= t_lo
+        # the target's direction in the unknown (the engine may already answer a whole number: lo == hi)
+        increasing = (t_hi >= t_lo) if hi > lo else (at(hi + 1) >= t_hi)
         best = max(meets) if increasing else min(meets)
         note = "" if abs(best - x) <= 1e-9 * max(1.0, x) else (
             f"{unknown} = {x:.6g} meets {tname} exactly; {best} is the "
@@ -288,7 +290,8 @@ class InverseResult(NotedSolution):
 
     def to_dict(self):
         return {"unknown": self.unknown, "value": float(self.value.magnitude), "unit": f"{self.value.units:~C}",
-                "target": self.target, "binding": self.binding, "fits": bool(np.all(self.result.fits)), "warnings": self.warnings,
+                "target": self.target, "binding": self.binding, "fits": bool(np.all(self.result.fits)),
+                "warnings": self.warnings,
                 "note": self.note, "result": self.result.to_dict()}
 
 
@@ -338,12 +341,14 @@ class _ResultBase:
         if cap is None:
             return "device memory capacity unknown"
         verb = "fits in" if np.all(self.fits) else "does NOT fit in"
-        return f"{fmt_quantity(req.to('GB'))} {verb} the {self.ctx.get('hardware_name', 'device')}'s {fmt_quantity(cap.to('GB'))}"
+        device = self.ctx.get('hardware_name', 'device')
+        return f"{fmt_quantity(req.to('GB'))} {verb} the {device}'s {fmt_quantity(cap.to('GB'))}"
 
     def to_dict(self) -> dict:
         d = self._out.to_dict()
         d["fits"] = np.asarray(self.fits).tolist()
-        d["memory_capacity"] = {"value": self.memory_capacity.m_as("byte"), "unit": "B"} if self.memory_capacity is not None else None
+        d["memory_capacity"] = ({"value": self.memory_capacity.m_as("byte"), "unit": "B"}
+                                if self.memory_capacity is not None else None)
         d["assumptions"] = [{"name": a.name, "value": str(a.value), "source": str(a.source)} for a in self.assumptions]
         d["warnings"] = self.warnings
         d.update({k: v for k, v in self.ctx.items() if isinstance(v, (str, int, float))})
@@ -483,15 +488,17 @@ class ServingResult(_ResultBase):
         o = self._out
         sc = lambda x: x if isinstance(x, str) else "array"  # noqa: E731
         lines = [f"=== Serving {self.ctx['model_name']} on {self.ctx['num_devices']} x {self.ctx['hardware_name']} "
-                 f"({self.ctx['precision']}, batch {self.ctx['batch_size_repr']}, context {self.ctx['seq_len_repr']}) ===",
-                 f"  TTFT (prefill {self.ctx['prompt_repr']} tokens): {fmt_quantity(o['ttft'])} "
+                 f"({self.ctx['precision']}, batch {self.ctx['batch_size_repr']}, "
+                 f"context {self.ctx['seq_len_repr']}) ===",
+                 f"  TTFT (prefill {plural(self.ctx['prompt_repr'], 'token')}): {fmt_quantity(o['ttft'])} "
                  f"[{sc(self.prefill_bottleneck)}-bound]",
                  (f"  TPOT (decode step):  {fmt_quantity(o['tpot'])} [{sc(self.bottleneck)}-bound]"
                   if self.speculative is None else
                   f"  TPOT (per accepted token, speculative with {self.ctx['draft_name']}): "
                   f"{fmt_quantity(o['tpot'])} ({_plain(self.speculative['tokens_per_step'])} tokens per step)"),
                  f"  throughput:          {_per_second(o['decode_throughput'])} tokens/s",
-                 f"  request latency:     {fmt_quantity(o['request_latency'])} ({self.ctx['output_repr']} output tokens)",
+                 f"  request latency:     {fmt_quantity(o['request_latency'])} "
+                 f"({plural(self.ctx['output_repr'], 'output token')})",
                  f"  weights:             {fmt_quantity(o['weight_bytes'].to('GB'))}",
                  f"  KV cache:            {fmt_quantity(o['kv_cache_bytes'].to('GB'))} ({self.ctx['kv_precision']})",
                  f"  memory per device:   {self.memory_message()}"]
@@ -621,6 +628,9 @@ class ServingSolver(_Facade):
         answer is the largest value that meets the target **and** fits in device memory; when memory is
         the tighter limit the answer says so (``binding == "memory"``).
         """
+        if unknown == "num_replicas":  # capacity planning: the serving model plus the M/M/c queue
+            from .capacity import solve_num_replicas
+            return solve_num_replicas(self, **kwargs)
         try:
             res = self._solve_layout(unknown, kwargs) if unknown == "num_devices" else None
             if res is None:
@@ -856,7 +866,7 @@ class ServingSolver(_Facade):
             activation_traffic_bytes=take("activation_traffic_bytes", activation_traffic_bytes, D.ACTIVATION_TRAFFIC),
             link_latency=latency_value,
             tp_allreduces_per_forward=take("tp_allreduces_per_forward", tp_allreduces_per_forward,
-                                         D.TP_ALLREDUCES_PER_LAYER),
+                                         D.TP_ALLREDUCES_PER_FORWARD),
             kv_bytes_per_element=kv_b, attention_causal_skip=skip, decode_tokens=1, prefix_hit_rate=hit,
         )
         if power is not None:
@@ -1026,7 +1036,6 @@ def _published(hardware, field):
 
 def _capacity(hardware):
     """Memory a model must fit in: HBM/DRAM capacity, or on-chip SRAM for microcontrollers."""
-    cap = hardware.get("memory_capacity")
-    if cap is None and getattr(hardware, "category", "") == "tiny":
-        cap = hardware.get("sram")
-    return cap
+    from .checks import memory_capacity_of
+
+    return memory_capacity_of(hardware)[0]

@@ -89,7 +89,8 @@ class SingleNodeResult(_ResultBase):
                  f"  compute time:   {fmt_quantity(self.compute_time)}",
                  f"  memory time:    {fmt_quantity(self.memory_time)}",
                  f"  throughput:     {fmt_quantity(self.throughput)}",
-                 f"  intensity:      {fmt_quantity(self.arithmetic_intensity)} (ridge {fmt_quantity(self.ridge_point)})",
+                 f"  intensity:      {fmt_quantity(self.arithmetic_intensity)} "
+                 f"(ridge {fmt_quantity(self.ridge_point)})",
                  f"  memory:         {self.memory_message()}"]
         if self.energy is not None:
             lines.append(f"  energy/step:    {fmt_quantity(self.energy)}")

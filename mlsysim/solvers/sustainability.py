@@ -26,10 +26,12 @@ import numpy as np
 import pint
 
 from ..core.assumptions import Assumption
+from ..core.equation_sets.carbon import check_power_inputs
 from ..core.equations import EvalResult, fmt_quantity
-from ..core.errors import DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
+from ..core.errors import OverdeterminedError, UnderdeterminedError, UnknownVariableError
 from ..core.sources import Source, assumption
 from ..core.units import Q_
+from ..infra import Infra
 from .base import Binding, Solver, entry_label, given_source
 
 # ---------------------------------------------------------------------------------- assumptions
@@ -52,12 +54,11 @@ IDLE_POWER = Assumption(
                "utilization and has no effect at utilization = 1; pass idle_power= to override"),
     "device power when idle [W]")
 
-#: PUE when neither the region nor the datacentre gives one.
+#: PUE when neither the region nor the datacentre gives one: the registry's industry-average datacentre
+#: (``Infra.IndustryAverage``, Uptime Institute survey), value and source read from the entry, not retyped.
 PUE = Assumption(
-    "pue", 1.54,
-    Source("Uptime Institute, Global Data Center Survey 2025", kind="report", year=2025, locator="p. 7-8 "
-           "(industry weighted-average PUE 1.54)"),
-    "power usage effectiveness of an average datacentre [1]")
+    "pue", Infra.IndustryAverage.pue, Infra.IndustryAverage.source_of("pue"),
+    "power usage effectiveness of an average datacentre (Infra.IndustryAverage) [1]")
 
 #: Straight-line depreciation period of the hardware.
 LIFETIME = Assumption(
@@ -115,19 +116,6 @@ def _lookup(registry_module: str, registry: str, value: Any):
     return value
 
 
-def _check_power_range(b: Binding) -> None:
-    idle, tdp = b.knowns.get("idle_power"), b.knowns.get("tdp")
-    if idle is None or tdp is None:
-        return
-    try:
-        bad = bool(np.any(Q_(idle).m_as("W") > Q_(tdp).m_as("W")))
-    except (pint.DimensionalityError, AttributeError, TypeError):
-        return  # the equation set reports the unit error with the input's name
-    if bad:
-        raise DomainError(f"idle_power must not exceed tdp (the power model interpolates from idle to TDP); "
-                          f"got idle_power = {idle} and tdp = {tdp}")
-
-
 def _computable(eqset, known: set, wanted: Sequence[str]) -> list[str]:
     known_f = frozenset(known)
     return [w for w in wanted if w not in known and eqset.input_deps(w, known_f) <= known_f]
@@ -164,23 +152,13 @@ def _outputs(fields, vals, knowns) -> dict:
     return out
 
 
-#: Units results are displayed in (carbon intensity stays in g/kWh rather than a compact prefix).
-_DISPLAY_UNITS = {"carbon_intensity": "g/kWh", "wue": "L/kWh", "water_intensity": "L/kWh",
-                  "electricity_price": "USD/kWh"}
-
-
 def _fmt(name: str, v) -> str:
+    """A result value as text, in the display unit of its variable (:mod:`mlsysim.core.display`)."""
     if v is None:
         return "-"
     if not isinstance(v, pint.Quantity):
         return f"{v:g}" if isinstance(v, (int, float)) else str(v)
-    if np.ndim(v.magnitude) == 0:
-        if name in _DISPLAY_UNITS:
-            return f"{v.m_as(_DISPLAY_UNITS[name]):.4g} {_DISPLAY_UNITS[name]}"
-        if v.check("[mass]"):  # emissions read in kg or t (CO2e), not Mg
-            kg = v.m_as("kg")
-            return f"{kg / 1000:.4g} t" if abs(kg) >= 1000 else f"{kg:.4g} kg"
-    return fmt_quantity(v)
+    return fmt_quantity(v, name=name)
 
 
 class _Result:
@@ -458,7 +436,7 @@ class JobSolver(Solver):
             else:
                 b.put(name, value, given_source(name, b.sources.get(name)))
 
-        _check_power_range(b)
+        check_power_inputs(eqset.name, b.knowns)  # the equation set's own check, early and with the names
         return b
 
     # -- the inverse: hooks of Solver.solve_for --------------------------------------------------

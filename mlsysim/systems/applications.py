@@ -45,8 +45,7 @@ Every target is an upper limit. A target is a pint Quantity, or a
 from __future__ import annotations
 
 import html
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -178,6 +177,19 @@ def _check_fraction(name, value):
         raise DomainError(f"Scenario: {name} must be in (0, 1] (a fraction of the time the device is busy); "
                           f"got {value!r}")
     return float(value)
+
+
+def _source_or_none(entry, name: str):
+    """The registry Source of ``entry.name``, or None where it has none."""
+    try:
+        return entry.source_of(name)
+    except MlsysimError:
+        return None
+
+
+def _article(word: str) -> str:
+    """'a' or 'an' before ``word`` (by its first letter: an inference, a serving, a training)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _check_count(name, value, allow_none=False):
@@ -339,7 +351,8 @@ class Scenario:
         self.mode = mode
         for t in self.targets:
             if mode not in TARGETS[t][3]:
-                raise DomainError(f"Scenario {name!r}: target {t!r} does not apply to a {mode} scenario; "
+                raise DomainError(f"Scenario {name!r}: target {t!r} does not apply to {_article(mode)} {mode} "
+                                  f"scenario; "
                                   f"targets for {mode}: "
                                   f"{', '.join(k for k, v in TARGETS.items() if mode in v[3])}")
         self.precision = precision if precision is not None else ("bf16" if mode == "training" else "fp16")
@@ -385,7 +398,34 @@ class Scenario:
         if "model" in overrides and "mode" not in overrides:
             kw["mode"] = None
         kw.update(overrides)
+        if "name" not in overrides:
+            kw["name"] = self._renamed(kw)
         return Scenario(**kw)
+
+    def _renamed(self, kw: dict) -> str:
+        """The name of a copy whose device or model changed: the old device/model named in the title is
+        replaced by the new one ("Llama-3-8B on H100" -> "Llama-3-8B on MI300X"); a title that names
+        neither says what changed ("Chatbot (interactive) [hardware: MI300X]")."""
+        name = self.name
+        changes = []
+        new_fleet = kw.get("fleet")
+        new_hw = new_fleet.hardware if new_fleet is not None else _resolve_hardware(kw["hardware"])
+        new_model = _resolve_model(kw["model"])
+        for role, old, new in (("hardware", self.hardware, new_hw), ("model", self.model, new_model)):
+            old_key, new_key = getattr(old, "key", None) or old.name, getattr(new, "key", None) or new.name
+            if old_key == new_key and old.name == new.name:
+                continue
+            # the longest spelling first, so "Llama-3-8B" is not half-replaced by "Llama"
+            for spelling, repl in sorted(((old.name, new.name), (old_key, new_key)), key=lambda p: -len(p[0])):
+                if spelling and spelling in name:
+                    name = name.replace(spelling, repl)
+                    break
+            else:
+                changes.append(f"{role}: {new_key}")
+        if self.fleet is not None and new_fleet is not None and new_fleet.name != self.fleet.name \
+                and new_fleet.hardware.key == self.hardware.key:
+            changes.append(f"fleet: {new_fleet.name}")
+        return name + (f" [{', '.join(changes)}]" if changes else "")
 
     # ------------------------------------------------------------------ evaluation
     def _assumed(self, names) -> dict:
@@ -438,7 +478,8 @@ class Scenario:
                                       precision=self.precision, prompt_tokens=self.prompt_tokens,
                                       output_tokens=self.output_tokens, **kw)
             ev.results["serving"] = r
-            ev._memory_check(r.memory_required, r.memory_capacity, "per device")
+            ev._memory_check(r.memory_required, r.memory_capacity, "per device",
+                             weights=getattr(r, "weight_bytes", None))
             for t in ("ttft", "tpot", "request_latency"):
                 ev._target_check(t, getattr(r, t))
             ev.extra["tokens_per_second"] = r.tokens_per_second
@@ -452,7 +493,7 @@ class Scenario:
             r = SingleNodeSolver().solve(self.model, hw, batch_size=self.batch_size, precision=self.precision,
                                          **kw)
             ev.results["inference"] = r
-            ev._memory_check(r.memory_required, r.memory_capacity, "")
+            ev._memory_check(r.memory_required, r.memory_capacity, "", weights=getattr(r, "weight_bytes", None))
             ev._target_check("latency", r.latency, always=True)
             ev.extra["throughput"] = r.throughput
         self._economics(ev, duration=YEAR, num_devices=self.fleet_size, period="Annual")
@@ -498,6 +539,8 @@ class Scenario:
         s = SustainabilitySolver().solve(**hw_kw, num_devices=num_devices, duration=duration, region=self.region,
                                          datacenter=self.datacenter, utilization=self.duty_cycle, **sust_kw)
         ev.results["sustainability"] = s
+        # the idle power is the registry's where it is sourced; otherwise the named assumption is stated
+        ev.assumed.extend(a for a in s.assumptions if a.name == "idle_power")
         if "power" in self.targets:
             # the power budget is per device; the carbon power model gives the average device power
             ev._target_check("power", s.power, level=1)
@@ -594,31 +637,40 @@ class Evaluation:
         self.results: dict[str, Any] = {}
         self.notes: list[str] = []
         self.extra: dict[str, Any] = {}
+        #: assumptions the solvers filled in for a value the registry does not publish (e.g. idle power)
+        self.assumed: list[Assumption] = []
 
     # -- building
-    def _memory_check(self, required, capacity, where):
+    def _memory_check(self, required, capacity, where, weights=None):
+        """Level 1 memory: ``required`` against the device's memory (main memory, or a microcontroller's
+        SRAM, as :func:`mlsysim.solvers.checks.memory_capacity_of` says); on a microcontroller that
+        publishes flash, also its ``weights`` against the flash they are stored in."""
+        from ..solvers.checks import memory_capacity_of
+
+        hw = self.scenario.hardware
+        field_used = "memory_capacity"
+        if capacity is None:
+            capacity, field_used = memory_capacity_of(hw)
         where = f" {where}" if where else ""
         if capacity is None:
             self.checks.append(Check(1, "memory", "Memory", required, None, None,
                                      f"Memory{where}: {_fmt(required)} (device capacity unknown)"))
             return
+        kind = "SRAM" if field_used == "sram" else "capacity"
         ok = bool(required.m_as("B") <= capacity.m_as("B"))
         if ok:
-            msg = f"Model fits in memory{where} ({_fmt(required)} / {_fmt(capacity)})"
+            msg = f"Model fits in memory{where} ({_fmt(required)} / {_fmt(capacity)}{' SRAM' * (kind == 'SRAM')})"
         else:
-            msg = (f"Model does not fit in memory{where}: {_fmt(required)} exceeds the {_fmt(capacity)} capacity "
+            msg = (f"Model does not fit in memory{where}: {_fmt(required)} exceeds the {_fmt(capacity)} {kind} "
                    f"{_excess(required, capacity)}")
-        self.checks.append(Check(1, "memory", "Memory", required, capacity, ok, msg, self._capacity_source()))
-
-    def _capacity_source(self):
-        hw = self.scenario.hardware
-        for f in ("memory_capacity", "sram"):
-            if hw.get(f) is not None:
-                try:
-                    return hw.source_of(f)
-                except MlsysimError:
-                    return None
-        return None
+        self.checks.append(Check(1, "memory", "Memory", required, capacity, ok, msg, _source_or_none(hw, field_used)))
+        flash = hw.get("flash") if hw.get("memory_capacity") is None else None
+        if flash is not None and weights is not None:
+            ok = bool(weights.m_as("B") <= flash.m_as("B"))
+            msg = (f"Weights fit in flash ({_fmt(weights)} / {_fmt(flash)})" if ok else
+                   f"Weights do not fit in flash: {_fmt(weights)} exceeds the {_fmt(flash)} flash "
+                   f"{_excess(weights, flash)}")
+            self.checks.append(Check(1, "flash", "Flash", weights, flash, ok, msg, _source_or_none(hw, "flash")))
 
     def _target_check(self, name, value, *, always=False, level=None, label=None):
         lvl, unit, default_label, _ = TARGETS[name]
@@ -694,6 +746,9 @@ class Evaluation:
                      + ("" if self.passed else f" ({'; '.join(c.label for c in self.failures)})"))
         for note in self.notes:
             lines.append(f"note: {note}")
+        for a in self.assumed:
+            lines.append(f"assumed: {a.name} = {_fmt(a.value)} ({a.source.citation}): {s.hardware.key} publishes no "
+                         f"{a.name}; give the scenario assumptions=[Assumption({a.name!r}, Q_(..., 'W'), source)]")
         return "\n".join(lines)
 
     def __str__(self):
@@ -721,7 +776,7 @@ class Evaluation:
             "extra": {k: q(v) for k, v in self.extra.items()},
             "targets": {k: {**q(t.value), "source": str(t.source)} for k, t in s.targets.items()},
             "assumptions": [{"name": a.name, "value": str(a.value), "source": str(a.source)}
-                            for a in (*s.assumptions, *s.hardware_assumptions)],
+                            for a in (*s.assumptions, *s.hardware_assumptions, *self.assumed)],
             "notes": list(self.notes),
         }
 

@@ -7,7 +7,7 @@ configurations and say so.
 from __future__ import annotations
 
 from ..core.registry import Registry
-from ..core.sources import Source, assumption
+from ..core.sources import assumption
 from .fabrics import LLAMA3_2024, NARAYANAN_2021
 from .fleet import Fleet
 

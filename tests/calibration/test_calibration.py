@@ -142,3 +142,51 @@ def test_h200_decode_check_within_acceptance_band():
         # measured CUDA-graph decode times; the acceptance band is 0.88-1.12
         assert 0.88 <= r["ratio"] <= 1.12, r
         assert sum(r["breakdown"].values()) == pytest.approx(r["predicted_s"], rel=1e-12)
+
+
+def test_tflm_efficiency_is_the_fitted_value():
+    from mlsysim.hardware.tiny import TFLM_REFERENCE_EFFICIENCY
+    fitted = cal.fitted_table()["tflm_reference"]
+    # eta = 2 x 2.66e6 MAC / (0.1819 s x 480e6 OP/s) = 0.060931
+    assert fitted["efficiency"] == pytest.approx(5.32e6 / (0.1819 * 480e6), rel=1e-9)
+    assert TFLM_REFERENCE_EFFICIENCY.value == pytest.approx(fitted["efficiency"], abs=5e-5)
+    assert TFLM_REFERENCE_EFFICIENCY.source.kind == "fit"
+
+
+def test_docs_fidelity_md_is_fresh():
+    from mlsysim.calibration import report
+    assert report.PAGE.read_text() == report.render(), \
+        "docs/fidelity.md is stale: run python -m mlsysim.calibration.report --write docs/fidelity.md"
+    for img in ("fit_gemm", "fit_memory", "fit_elementwise", "fit_collectives", "h200_decode"):
+        assert (report.PAGE.parent / "img" / f"{img}.png").exists(), img
+
+
+def test_ring_equivalent_hand_calculation():
+    # eta_link = 2 (8-1)/8 x 200 / 450 = 1.75 x 0.44444 = 0.77778; alpha_step = 28 us / (2 x 7) = 2 us
+    r = Equations.CollectiveRingEquivalent.evaluate(collective_latency=Q_(28, "us"),
+                                                    collective_bandwidth=Q_(200, "GB/s"), num_devices=8,
+                                                    link_bandwidth=Q_(450, "GB/s"))
+    assert r.link_efficiency.m == pytest.approx(0.777778, rel=1e-5)
+    assert r.link_latency.m_as("us") == pytest.approx(2.0)
+    eta, alpha = laws_for("H100").ring_equivalent(8, Q_(450, "GB/s"))
+    assert (eta.name, alpha.name) == ("link_efficiency", "link_latency") and 0 < eta.value <= 1
+    assert eta.source.kind == "fit"
+
+
+@pytest.mark.parametrize("name,point,target", [
+    ("GemmEfficiency", {"gemm_flops": Q_(5, "GFLOP"), "gemm_efficiency_max": 0.7, "gemm_half_flops": Q_(2, "GFLOP"),
+                            "peak_flops": Q_(989, "TFLOP/s")}, "gemm_time"),
+    ("MemoryEfficiency", {"kernel_bytes": Q_(40, "MB"), "memory_efficiency_max": 0.88, "memory_half_bytes": Q_(10, "MB"),
+                              "memory_bandwidth": Q_(3.35, "TB/s")}, "kernel_memory_time"),
+    ("CollectiveAlphaBeta", {"message_bytes": Q_(4, "MB"), "collective_latency": Q_(28, "us"),
+                                 "collective_bandwidth": Q_(200, "GB/s")}, "collective_time"),
+])
+def test_efficiency_sets_are_dimensionally_consistent_and_invert(name, point, target):
+    s = Equations[name]
+    s.check_dimensions()
+    value = s.evaluate(**point)[target]
+    for unknown, given in point.items():
+        knowns = {k: v for k, v in point.items() if k != unknown}
+        got = s.solve(unknown, **{target: value}, **knowns)
+        want = given.m_as(got.units) if hasattr(given, "m_as") else given
+        assert got.magnitude == pytest.approx(want, rel=1e-6), unknown

@@ -287,3 +287,86 @@ def test_solve_and_evaluate_agree_on_a_bypassed_relation():
     ev = C.evaluate(outputs=["carbon"], **kw)
     sol = C.solve("carbon", **kw)
     assert sol.m_as("t") == pytest.approx(ev.carbon.m_as("t"), rel=1e-12)
+
+
+# ------------------------------------------------------------------ one validation path (#12.5, #13)
+def test_validate_is_the_one_domain_check():
+    from mlsysim.core.variables import VARIABLES, validate
+
+    assert validate("batch_size", 8) == 8.0
+    assert validate("memory_bandwidth", Q_(3.35, "TB/s")) == pytest.approx(3.35e12)
+    np.testing.assert_array_equal(validate("batch_size", np.array([1, 2, 64])), [1.0, 2.0, 64.0])
+    for bad, msg in [(0.5, "batch_size must be a whole number >= 1; got 0.5"), (0, "whole number >= 1"),
+                     (np.array([1.0, 2.5]), "non-integer"), (True, "must be a number; got True"), (float("nan"), "whole number")]:
+        with pytest.raises(DomainError, match=msg):
+            validate("batch_size", bad)
+    with pytest.raises(DomainError, match="compute_efficiency must be a finite number with 0 < x <= 1"):
+        validate("compute_efficiency", 1.5)
+    with pytest.raises(UnitError, match="memory_bandwidth"):
+        validate("memory_bandwidth", Q_(3, "s"))
+    with pytest.raises(UnitError, match="string"):
+        validate("batch_size", "8")
+    with pytest.raises(UnknownVariableError, match="batch_size"):
+        validate("batch_sise", 8)
+    # the Domain object behind it compares equal to its name and reports its bounds
+    d = VARIABLES["batch_size"].domain
+    assert d == "count" and d.integer and d.lower == 1 and d.text == "a whole number >= 1"
+    assert VARIABLES["compute_efficiency"].domain.upper == 1
+
+
+def test_fractional_microbatches_refused():
+    P = mlsysim.Equations.PipelineBubble
+    with pytest.raises(DomainError, match="microbatches must be a whole number"):
+        P.evaluate(microbatches=0.5, pp=4, pipeline_interleave=1)
+    # (p - 1) / m = 3 / 8 for 1F1B with v = 1 (Narayanan 2021)
+    assert P.evaluate(microbatches=8, pp=4, pipeline_interleave=1).bubble_fraction.m_as("") == pytest.approx(0.375)
+
+
+def test_unknown_solve_method_is_typed_and_lists_the_allowed():
+    from mlsysim.core.errors import OptionError
+
+    with pytest.raises(OptionError, match="'auto', 'symbolic', 'numeric'.*'magic'"):
+        R.solve("memory_bandwidth", method="magic", latency=Q_(20, "ms"), **decode_knowns())
+    with pytest.raises(OptionError, match="on_infeasible"):
+        R.solve("memory_bandwidth", on_infeasible="ignore", latency=Q_(20, "ms"), **decode_knowns())
+    with pytest.raises(OptionError, match="limit"):
+        R.solve("memory_bandwidth", limit="exact", latency=Q_(20, "ms"), **decode_knowns())
+    assert issubclass(OptionError, MlsysimError)
+
+
+COLL = dict(link_bandwidth=Q_(100, "GB/s"), link_latency=Q_(5, "us"), message_bytes=Q_(1, "GB"))
+
+
+def test_count_unknown_is_rounded_with_a_note():
+    C = mlsysim.Equations.Collectives
+    # ring all-reduce: 2 (p-1) alpha + 2 (p-1)/p * M / B. p = 4: 6 * 5 us + 1.5 * 1 GB / 100 GB/s = 15.03 ms;
+    # p = 5: 8 * 5 us + 1.6 * 10 ms = 16.04 ms. A 15.5 ms budget lies between: the exact p is fractional
+    s = C.solve("num_devices", allreduce_time=Q_(15.5, "ms"), **COLL)
+    assert 4 < s.continuous.m_as("") < 5
+    assert s.m_as("") == 4 and "rounded to the whole number 4" in s.note and "15.03 ms" in s.note
+    assert s.all.allreduce_time.m_as("ms") == pytest.approx(15.03)  # the state at the answer, not the target
+    assert "rounded" in repr(s)
+    up = C.solve("num_devices", allreduce_time=Q_(15.5, "ms"), limit="min", **COLL)
+    assert up.m_as("") == 5 and up.all.allreduce_time.m_as("ms") == pytest.approx(16.04)
+    exact = C.solve("num_devices", allreduce_time=Q_(15.5, "ms"), round_counts=False, **COLL)
+    assert exact.m_as("") == pytest.approx(s.continuous.m_as(""))
+    # an exact whole answer (computed as 3.9999999...) is snapped without a note
+    hit = C.solve("num_devices", allreduce_time=Q_(15.03, "ms"), **COLL)
+    assert hit.m_as("") == 4 and hit.note == ""
+
+
+def test_count_rounding_on_arrays():
+    C = mlsysim.Equations.Collectives
+    s = C.solve("num_devices", allreduce_time=Q_(np.array([15.5, 15.03, 16.5]), "ms"), **COLL)
+    # 15.5 ms -> 4 (15.03 ms); 15.03 ms -> 4 exactly; 16.5 ms -> 5 (16.04 ms, p = 6 gives 16.72 ms)
+    np.testing.assert_array_equal(s.value.m_as(""), [4, 4, 5])
+    assert "2 value(s)" in s.note
+
+
+def test_carbon_device_count_is_whole():
+    C = mlsysim.Equations.Carbon
+    kw = dict(power=Q_(700, "W"), duration=Q_(30, "day"), pue=1.1, carbon_intensity=Q_(400, "g/kWh"))
+    # 700 W * 720 h * 1.1 * 0.4 kg/kWh = 221.76 kg per device; a 43 t budget allows 193.9 devices -> 193
+    s = C.solve("num_devices", carbon=Q_(43, "t"), **kw)
+    assert s.continuous.m_as("") == pytest.approx(43000 / 221.76)
+    assert s.m_as("") == 193 and s.all.carbon.m_as("t") == pytest.approx(193 * 0.22176)

@@ -130,7 +130,30 @@ def _speculative_point(eqset, u):
     return values
 
 
-_POINT_BUILDERS = {"Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
+def _queue_point(eqset, u):
+    """A stable, loaded M/M/c queue: utilisation drawn in (0.7, 0.97), so arrival_rate follows from it."""
+    values = {n: _draw_value(n, u) for n in eqset.inputs}
+    # a loaded queue of a few servers, so that requests do wait at the 99th percentile (else p99_wait = 0)
+    values["servers"] = float(u("int", 1, 16))
+    rho = u("float", 0.7, 0.97)
+    values["arrival_rate"] = rho * values["servers"] * values["service_rate"]
+    values["wait_quantile"] = u("float", 0.5, 0.999)
+    return values
+
+
+def _goodput_point(eqset, u):
+    """A job that fails every 1e3-1e5 s, writes its state in 1-1000 s, restarts in 10-1000 s and
+    checkpoints every 100-10,000 s (random decades elsewhere make e^(R/M) overflow)."""
+    values = {n: _draw_value(n, u) for n in eqset.inputs}
+    values["device_mtbf"] = 10 ** u("float", 3.0, 5.0) * values["num_devices"]
+    values["storage_bandwidth"] = values["checkpoint_bytes"] / 10 ** u("float", 0.0, 3.0)
+    values["restart_time"] = 10 ** u("float", 1.0, 3.0)
+    values["checkpoint_interval"] = 10 ** u("float", 2.0, 4.0)
+    return values
+
+
+_POINT_BUILDERS = {"Goodput": _goodput_point, "Queueing": _queue_point, "QueueingQuantile": _queue_point,
+                   "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
                    "ActivationMemory": _layout_point, "Serving": _serving_point,
                    "ServingOperations": _serving_point, "SpeculativeDecoding": _speculative_point}
 
@@ -198,8 +221,14 @@ def _check_pair(eqset, values, target, unknown):
         # degenerate point where the target does not depend on the unknown (e.g. utilization = 1)
         assert "does not depend" in str(exc)
         return "skip"
-    got = sol.value.to(VARIABLES[unknown].base_unit).magnitude if not VARIABLES[unknown].dimensionless \
-        else sol.value.magnitude
+    # a count unknown is rounded to a whole number that meets the target as a limit (sol.note); the exact
+    # answer the round trip checks is sol.continuous
+    exact = sol.continuous if sol.continuous is not None else sol.value
+    got = exact.to(VARIABLES[unknown].base_unit).magnitude if not VARIABLES[unknown].dimensionless \
+        else exact.magnitude
+    if sol.note:
+        assert float(sol.value.magnitude) == round(float(sol.value.magnitude))
+        assert sol.all.magnitude(target) <= tval * (1 + 1e-12), (eqset.name, target, unknown, sol)
     # the solution always reproduces the target. (A count unknown may be answered by a continuous value,
     # e.g. the regime boundary of a bound; evaluate() refuses non-whole counts, so substitute the answer
     # into the set's kernels directly.)

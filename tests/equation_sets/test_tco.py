@@ -126,4 +126,9 @@ def test_bad_inputs_raise_documented_errors(name, value, err):
 
 def test_missing_input_is_named():
     with pytest.raises(UnderdeterminedError, match="electricity_price"):
-        T.evaluate(**{k: v for k, v in FULL.items() if k != "electricity_price"})
+        T.evaluate(outputs=["tco"], **{k: v for k, v in FULL.items() if k != "electricity_price"})
+    # without outputs=, the quantities that do not need the price are computed; reading one that does names it
+    part = T.evaluate(**{k: v for k, v in FULL.items() if k != "electricity_price"})
+    assert set(part.not_computed) == {"energy_cost", "tco"}
+    with pytest.raises(UnderdeterminedError, match="electricity_price"):
+        part.tco

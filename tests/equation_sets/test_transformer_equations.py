@@ -96,8 +96,10 @@ def test_megatron_hidden_size_for_70B():
     a, b, P = 12 * 80, 13 * 80 + V + S, 70e9
     want = (-b + math.sqrt(b * b + 4 * a * P)) / (2 * a)
     sol = Equations.MegatronGPT.solve("hidden_size", parameters=P, num_layers=80, vocab_size=V, seq_len=S)
-    assert float(sol.value.magnitude) == pytest.approx(want, rel=1e-9)
+    assert float(sol.continuous.magnitude) == pytest.approx(want, rel=1e-9)
     assert 8500 < want < 8600
+    # a width is a count: rounded to the whole number that keeps the parameters within 70B (floor of 8510.9)
+    assert float(sol.value.magnitude) == math.floor(want) and "rounded" in sol.note
 
 
 def test_general_count_reduces_to_megatron_closed_form():

@@ -76,8 +76,25 @@ def test_count_unknown_rounds_to_the_whole_number_that_keeps_the_target_with_a_n
     sol = SustainabilitySolver().solve_for("num_devices", **job, carbon=Q_(100, "kg"))
     assert isinstance(sol, Solution)
     assert sol.value.m_as("") == 19
-    assert "19.0476" in sol.note and "19" in repr(sol)
+    assert "19.0476" in sol.note and "19.0476" in repr(sol)
+    assert sol.continuous.m_as("") == pytest.approx(100 / 5.25)
     assert sol.all["carbon"].m_as("kg") == pytest.approx(99.75)
+
+
+class _EvenDevices(SustainabilitySolver):
+    """A solver whose layout takes only an even number of devices (a structural constraint)."""
+
+    def admissible(self, unknown, value, binding):
+        return unknown != "num_devices" or value % 2 == 0
+
+
+def test_a_structural_constraint_moves_the_count_to_the_nearest_admissible_one():
+    # 100 kg / 5.25 kg = 19.05 devices: 19 is odd; the admissible neighbours are 18 (94.5 kg, meets) and 20
+    # (105 kg, exceeds): 18
+    job = {k: v for k, v in JOB.items() if k != "num_devices"}
+    sol = _EvenDevices().solve_for("num_devices", **job, carbon=Q_(100, "kg"))
+    assert sol.value.m_as("") == 18 and "layout" in sol.note
+    assert sol.all["carbon"].m_as("kg") == pytest.approx(94.5)
 
 
 def test_accepted_arguments_are_generated_from_the_set_nomenclature_and_catalogue():
@@ -108,3 +125,19 @@ def test_one_tensor_parallel_check():
         check_tp(m, 5)
     with pytest.raises(DomainError, match="num_devices = 6"):
         check_tp(m, 6, arg="num_devices")
+
+
+ALL_SOLVERS = ["SingleNodeSolver", "ServingSolver", "DistributedSolver", "SustainabilitySolver", "TCOSolver"]
+
+
+@pytest.mark.parametrize("name", ALL_SOLVERS)
+def test_every_solver_without_a_target_is_underdetermined(name):
+    # issue #12 acceptance: one base class; solve_for without a target -> UnderdeterminedError for every solver
+    import mlsysim.solvers as solvers
+
+    cls = getattr(solvers, name)
+    if not issubclass(cls, Solver):
+        pytest.skip(f"{name} is not on the Solver base yet")
+    unknown = cls().equations.inputs[0]
+    with pytest.raises(UnderdeterminedError):
+        cls().solve_for(unknown)

@@ -97,11 +97,18 @@ def test_hand_calculation_every_output():
     assert r.sources["tdp"] is TEST_SHEET and r.sources["carbon_intensity"] is TEST_SHEET
 
 
-def test_solver_matches_the_equation_set_directly():
+def test_solver_outputs_by_hand():
+    # TestGPU: idle 100 W, TDP 700 W; at utilization 0.5: P = 100 + 0.5 x (700 - 100) = 400 W
+    # 8 devices x 0.4 kW x 10 h = 32 kWh IT energy; x PUE 1.5 = 48 kWh facility energy
+    # carbon 48 kWh x 400 g/kWh = 19.2 kg; water on site 0.3 L/kWh x 32 kWh = 9.6 L, off site 2 L/kWh x 48 kWh = 96 L
+    # embodied share: 8 x 150 kg x 10 h / (4 years x 8766 h) = 1200 kg x 10 / 35064 = 0.342231 kg
     r = S.solve(hardware=DEV, num_devices=8, duration=Q_(10, "h"), region=GRID, utilization=0.5)
-    direct = Equations.Carbon.evaluate(**{k: v for k, v in r.knowns.items()})
-    for k in SustainabilityResult._fields:
-        assert getattr(r, k).m_as(direct[k].units) == pytest.approx(direct[k].magnitude, rel=1e-12)
+    expected = {"power": (400, "W"), "it_energy": (32, "kWh"), "energy": (48, "kWh"), "carbon": (19.2, "kg"),
+                "water": (9.6, "L"), "offsite_water": (96, "L"), "total_water": (105.6, "L"),
+                "embodied_share": (1200 * 10 / (4 * HOURS_PER_YEAR), "kg"),
+                "total_carbon": (19.2 + 1200 * 10 / (4 * HOURS_PER_YEAR), "kg")}
+    for k, (value, unit) in expected.items():
+        assert getattr(r, k).m_as(unit) == pytest.approx(value, rel=1e-9), k
 
 
 def test_missing_idle_power_uses_the_named_energy_proportional_assumption():
@@ -340,3 +347,30 @@ def test_tco_solver_inverse_round_trip(unknown):
         assert sol.value.m_as(truth.units) == pytest.approx(truth.magnitude, rel=1e-9)
     else:
         assert float(sol.value.magnitude) == pytest.approx(truth, rel=1e-9)
+
+
+# ------------------------------------------------------------------ every fact once (issue #12.4)
+def test_default_pue_points_at_the_registry_entry():
+    from mlsysim.solvers.sustainability import PUE
+
+    assert PUE.value == Infra.IndustryAverage.pue
+    assert PUE.source is Infra.IndustryAverage.source_of("pue")
+
+
+def test_the_uptime_survey_and_its_pue_are_typed_once():
+    from pathlib import Path
+
+    import mlsysim
+
+    root = Path(mlsysim.__file__).parent
+    hits = [p for p in root.rglob("*.py") if "Global Data Center Survey 2025" in p.read_text(encoding="utf-8")]
+    assert len(hits) == 1, hits
+
+
+def test_tp_allreduce_counts_have_one_name_each():
+    from mlsysim.core import defaults
+    from mlsysim.core.equation_sets import parallelism
+
+    assert not hasattr(defaults, "TP_ALLREDUCES_PER_LAYER")
+    assert defaults.TP_ALLREDUCES_PER_FORWARD.value == 2          # Megatron-LM Fig. 3: after attention, after MLP
+    assert parallelism.TP_ALLREDUCES_PER_LAYER["none"] == 4       # forward + backward per training step

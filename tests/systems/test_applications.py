@@ -38,8 +38,8 @@ def doorbell():
 def test_doorbell_latency_by_hand(doorbell):
     # MobileNetV1-0.25 VWW: ~7.5 M MAC = 15.0 MFLOP (mlperf_tiny_v05_reference)
     # ESP32-S3 int8 modelling peak: 2 cores x 240 MHz x 16 MAC x 2 OP = 15.36 GOP/s
-    # TFLM reference efficiency 0.056 -> 0.86016 GOP/s achieved
-    compute = 15.0e6 / (0.056 * 15.36e9)          # = 17.439 ms
+    # TFLM reference efficiency 0.0609 (fitted to MLPerf Tiny KWS) -> 0.93542 GOP/s achieved
+    compute = 15.0e6 / (0.0609 * 15.36e9)         # = 16.035 ms
     # memory: 210,850 int8 weights = 210,850 B over 1.92 GB/s SRAM (Hardware.ESP32) = 0.11 ms < compute
     memory = 210_850 / 1.92e9
     assert memory < compute
@@ -79,7 +79,7 @@ def test_doorbell_scorecard_text(doorbell):
     lines = text.splitlines()
     assert lines[0] == "=== SYSTEM EVALUATION: Smart Doorbell ==="
     assert any(l.startswith("Level 1: Feasibility") and "[PASS] Model fits in memory" in l for l in lines)
-    assert any(l.startswith("Level 2: Performance") and "[PASS] Latency: 17.44 ms (Target: 200 ms)" in l
+    assert any(l.startswith("Level 2: Performance") and "[PASS] Latency: 16.04 ms (Target: 200 ms)" in l
                for l in lines)
     assert any(l.startswith("Level 3: Macro/Economics") and "Annual carbon: 0.03325 kg" in l for l in lines)
     assert "Verdict: PASS" in text
@@ -131,10 +131,10 @@ def test_frontier_time_to_train_by_hand(frontier):
     r = frontier.results["training"]
     c = frontier.check("time_to_train")
     steps = 15.6e12 / (2048 * 8192)                # 929,832 optimizer steps of 16M tokens
+    # the scenario composes time to train = optimizer steps x the training solver's step time; the step time
+    # itself is pinned by hand calculations in tests/solvers/test_distributed.py (the distributed solver's
+    # model), so a "more than the ideal arithmetic time" bound here would assert nothing it does not already
     assert rel(c.value.m_as("s"), steps * r.step_time.m_as("s")) < 1e-6
-    # lower bound: the arithmetic alone, 6 N D / (n x peak x efficiency 0.5) = 54.3 days
-    ideal = 6 * 405.85e9 * 15.6e12 / (16384 * 989.4e12 * 0.5)
-    assert c.value.m_as("s") > ideal
     # the 90-day target binds: the message names the constraint and the excess
     assert c.passed is False
     days = c.value.m_as("day")
@@ -186,8 +186,8 @@ def test_every_seed_scenario_evaluates_and_cites_its_targets():
 
 def test_keyword_spotting_by_hand():
     ev = Applications.KeywordSpotting.evaluate()
-    # DS-CNN 2.66 M MAC = 5.32 MFLOP; Nano 33 BLE int8 peak 64 MHz x 2 MAC x 2 = 256 MOP/s; TFLM eff 0.056
-    assert rel(ev.check("latency").value.m_as("s"), 5.32e6 / (0.056 * 256e6)) < 1e-3   # 371 ms
+    # DS-CNN 2.66 M MAC = 5.32 MFLOP; Nano 33 BLE int8 peak 64 MHz x 2 MAC x 2 = 256 MOP/s; TFLM eff 0.0609
+    assert rel(ev.check("latency").value.m_as("s"), 5.32e6 / (0.0609 * 256e6)) < 1e-3   # 341 ms
     assert ev.check("latency").passed is True
 
 
@@ -196,9 +196,9 @@ def test_custom_scenario_failure_names_binding_constraint():
     s = Applications.Doorbell.replace(targets={"latency": Q_(10, "ms")})
     ev = s.evaluate()
     c = ev.check("latency")
-    # 17.439 ms / 10 ms = 1.744 -> exceeds by 74%
+    # 16.035 ms / 10 ms = 1.6035 -> exceeds by 60%
     assert c.passed is False
-    assert "latency 17.44 ms exceeds the 10 ms target by 74%" in c.message
+    assert "latency 16.04 ms exceeds the 10 ms target by 60%" in c.message
     assert "[FAIL]" in ev.scorecard() and "Verdict: FAIL (Latency)" in ev.scorecard()
 
 
@@ -220,7 +220,7 @@ def test_replace_hardware_drops_device_assumptions():
     s = Applications.Doorbell.replace(hardware="CortexM4")
     assert s.hardware.key == "CortexM4" and s.hardware_assumptions == ()
     ev = s.evaluate()
-    # CortexM4 int8 480 MOP/s at the library's default efficiency 0.7 (TFLM's 0.056 went with the ESP32)
+    # CortexM4 int8 480 MOP/s at the library's default efficiency 0.7 (TFLM's 0.0609 went with the ESP32)
     assert rel(ev.check("latency").value.m_as("s"), 15.0e6 / (0.7 * 480e6)) < 1e-3
     # kept: scenario-level assumptions (edge PUE 1) and targets
     assert any(a.name == "pue" for a in s.assumptions)

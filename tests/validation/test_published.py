@@ -111,3 +111,20 @@ def test_cli_validate_json_and_exit_status(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "not found" in bad.stderr
 
+
+
+def test_fits_and_look_ups_are_not_counted_as_validated_predictions():
+    """issue #13: the MLPerf Tiny latencies fixed the TFLM efficiency (a fit), and registry fields are copies
+    of the published values (look-ups); neither may inflate the prediction pass count."""
+    rows = validation.run_cases()
+    by_id = {r.id: r for r in rows}
+    # the TFLM efficiency is fitted to the KWS latency (mlsysim.calibration.fit); VWW is the held-out check
+    for cid in ("mlperf_tiny_kws_latency", "mlperf_tiny_kws_energy"):
+        assert by_id[cid].role == "fit" and by_id[cid].status == "FIT" and "fitted" in by_id[cid].fit
+    assert by_id["mlperf_tiny_vww_latency"].role == "prediction"
+    lookups = [r for r in rows if r.role == "look-up"]
+    assert lookups and all(r.status in ("MATCH", "FAIL") for r in lookups)
+    assert all(c["method"]["kind"] == "registry" for c in CASES if validation.role_of(c) == "look-up")
+    n_pred = sum(r.role == "prediction" for r in rows)
+    assert f"{n_pred} predictions:" in validation.summary(rows)
+    assert "PASS" not in {r.status for r in rows if r.role != "prediction"}

@@ -13,8 +13,20 @@ from ..registry import Registry
 Equations = Registry("equation set")
 
 #: topic modules, in dependency order
-TOPICS = ["roofline", "transformer", "serving", "collectives", "parallelism", "carbon", "tco", "efficiency",
-          "speculative"]
+TOPICS = [
+    "roofline",
+    "transformer",
+    "serving",
+    "collectives",
+    "parallelism",
+    "carbon",
+    "tco",
+    "efficiency",
+    "queueing",
+    "checkpointing",
+    "batching",
+    "speculative",
+]
 
 
 def _register_all():

@@ -35,10 +35,15 @@ run under a budget: ``solve("carbon_intensity", carbon=Q_(100, "t"), ...)``.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..equations import Equation, EquationSet
+from .. import references as refs
+from ..references import cite
+from ..errors import DomainError
 from ..sources import Source, assumption
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 
 
@@ -71,28 +76,14 @@ _var("total_carbon", "kg", r"C_{\text{tot}}", "operational plus amortised embodi
      "nonnegative")
 
 # ---------------------------------------------------------------- sources
-PATTERSON_2021 = Source(
-    "D. Patterson, J. Gonzalez, Q. Le, C. Liang, L.-M. Munguia, D. Rothchild, D. So, M. Texier, J. Dean, "
-    "'Carbon Emissions and Large Neural Network Training', arXiv:2104.10350", kind="paper", year=2021,
-    locator="Table 4 (energy = chips x hours x average power x PUE; tCO2e = MWh x tCO2e/MWh)",
-    url="arXiv:2104.10350")
-ISO_PUE = Source(
-    "ISO/IEC 30134-2, 'Information technology - Data centres - Key performance indicators - Part 2: "
-    "Power usage effectiveness (PUE)'", kind="standard", year=2016, locator="PUE = total facility energy / "
-    "IT equipment energy")
-GREEN_GRID_WUE = Source(
-    "The Green Grid, 'Water Usage Effectiveness (WUE): A Green Grid Data Center Sustainability Metric', "
-    "White Paper #35", kind="report", year=2011, locator="WUE = annual site water usage / IT equipment energy "
-    "[L/kWh]")
-LI_2023_WATER = Source(
-    "P. Li, J. Yang, M. A. Islam, S. Ren, 'Making AI Less \"Thirsty\": Uncovering and Addressing the Secret "
-    "Water Footprint of AI Models', arXiv:2304.03271", kind="paper", year=2023,
-    locator="water footprint model: off-site water = electricity water intensity factor (EWIF) x PUE x "
-            "server energy", url="arXiv:2304.03271")
-LUCCIONI_2022 = Source(
-    "A. S. Luccioni, S. Viguier, A.-L. Ligozat, 'Estimating the Carbon Footprint of BLOOM, a 176B Parameter "
-    "Language Model', arXiv:2211.02001", kind="paper", year=2022,
-    locator="Sec. 4 (embodied emissions prorated by usage time over equipment lifetime)", url="arXiv:2211.02001")
+PATTERSON_2021 = cite(refs.PATTERSON_2021,
+                      "Table 4 (energy = chips x hours x average power x PUE; tCO2e = MWh x tCO2e/MWh)")
+ISO_PUE = cite(refs.ISO_30134_2, "PUE = total facility energy / IT equipment energy")
+GREEN_GRID_WUE = cite(refs.GREEN_GRID_2011, "WUE = annual site water usage / IT equipment energy [L/kWh]")
+LI_2023_WATER = cite(refs.LI_2023, "water footprint model: off-site water = electricity water intensity factor "
+                                   "(EWIF) x PUE x server energy")
+LUCCIONI_2022 = cite(refs.LUCCIONI_2022,
+                     "Sec. 4 (embodied emissions prorated by usage time over equipment lifetime)")
 LINEAR_POWER = assumption(
     "linear idle-to-peak device power model (after X. Fan, W.-D. Weber, L. A. Barroso, 'Power Provisioning "
     "for a Warehouse-sized Computer', ISCA 2007)",
@@ -117,7 +108,8 @@ def carbon_equations() -> dict[str, Equation]:
                      source=LINEAR_POWER, description="average device power, linear between idle and TDP",
                      display=r"P_{\text{idle}} + u \, (P_{\text{TDP}} - P_{\text{idle}})"),
             Equation("it_energy", "it_energy", sym.power * sym.num_devices * sym.duration,
-                     source=PATTERSON_2021, description="energy drawn by the devices", display=r"P \, n_{\text{dev}} \, t"),
+                     source=PATTERSON_2021, description="energy drawn by the devices",
+                     display=r"P \, n_{\text{dev}} \, t"),
             Equation("energy", "energy", sym.pue * sym.it_energy, source=ISO_PUE,
                      description="facility energy: IT energy times PUE",
                      display=r"\mathrm{PUE} \cdot E_{\text{IT}}"),
@@ -139,8 +131,50 @@ def carbon_equations() -> dict[str, Equation]:
     return _EQS
 
 
+def _watts(v):
+    """Magnitude in W of a power Quantity (scalar or array), or None if it is not one (the engine reports that)."""
+    try:
+        return np.asarray(v.m_as("W"), dtype=float)
+    except Exception:  # noqa: BLE001 - not a power Quantity: the engine's unit check names the input
+        return None
+
+
+def check_power_inputs(set_name: str, knowns) -> None:
+    """Refuse inputs the idle-to-TDP power model cannot describe: ``idle_power`` above ``tdp`` (the model
+    interpolates from idle to TDP), and an average ``power`` above ``tdp`` (the thermal design power is the
+    board's sustained power limit; a device configured to a higher limit is described by passing that
+    limit as ``tdp``)."""
+    tdp = _watts(knowns["tdp"]) if knowns.get("tdp") is not None else None
+    if tdp is None:
+        return
+    for name, what in (("idle_power", "the power model interpolates from idle_power to tdp"),
+                       ("power", "an average device power cannot exceed the board's thermal design power; pass "
+                                 "tdp= if the device runs at a higher power limit")):
+        if knowns.get(name) is None:
+            continue
+        x = _watts(knowns[name])
+        if x is not None and bool(np.any(x > tdp * (1 + 1e-12))):
+            got = knowns[name]
+            shown = f"{got:~P}" if np.ndim(x) == 0 else f"values up to {np.max(x):g} W"
+            raise DomainError(f"{set_name}: {name} must not exceed tdp = {knowns['tdp']:~P} ({what}); got "
+                              f"{name} = {shown}")
+
+
+class PowerModelSet(EquationSet):
+    """An equation set with the idle-to-TDP power model: ``evaluate`` and ``solve`` refuse an
+    ``idle_power`` or ``power`` above ``tdp`` (:func:`check_power_inputs`)."""
+
+    def evaluate(self, outputs=None, **knowns):
+        check_power_inputs(self.name, knowns)
+        return super().evaluate(outputs, **knowns)
+
+    def solve(self, unknown, **knowns):
+        check_power_inputs(self.name, knowns)
+        return super().solve(unknown, **knowns)
+
+
 def build_carbon() -> EquationSet:
-    return EquationSet("Carbon", list(carbon_equations().values()),
+    return PowerModelSet("Carbon", list(carbon_equations().values()),
                        description="energy, operational and embodied carbon, and water of a job on a fleet")
 
 

@@ -54,9 +54,11 @@ Every relation is written once here; the ``Parallelism`` set re-uses these Equat
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
 
 
@@ -64,7 +66,8 @@ from . import Equations
 
 # ---------------------------------------------------------------- nomenclature
 _var("message_bytes", "byte", "M", "payload of one collective (the full buffer each rank contributes)")
-_var("link_bandwidth", "GB/s", r"B_{\text{link}}", "per-device bandwidth of the link the collective uses, each direction")
+_var("link_bandwidth", "GB/s", r"B_{\text{link}}",
+     "per-device bandwidth of the link the collective uses, each direction")
 _var("link_latency", "us", r"\alpha", "per-step startup latency of a message (alpha)", "nonnegative")
 _var("allreduce_time", "s", r"T_{\text{AR}}", "time of one ring all-reduce", "nonnegative")
 _var("reduce_scatter_time", "s", r"T_{\text{RS}}", "time of one ring reduce-scatter", "nonnegative")
@@ -99,33 +102,18 @@ _var("intra_allgather_time", "s", r"T_{\text{AG,intra}}", "intra-node all-gather
 _var("hierarchical_allreduce_time", "s", r"T_{\text{hier}}", "time of one two-level all-reduce", "nonnegative")
 
 # ---------------------------------------------------------------- sources
-HOCKNEY_1994 = Source(
-    "R. W. Hockney, 'The communication challenge for MPP: Intel Paragon and Meiko CS-2', Parallel Computing "
-    "20(3), 389-398", kind="paper", year=1994, locator="Sec. 2 (t = t0 + n / r_inf, the latency-bandwidth model)",
-    url="doi:10.1016/S0167-8191(06)80021-9")
-THAKUR_2005 = Source(
-    "R. Thakur, R. Rabenseifner, W. Gropp, 'Optimization of Collective Communication Operations in MPICH', "
-    "International Journal of High Performance Computing Applications 19(1), 49-66", kind="paper", year=2005,
-    locator="Sec. 4 (cost model alpha + n beta; reduce-scatter, all-gather, all-to-all, all-reduce)",
-    url="doi:10.1177/1094342005051521")
-PATARASUK_YUAN_2009 = Source(
-    "P. Patarasuk, X. Yuan, 'Bandwidth optimal all-reduce algorithms for clusters of workstations', Journal of "
-    "Parallel and Distributed Computing 69(2), 117-124", kind="paper", year=2009,
-    locator="Sec. 3-4 (ring all-reduce: 2(p-1) steps of M/p bytes)", url="doi:10.1016/j.jpdc.2008.09.002")
-SANDERS_2009 = Source(
-    "P. Sanders, J. Speck, J. L. Traff, 'Two-tree algorithms for full bandwidth broadcast, reduction and scan', "
-    "Parallel Computing 35(12), 581-594", kind="paper", year=2009,
-    locator="Sec. 2-3 (pipelined two-tree reduction and broadcast)", url="doi:10.1016/j.parco.2009.09.001")
+HOCKNEY_1994 = cite(refs.HOCKNEY_1994, "Sec. 2 (t = t0 + n / r_inf, the latency-bandwidth model)")
+THAKUR_2005 = cite(refs.THAKUR_2005,
+                   "Sec. 4 (cost model alpha + n beta; reduce-scatter, all-gather, all-to-all, all-reduce)")
+PATARASUK_YUAN_2009 = cite(refs.PATARASUK_YUAN_2009, "Sec. 3-4 (ring all-reduce: 2(p-1) steps of M/p bytes)")
+SANDERS_2009 = cite(refs.SANDERS_2009, "Sec. 2-3 (pipelined two-tree reduction and broadcast)")
 NCCL_TESTS_BUSBW = derived(
     "NVIDIA nccl-tests, doc/PERFORMANCE.md (bus bandwidth)",
     "busbw = algbw * 2(n-1)/n for all-reduce, so that busbw equals the per-link bandwidth of a ring at link "
     "speed; see published_cases.json case nccl_busbw_definitions; "
     "https://github.com/NVIDIA/nccl-tests/blob/master/doc/PERFORMANCE.md")
-JIA_2018 = Source(
-    "X. Jia et al., 'Highly Scalable Deep Learning Training System with Mixed-Precision: Training ImageNet in "
-    "Four Minutes', arXiv:1807.11205", kind="paper", year=2018,
-    locator="hierarchical all-reduce (intra-node reduce, inter-node all-reduce, intra-node broadcast)",
-    url="https://arxiv.org/abs/1807.11205")
+JIA_2018 = cite(refs.JIA_2018,
+                "hierarchical all-reduce (intra-node reduce, inter-node all-reduce, intra-node broadcast)")
 HIERARCHICAL = derived(
     "mlsysim two-level all-reduce",
     "intra-node ring reduce-scatter, inter-node ring all-reduce of the M/g shard by every local rank in "
@@ -156,19 +144,23 @@ def collective_equations() -> dict:
         eqs = [
             Equation("allreduce", "allreduce_time", 2 * (p - 1) / p * M / B + 2 * (p - 1) * a,
                      source=PATARASUK_YUAN_2009, description="ring all-reduce: reduce-scatter then all-gather",
-                     display=r"\frac{2(n_{\text{dev}}-1)}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + 2(n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{2(n_{\text{dev}}-1)}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + 2(n_{\text{dev}}-1)\,\alpha")),
             Equation("reduce_scatter", "reduce_scatter_time", (p - 1) / p * M / B + (p - 1) * a,
                      source=THAKUR_2005, description="ring reduce-scatter: p-1 steps of M/p bytes",
-                     display=r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + (n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + (n_{\text{dev}}-1)\,\alpha")),
             Equation("allgather", "allgather_time", (p - 1) / p * M / B + (p - 1) * a,
                      source=THAKUR_2005, description="ring all-gather: p-1 steps of M/p bytes",
-                     display=r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + (n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + (n_{\text{dev}}-1)\,\alpha")),
             Equation("tree_allreduce", "tree_allreduce_time", 2 * sp.log(p, 2) * a + 2 * M / B,
                      source=SANDERS_2009, description="pipelined two-tree all-reduce (reduce + broadcast)",
                      display=r"2\log_2(n_{\text{dev}})\,\alpha + 2\frac{M}{B_{\text{link}}}"),
             Equation("alltoall", "alltoall_time", (p - 1) / p * M / B + (p - 1) * a,
                      source=THAKUR_2005, description="pairwise-exchange all-to-all: p-1 steps of M/p bytes",
-                     display=r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}} + (n_{\text{dev}}-1)\,\alpha"),
+                     display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
+                              r" + (n_{\text{dev}}-1)\,\alpha")),
             Equation("p2p", "p2p_time", a + M / B, source=HOCKNEY_1994,
                      description="one point-to-point message", display=r"\alpha + \frac{M}{B_{\text{link}}}"),
             Equation("algbw", "algorithm_bandwidth", M / sym.allreduce_time, source=NCCL_TESTS_BUSBW,

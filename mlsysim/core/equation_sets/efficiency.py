@@ -11,6 +11,9 @@ Three sets are registered:
 ``Equations.CollectiveAlphaBeta``
     A measured collective (all-reduce, send/recv) of ``message_bytes`` takes a fixed latency plus the
     message over an effective bandwidth, both fitted per fabric and worker count.
+``Equations.CollectiveRingEquivalent``
+    The same fitted all-reduce read as a ring all-reduce (``Equations.Collectives``): the link efficiency
+    and per-step latency that make the ring relation reproduce it, for solvers built on the ring model.
 
 Notes
 -----
@@ -40,7 +43,7 @@ memory-law time (the roofline's max, applied per operation).
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source
+from ..sources import Source, derived
 from ..variables import ensure_var as _var
 from ..variables import sym
 from . import Equations
@@ -50,13 +53,13 @@ from .collectives import HOCKNEY_1994
 _var("peak_flops", "FLOP/s", r"R_{\text{peak}}", "device peak compute at the precision used")
 _var("memory_bandwidth", "byte/s", r"\mathrm{BW}", "device memory bandwidth")
 _var("message_bytes", "byte", "M", "payload of one collective (the full buffer each rank contributes)")
-_var("gemm_flops", "FLOP", "F", "FLOPs of one matrix multiplication (2 m n k)")
+_var("gemm_flops", "FLOP", r"F_{\text{GEMM}}", "FLOPs of one matrix multiplication (2 m n k)")
 _var("gemm_efficiency_max", "", r"\eta_{\text{gemm,max}}",
      "asymptotic fraction of the dense peak that large GEMMs reach (fitted)", "fraction")
 _var("gemm_half_flops", "FLOP", r"F_{1/2}", "GEMM size at which half of the asymptotic efficiency is reached (fitted)")
 _var("gemm_efficiency", "", r"\eta_{\text{gemm}}", "achieved / peak compute of one GEMM", "fraction")
 _var("gemm_time", "s", r"T_{\text{gemm}}", "time of one GEMM at its size-dependent efficiency")
-_var("kernel_bytes", "byte", "D", "bytes one memory-bound kernel reads and writes")
+_var("kernel_bytes", "byte", r"D_{\text{k}}", "bytes one memory-bound kernel reads and writes")
 _var("memory_efficiency_max", "", r"\eta_{\text{mem,max}}",
      "asymptotic fraction of the datasheet bandwidth that large transfers reach (fitted)", "fraction")
 _var("memory_half_bytes", "byte", r"D_{1/2}",
@@ -75,6 +78,12 @@ HALF_PERFORMANCE = Source(
     "R. W. Hockney, C. R. Jesshope, 'Parallel Computers 2: Architecture, Programming and Algorithms', Adam Hilger",
     kind="paper", year=1988, locator="Sec. 1.3 (r_inf and n_1/2: r = r_inf n / (n + n_1/2))")
 
+RING_EQUIVALENT = derived(
+    "measured all-reduce read as a ring all-reduce",
+    "equating the fitted alpha + M / B_coll with the ring all-reduce 2(p-1) alpha_step + 2(p-1)/p M / "
+    "(eta_link B_link) of Patarasuk & Yuan 2009 term by term gives eta_link = 2(p-1)/p B_coll / B_link and "
+    "alpha_step = alpha / (2(p-1)): the measured curve expressed in the Collectives set's own parameters")
+
 _EQS = None
 
 
@@ -87,20 +96,28 @@ def efficiency_equations() -> dict:
         eqs = [
             Equation("gemm_efficiency", "gemm_efficiency", em * F / (F + Fh), source=HALF_PERFORMANCE,
                      description="GEMM efficiency rises with the GEMM's size towards its asymptote",
-                     display=r"\eta_{\text{gemm,max}} \frac{F}{F + F_{1/2}}"),
+                     display=r"\eta_{\text{gemm,max}} \frac{F_{\text{GEMM}}}{F_{\text{GEMM}} + F_{1/2}}"),
             Equation("gemm_time", "gemm_time", F / (sym.gemm_efficiency * sym.peak_flops), source=HALF_PERFORMANCE,
                      description="time of one GEMM: its work over its achieved rate",
-                     display=r"\frac{F}{\eta_{\text{gemm}}\, R_{\text{peak}}}"),
+                     display=r"\frac{F_{\text{GEMM}}}{\eta_{\text{gemm}}\, R_{\text{peak}}}"),
             Equation("memory_efficiency", "memory_efficiency", mm * D / (D + Dh), source=HALF_PERFORMANCE,
                      description="bandwidth efficiency rises with the bytes a kernel moves towards its asymptote",
-                     display=r"\eta_{\text{mem,max}} \frac{D}{D + D_{1/2}}"),
+                     display=r"\eta_{\text{mem,max}} \frac{D_{\text{k}}}{D_{\text{k}} + D_{1/2}}"),
             Equation("kernel_memory_time", "kernel_memory_time", D / (sym.memory_efficiency * sym.memory_bandwidth),
                      source=HALF_PERFORMANCE, description="time of one memory-bound kernel",
-                     display=r"\frac{D}{\eta_{\text{mem}}\, \mathrm{BW}}"),
+                     display=r"\frac{D_{\text{k}}}{\eta_{\text{mem}}\, \mathrm{BW}}"),
             Equation("collective_time", "collective_time",
                      sym.collective_latency + sym.message_bytes / sym.collective_bandwidth, source=HOCKNEY_1994,
                      description="measured collective: fixed latency plus message over effective bandwidth",
                      display=r"\alpha_{\text{coll}} + \frac{M}{B_{\text{coll}}}"),
+            Equation("ring_link_efficiency", "link_efficiency",
+                     2 * (sym.num_devices - 1) / sym.num_devices * sym.collective_bandwidth / sym.link_bandwidth,
+                     source=RING_EQUIVALENT,
+                     description="fraction of the link bandwidth a measured all-reduce reaches, read as a ring",
+                     display=r"\frac{2(n_{\text{dev}}-1)}{n_{\text{dev}}} \frac{B_{\text{coll}}}{B_{\text{link}}}"),
+            Equation("ring_step_latency", "link_latency", sym.collective_latency / (2 * (sym.num_devices - 1)),
+                     source=RING_EQUIVALENT, description="per-step latency of a measured all-reduce, read as a ring",
+                     display=r"\frac{\alpha_{\text{coll}}}{2(n_{\text{dev}}-1)}"),
         ]
         _EQS = {e.key: e for e in eqs}
     return _EQS
@@ -123,6 +140,14 @@ def build_collective() -> EquationSet:
                        description="calibrated alpha-beta law of a measured collective")
 
 
+def build_ring_equivalent() -> EquationSet:
+    e = efficiency_equations()
+    return EquationSet("CollectiveRingEquivalent", [e["ring_link_efficiency"], e["ring_step_latency"]],
+                       description="a measured all-reduce's alpha-beta law as a ring's link efficiency and step "
+                                   "latency")
+
+
 Equations.register("GemmEfficiency", factory=build_gemm)
 Equations.register("MemoryEfficiency", factory=build_memory)
 Equations.register("CollectiveAlphaBeta", factory=build_collective)
+Equations.register("CollectiveRingEquivalent", factory=build_ring_equivalent)

@@ -67,9 +67,11 @@ With 1F1B the first stage keeps ``min(p, m)`` microbatches in flight, each of ``
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import VARIABLES, sym
 from . import Equations
 from . import collectives as _coll
 
@@ -81,7 +83,7 @@ _var("tp", "", r"n_{\text{TP}}", "tensor-parallel degree", "count")
 _var("pp", "", r"n_{\text{PP}}", "pipeline-parallel degree (stages)", "count")
 _var("dp", "", r"n_{\text{DP}}", "data-parallel degree", "count")
 _var("micro_batch_size", "", "b", "sequences per microbatch", "count")
-_var("microbatches", "", "m", "microbatches per pipeline flush")
+_var("microbatches", "", "m", "microbatches per pipeline flush", "count")
 _var("pipeline_interleave", "", "v", "model chunks per device (interleaved 1F1B); 1 = plain 1F1B", "count")
 _var("bubble_fraction", "", r"\beta", "pipeline bubble time over ideal time", "nonnegative")
 _var("compute_efficiency", "", r"\eta", "achieved / peak compute", "fraction")
@@ -150,21 +152,13 @@ _var("memory_per_device", "GB", r"M_{\text{dev}}", "model states plus activation
 _var("memory_utilization", "", r"u_{\text{mem}}", "memory_per_device / memory_capacity")
 
 # ---------------------------------------------------------------- sources
-NARAYANAN_2021 = Source(
-    "D. Narayanan et al., 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', SC21",
-    kind="paper", year=2021, locator="Sec. 2.2 (pipeline bubble, interleaving), Sec. 3.2 (communication), "
-    "Sec. 4.1 (scatter/gather)", url="arXiv:2104.04473")
-KORTHIKANTI_2022 = Source(
-    "V. Korthikanti et al., 'Reducing Activation Recomputation in Large Transformer Models'", kind="paper",
-    year=2022, locator="Sec. 4 (Eq. 1-4, activation memory per layer; 4.2.3 pipeline), Sec. 5 (selective "
-    "recomputation), Table 2", url="arXiv:2205.05198")
-RAJBHANDARI_2020 = Source(
-    "S. Rajbhandari, J. Rasley, O. Ruwase, Y. He, 'ZeRO: Memory Optimizations Toward Training Trillion Parameter "
-    "Models', SC20", kind="paper", year=2020, locator="Sec. 3.1 (16 Psi bytes, K = 12), Sec. 5 (P_os, P_g, P_p), "
-    "Sec. 7 (communication 2 Psi vs 3 Psi), Fig. 1", url="arXiv:1910.02054")
-CHOWDHERY_2022 = Source(
-    "A. Chowdhery et al., 'PaLM: Scaling Language Modeling with Pathways'", kind="paper", year=2022,
-    locator="Sec. 4.1 and App. B (model FLOPs utilization)", url="arXiv:2204.02311")
+NARAYANAN_2021 = cite(refs.NARAYANAN_2021, "Sec. 2.2 (pipeline bubble, interleaving), Sec. 3.2 (communication), "
+                                            "Sec. 4.1 (scatter/gather)")
+KORTHIKANTI_2022 = cite(refs.KORTHIKANTI_2022, "Sec. 4 (Eq. 1-4, activation memory per layer; 4.2.3 pipeline), "
+                                               "Sec. 5 (selective recomputation), Table 2")
+RAJBHANDARI_2020 = cite(refs.RAJBHANDARI_2020, "Sec. 3.1 (16 Psi bytes, K = 12), Sec. 5 (P_os, P_g, P_p), Sec. 7 "
+                                               "(communication 2 Psi vs 3 Psi), Fig. 1")
+CHOWDHERY_2022 = cite(refs.CHOWDHERY_2022, "Sec. 4.1 and App. B (model FLOPs utilization)")
 LAYOUT = derived("3D-parallel layout", "tp * pp * dp = num_devices (Narayanan et al. 2021, Sec. 3); a global batch "
                  "of B_g sequences is split over dp replicas into microbatches of b sequences")
 PER_DEVICE = derived("even split of work", "the iteration's FLOPs are spread evenly over the devices (tensor "

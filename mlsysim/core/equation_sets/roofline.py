@@ -16,17 +16,14 @@ and memory times (a full-overlap model), plus a fixed overhead:
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import sym
 from . import Equations
 
-WILLIAMS_2009 = Source(
-    "S. Williams, A. Waterman, D. Patterson, 'Roofline: An Insightful Visual Performance Model for "
-    "Multicore Architectures', Communications of the ACM 52(4)", kind="paper", year=2009, locator="Eq. 1, Fig. 1",
-    url="doi:10.1145/1498765.1498785")
-HENNESSY_PATTERSON = Source(
-    "J. L. Hennessy, D. A. Patterson, 'Computer Architecture: A Quantitative Approach', 6th ed. "
-    "(CPU performance equation, the 'iron law')", kind="paper", year=2017, locator="Sec. 1.9")
+WILLIAMS_2009 = cite(refs.WILLIAMS_2009, "Eq. 1, Fig. 1")
+HENNESSY_PATTERSON = cite(refs.HENNESSY_PATTERSON_2017, "Sec. 1.9 (CPU performance equation, the 'iron law')")
 OVERLAP = derived("mlsysim roofline latency model",
                   "compute and memory traffic fully overlap (the step takes the larger of the two), plus a "
                   "fixed overhead term; follows from the roofline bound of Williams et al. 2009")

@@ -26,7 +26,9 @@ Prefill of ``P`` prompt tokens: the same with ``B P`` tokens, attention over the
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import ensure_var as _var
 from ..variables import sym
 from . import Equations
@@ -51,7 +53,8 @@ _var("decode_compute_time", "s", r"T_{\text{comp,dec}}", "compute time of one de
 _var("decode_memory_time", "s", r"T_{\text{mem,dec}}", "memory time of one decode step")
 _var("decode_message_bytes", "byte", r"M_{\text{dec}}", "payload of one tensor-parallel all-reduce in decode")
 _var("decode_allreduce_time", "s", r"T_{\text{AR,dec}}", "one tensor-parallel all-reduce in decode", "nonnegative")
-_var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step", "nonnegative")
+_var("decode_overhead", "s", r"T_{\text{ovh,dec}}", "fixed overhead plus exposed TP communication of a decode step",
+     "nonnegative")
 _var("decode_tokens", "", r"q_{\text{dec}}",
      "tokens each sequence processes in one decode step: 1, or gamma + 1 when verifying speculative drafts", "count")
 _var("prefix_hit_rate", "", r"h_{\text{pfx}}",
@@ -79,16 +82,14 @@ _var("prefill_memory_time", "s", r"T_{\text{mem,pre}}", "memory time of the pref
 _var("prefill_message_bytes", "byte", r"M_{\text{pre}}", "payload of one tensor-parallel all-reduce in prefill")
 _var("prefill_allreduce_time", "s", r"T_{\text{AR,pre}}", "one tensor-parallel all-reduce in prefill",
      "nonnegative")
-_var("prefill_overhead", "s", r"T_{\text{ovh,pre}}", "fixed overhead plus exposed TP communication of the prefill", "nonnegative")
+_var("prefill_overhead", "s", r"T_{\text{ovh,pre}}", "fixed overhead plus exposed TP communication of the prefill",
+     "nonnegative")
 _var("ttft", "s", r"T_{\text{ttft}}", "time to first token (prefill)")
 _var("request_latency", "s", r"T_{\text{req}}", "time from request to last token: ttft + output_tokens * tpot")
 
-POPE_2022 = Source("R. Pope et al., 'Efficiently Scaling Transformer Inference', MLSys", kind="paper", year=2023,
-                   locator="Sec. 2 (decode memory time: weights and KV cache read once per step; prefill "
-                           "compute-bound), Sec. 3.1 (tensor-parallel all-reduces)", url="arXiv:2211.05102")
-SHOEYBI_2019 = Source("M. Shoeybi et al., 'Megatron-LM: Training Multi-Billion Parameter Language Models Using "
-                      "Model Parallelism'", kind="paper", year=2019,
-                      locator="Sec. 3, Fig. 3 (two all-reduces per layer in the forward pass)", url="arXiv:1909.08053")
+POPE_2022 = cite(refs.POPE_2023, "Sec. 2 (decode memory time: weights and KV cache read once per step; prefill "
+                                  "compute-bound), Sec. 3.1 (tensor-parallel all-reduces)")
+SHOEYBI_2019 = cite(refs.SHOEYBI_2019, "Sec. 3, Fig. 3 (two all-reduces per layer in the forward pass)")
 PER_DEVICE = derived("tensor-parallel split",
                      "tensor parallelism over N devices splits the weights, the KV cache (by heads) and the "
                      "arithmetic evenly (Shoeybi et al. 2019, Sec. 3; Pope et al. 2022, Sec. 3)")

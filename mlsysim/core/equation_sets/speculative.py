@@ -20,7 +20,8 @@ and ``verify_step_time`` (the target's decode step with ``decode_tokens = gamma 
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source
+from .. import references as refs
+from ..references import cite
 from ..variables import ensure_var as _var
 from ..variables import sym
 from . import Equations
@@ -44,15 +45,10 @@ _var("speculative_throughput", "1/s", r"X_{\text{spec}}", "tokens generated per 
 _var("speculative_request_latency", "s", r"T_{\text{req,spec}}",
      "time from request to last token with speculative decoding: ttft + output_tokens * accepted_token_time")
 
-LEVIATHAN_2023 = Source(
-    "Y. Leviathan, M. Kalman, Y. Matias, 'Fast Inference from Transformers via Speculative Decoding', ICML",
-    kind="paper", year=2023, locator="Eq. 1 (expected tokens per step), Sec. 3.4 and Theorem 3.8 (walltime: "
-    "gamma draft runs and one target run per step)", url="arXiv:2211.17192")
-BOTH_RESIDENT = Source(
-    "Y. Leviathan, M. Kalman, Y. Matias, 'Fast Inference from Transformers via Speculative Decoding', ICML",
-    kind="paper", year=2023, locator="Sec. 3 (the draft model M_q runs beside the target M_p on the same "
-    "hardware: both are resident)", url="arXiv:2211.17192")
-
+LEVIATHAN_2023 = cite(refs.LEVIATHAN_2023, "Eq. 1 (expected tokens per step), Sec. 3.4 and Theorem 3.8 (walltime: "
+                                           "gamma draft runs and one target run per step)")
+BOTH_RESIDENT = cite(refs.LEVIATHAN_2023, "Sec. 3 (the draft model M_q runs beside the target M_p on the same "
+                                          "hardware: both are resident)")
 
 
 def build_speculative() -> EquationSet:

@@ -24,11 +24,13 @@ with the device power, IT energy and facility energy relations of ``Equations.Ca
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..variables import ensure_var as _var
-from ..variables import VARIABLES, define_var, sym
+from ..variables import sym
 from . import Equations
-from .carbon import carbon_equations
+from .carbon import PowerModelSet, carbon_equations
 
 
 
@@ -47,10 +49,8 @@ _var("facility_rate", "USD/W/year", r"r_{\text{fac}}",
 _var("facility_cost", "USD", "F", "facility overhead over the duration", "nonnegative")
 _var("tco", "USD", r"\mathrm{TCO}", "total cost of ownership over the duration")
 
-BARROSO_2018 = Source(
-    "L. A. Barroso, U. Hoelzle, P. Ranganathan, 'The Datacenter as a Computer: Designing Warehouse-Scale "
-    "Machines', 3rd ed., Synthesis Lectures on Computer Architecture, Morgan & Claypool", kind="paper", year=2018,
-    locator="Ch. 6 (Modeling Costs: capital expenses depreciated over their lifetime plus operational expenses)")
+BARROSO_2018 = cite(refs.BARROSO_2018, "Ch. 6 (Modeling Costs: capital expenses depreciated over their lifetime "
+                                        "plus operational expenses)")
 TCO_SUM = derived("definition of total cost of ownership",
                   "TCO over the duration = depreciated capex + maintenance + electricity + facility overhead "
                   "(the capex + opex decomposition of Barroso et al. 2018, Ch. 6)")
@@ -83,7 +83,7 @@ def tco_equations() -> dict[str, Equation]:
 
 def build_tco() -> EquationSet:
     shared = carbon_equations()
-    return EquationSet("TCO", [shared["power"], shared["it_energy"], shared["energy"], *tco_equations().values()],
+    return PowerModelSet("TCO", [shared["power"], shared["it_energy"], shared["energy"], *tco_equations().values()],
                        description="capex depreciation, maintenance, electricity and facility cost of a fleet")
 
 

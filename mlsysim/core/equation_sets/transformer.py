@@ -44,7 +44,9 @@ retyping a formula.
 from __future__ import annotations
 
 from ..equations import Equation, EquationSet
-from ..sources import Source, derived
+from .. import references as refs
+from ..references import cite
+from ..sources import derived
 from ..units import Q_
 from ..variables import ensure_var as _var
 from ..variables import sym
@@ -111,21 +113,12 @@ _var("activation_bytes", "byte", r"M_{\text{act}}^{\text{peak}}", "bytes of the 
 FLOPS_PER_MAC = Q_(1, "MAC").to("FLOP")
 
 # ---------------------------------------------------------------- sources
-VASWANI_2017 = Source("A. Vaswani et al., 'Attention Is All You Need', NeurIPS", kind="paper", year=2017,
-                      locator="Sec. 3.2-3.4 (projections W^Q, W^K, W^V, W^O; FFN of width d_ff)",
-                      url="arXiv:1706.03762")
-KAPLAN_2020 = Source("J. Kaplan et al., 'Scaling Laws for Neural Language Models'", kind="paper", year=2020,
-                     locator="Sec. 2.1, Table 1 (C_forward = 2N + 2 n_layer n_ctx d_attn)", url="arXiv:2001.08361")
-HOFFMANN_2022 = Source("J. Hoffmann et al., 'Training Compute-Optimal Large Language Models'", kind="paper",
-                       year=2022, locator="Sec. 3 and App. F (C = 6ND)", url="arXiv:2203.15556")
-NARAYANAN_2021 = Source(
-    "D. Narayanan et al., 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', SC21",
-    kind="paper", year=2021, locator="Sec. 5.1 (parameter count and FLOPs per iteration; 4 passes with "
-    "activation recomputation, 3 without)", url="arXiv:2104.04473")
-KWON_2023 = Source("W. Kwon et al., 'Efficient Memory Management for Large Language Model Serving with "
-                   "PagedAttention', SOSP", kind="paper", year=2023,
-                   locator="Sec. 3 (OPT-13B: 2 (K,V) x 5120 x 40 layers x 2 bytes = 800 KB per token)",
-                   url="arXiv:2309.06180")
+VASWANI_2017 = cite(refs.VASWANI_2017, "Sec. 3.2-3.4 (projections W^Q, W^K, W^V, W^O; FFN of width d_ff)")
+KAPLAN_2020 = cite(refs.KAPLAN_2020, "Sec. 2.1, Table 1 (C_forward = 2N + 2 n_layer n_ctx d_attn)")
+HOFFMANN_2022 = cite(refs.HOFFMANN_2022, "Sec. 3 and App. F (C = 6ND)")
+NARAYANAN_2021 = cite(refs.NARAYANAN_2021, "Sec. 5.1 (parameter count and FLOPs per iteration; 4 passes with "
+                                           "activation recomputation, 3 without)")
+KWON_2023 = cite(refs.KWON_2023, "Sec. 3 (OPT-13B: 2 (K,V) x 5120 x 40 layers x 2 bytes = 800 KB per token)")
 PARAM_COUNT = derived(
     "mlsysim transformer parameter count",
     "sum of the weight shapes of Vaswani et al. 2017 (Sec. 3): q and o projections h x (n_h d_head), k and v "
