@@ -23,7 +23,6 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.defaults import COMPUTE_EFFICIENCY
 from ..core.units import Q_
 from . import CalibratedLaws, laws_for
 

@@ -34,6 +34,7 @@ from ..core.sources import Source
 from ..core.units import Q_
 from ..core.variables import VARIABLES
 from .base import Binding, NotedSolution, Solver
+from .checks import check_tp
 
 #: solver arguments that are not equation variables
 _SOLVER_ARGS = {"model", "hardware", "precision"}
@@ -905,15 +906,8 @@ class ServingSolver(_Facade):
     def _check_tp(model, hardware, num_devices, allow_cross_node):
         n = np.asarray(num_devices)
         if np.any(n > 1):
-            heads = model.num_heads
-            kv = model.num_kv_heads
             for v in np.ravel(n):
-                v = int(v)
-                if heads % v:
-                    raise DomainError(f"num_devices={v} does not divide {model.name}'s {heads} attention heads "
-                                      f"(tensor parallelism splits heads)")
-                if kv % v and v % kv:
-                    raise DomainError(f"num_devices={v} and {model.name}'s {kv} KV heads: neither divides the other")
+                check_tp(model, int(v), arg="num_devices")  # the one tensor-parallel check (solvers/checks.py)
         per_node = _devices_per_node(hardware)
         if np.any(n > per_node) and not allow_cross_node:
             raise DomainError(f"num_devices={num_devices} exceeds one {hardware.key} node ({per_node} devices); "

@@ -191,11 +191,13 @@ def build_serving() -> EquationSet:
         _tf.expert_parameters_equation(),
         Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** (B * q)), source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step of B tokens",
-                 display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)^{B q_{\text{dec}}}\right)"),
+                 display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)"
+                         r"^{B q_{\text{dec}}}\right)"),
         Equation("decode_weight_bytes", "decode_weight_bytes",
                  (sym.parameters - L * (E - sym.experts_read) * sym.expert_parameters) * sym.bytes_per_element,
                  source=DECODE_WEIGHTS, description="weight bytes a decode step reads",
-                 display=r"\left(N - \ell\, (n_{\text{exp}} - \bar{n}_{\text{exp}}) N_{\text{exp}}\right) b_{\text{e}}"),
+                 display=r"\left(N - \ell\, (n_{\text{exp}} - \bar{n}_{\text{exp}}) N_{\text{exp}}\right) "
+                         r"b_{\text{e}}"),
         # decode
         Equation("decode_flops", "decode_flops", B * q * sym.flops_per_token / N, source=PER_DEVICE,
                  description="FLOPs of one decode step on each device"),
@@ -342,12 +344,15 @@ def _gemm_ops(ph: str, op: str, tokens, k, n, matrices, count_desc: str) -> list
                                      key=names["gemm_efficiency"]),
         e["gemm_time"].renamed({"gemm_flops": names["flops"], "gemm_efficiency": names["gemm_efficiency"],
                                 "gemm_time": names["gemm_time"]}, key=names["gemm_time"]),
-        e["memory_efficiency"].renamed({"kernel_bytes": names["bytes"], "memory_efficiency": names["memory_efficiency"]},
+        e["memory_efficiency"].renamed({"kernel_bytes": names["bytes"],
+                                        "memory_efficiency": names["memory_efficiency"]},
                                        key=names["memory_efficiency"]),
-        e["kernel_memory_time"].renamed({"kernel_bytes": names["bytes"], "memory_efficiency": names["memory_efficiency"],
+        e["kernel_memory_time"].renamed({"kernel_bytes": names["bytes"],
+                                         "memory_efficiency": names["memory_efficiency"],
                                          "kernel_memory_time": names["memory_time"]}, key=names["memory_time"]),
         Equation(names["time"], names["time"],
-                 regimes={"compute": getattr(sym, names["gemm_time"]), "memory": getattr(sym, names["memory_time"])}, combine="max",
+                 regimes={"compute": getattr(sym, names["gemm_time"]), "memory": getattr(sym, names["memory_time"])},
+                 combine="max",
                  source=PER_OPERATION, description=f"{op} GEMM: the larger of its GEMM-law and memory-law times"),
     ]
 
