@@ -59,7 +59,9 @@ def _serving_binding(model: str, hardware: str, precision: str, **request):
     s = ServingSolver()
     b = _public_bind(s, model=model, hardware=hardware, precision=precision, **req)
     if b is not None:  # the public binding (layer E refactor) carries every known's source
-        return dict(b.knowns), {k: str(v) for k, v in b.sources.items()}
+        inputs = s.equations.inputs  # the Serving set's knowns (the binding also holds the per-operation set's)
+        return ({k: v for k, v in b.knowns.items() if k in inputs},
+                {k: str(v) for k, v in b.sources.items() if k in inputs})
     knowns, used, _ctx = s._bind(model=model, hardware=hardware, precision=precision, **req)
     m, h = Models.get(model), Hardware.get(hardware)
     src = {a.name: str(a.source) for a in used}

@@ -79,6 +79,12 @@ class _Units:
         return self.to_base[f"{name}|{u}"], self.from_base[f"{name}|{u}"]
 
 
+#: inputs whose physical range is narrower than their domain: switches and fractions in [0, 1] whose default is
+#: 0, and experts per token, which never exceed the experts (Mixtral routes 2 of 8): (lo, hi) in reporting units
+PHYSICAL_RANGES = {"prefix_hit_rate": (0.0, 0.95), "attention_causal_skip": (0.0, 1.0),
+                   "experts_per_token": (1.0, 2.0), "num_experts": (1.0, 64.0)}
+
+
 def _input_spec(name: str, base: float, source: str, units: _Units, unit_text: str | None = None) -> dict:
     v = VARIABLES[name]
     u = unit_text or units.of(name, base)
@@ -98,6 +104,9 @@ def _input_spec(name: str, base: float, source: str, units: _Units, unit_text: s
         spec.update(lo=x / 100, hi=x * 100, scale="log")
     else:
         spec.update(lo=0.0, hi=100.0, scale="linear")
+    if name in PHYSICAL_RANGES:
+        lo, hi = PHYSICAL_RANGES[name]
+        spec.update(lo=lo, hi=hi, scale="linear")
     return spec
 
 

@@ -30,7 +30,7 @@ from ..core.precision import (
     bytes_per_element as precision_bytes,  # (solver arguments are named bytes_per_element)
 )
 from ..core.precision import normalize_precision
-from ..core.sources import Source
+from ..core.sources import Source, derived
 from ..core.units import Q_
 from ..core.variables import VARIABLES
 from .base import Binding, NotedSolution, Solver
@@ -400,7 +400,9 @@ class ServingResult(_ResultBase):
         replaced = {}
         ops = ctx.get("operations")
         if ops is not None:
-            replaced.update({k: ops[k] for k in (*self.PER_OPERATION, "step_energy") if k in ops})
+            replaced.update({k: ops[k] for k in self.PER_OPERATION})
+        if ctx.get("energy") is not None:
+            replaced["step_energy"] = ctx["energy"]["step_energy"]
         spec = ctx.get("speculative")
         if spec is not None:
             replaced.update({k: spec[v] for k, v in self.SPECULATIVE.items()})
@@ -537,6 +539,10 @@ class ServingSolver(_Facade):
             ctx["op_knowns"] = knowns
         if draft_model is not None or draft_tokens is not None or acceptance_rate is not None:
             self._speculative(knowns, out, used, ctx, kwargs, draft_model, draft_tokens, acceptance_rate)
+        if "power" in knowns:  # energy of a decode step: the Inference set's power x latency, at this tpot
+            tpot = ctx.get("operations", out)["tpot"]
+            ctx["energy"] = Equations.Inference.evaluate(outputs=["step_energy"], power=knowns["power"],
+                                                         latency=tpot)
         return self._result(out, used, ctx)
 
     def _speculative(self, knowns, out, used, ctx, kwargs, draft_model, draft_tokens, acceptance_rate):
@@ -857,8 +863,10 @@ class ServingSolver(_Facade):
             raise DomainError(f"prefix_hit_rate must be in [0, 1): the fraction of prompt tokens served from the "
                               f"prefix cache (at least the last token is computed); got {hit!r}")
         knowns = model.knowns_for(self.equations, bytes_per_element=b, seq_len=seq_len, batch_size=batch_size)
+        tc = Equations.TransformerCost
+        expert = tc.evaluate(outputs=["expert_parameters"], **model.knowns_for(tc))["expert_parameters"]
         knowns.update(
-            parameters=model.parameters, active_parameters=model.active_parameters,
+            expert_parameters=float(expert), parameters=model.parameters, active_parameters=model.active_parameters,
             embedding_parameters=model.embedding_parameters, num_devices=num_devices,
             prompt_tokens=prompt_tokens, output_tokens=output_tokens, peak_flops=peak, memory_bandwidth=bw,
             link_bandwidth=link_bandwidth,
@@ -969,6 +977,19 @@ def _law_knowns(hardware, precision, num_devices, n_ar, used) -> dict:
 
 def _source_of(ctx, name):
     """Source of a known the solver took from a registry entry (the entry's own source where it has one)."""
+    hw, model = ctx.get("hardware"), ctx.get("model")
+    fields = {"peak_flops": f"peak_flops:{ctx.get('precision')}", "memory_bandwidth": "memory_bandwidth"}
+    if name == "compute_efficiency":
+        return D.COMPUTE_EFFICIENCY.source
+    if name in fields and hw is not None:
+        try:
+            return hw.source_of(fields[name])
+        except Exception:  # noqa: BLE001 - an entry without that field: the generic source below
+            pass
+    if model is not None and name in ("parameters", "active_parameters", "embedding_parameters"):
+        return derived(f"{model.name}: {name}", f"derived from its architecture ({model.source})")
+    if model is not None and name in model.architecture():
+        return model.source
     for role in ("hardware", "model"):
         entry = ctx.get(role)
         src = getattr(entry, "source_of", None)

@@ -51,6 +51,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pint
 
+from ..core import defaults as D
 from ..core.assumptions import Assumption
 from ..core.errors import (DomainError, MlsysimError, UnderdeterminedError, UnitError, UnknownNameError,
                            UnknownVariableError)
@@ -474,6 +475,9 @@ class Scenario:
         if self.mode == "serving":
             kw = {k: v for k, v in perf.items() if k in ("compute_efficiency", "memory_bandwidth", "peak_flops",
                                                         "bytes_per_element", "overhead", "activation_traffic_bytes")}
+            # the scorecard (and the explorer's live copy of it, which evaluates Equations.Serving) uses the flat
+            # roofline: the default compute efficiency is given (the solver's default is per operation)
+            kw.setdefault("compute_efficiency", D.COMPUTE_EFFICIENCY.value)
             r = ServingSolver().solve(self.model, hw, seq_len=self.seq_len, batch_size=self.batch_size,
                                       precision=self.precision, prompt_tokens=self.prompt_tokens,
                                       output_tokens=self.output_tokens, **kw)

@@ -233,7 +233,7 @@ def test_shared_prefix_kv_counted_once_per_replica():
     r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=8192, prompt_tokens=8000, output_tokens=100,
                               batch_size=4, precision="fp16", prefix_hit_rate=0.5)
     # 4 sequences of 8192 tokens share a 4000-token prefix: 4 x 8192 - 3 x 4000 = 20,768 tokens of KV held
-    assert r.kv_cache_bytes.m_as("B") == pytest.approx(131072 * 20768, rel=1e-12)
+    assert r.memory_required.m_as("B") == pytest.approx(N8 * 2 + 131072 * 20768, rel=1e-12)
     # each sequence's decode still reads its whole context
     assert r.decode_bytes.m_as("B") == pytest.approx(N8 * 2 + 131072 * 8192 * 4, rel=1e-12)
     with pytest.raises(DomainError, match="prefix_hit_rate"):

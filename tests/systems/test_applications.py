@@ -157,14 +157,9 @@ def test_chatbot_tpot_by_hand():
     # decode step, memory-bound: fp16 weights 8,030,261,248 x 2 B + KV cache
     # KV per token = 2 x 32 layers x 8 KV heads x 128 x 2 B = 131,072 B; context 1,024 + 256, batch 16
     bytes_moved = 8_030_261_248 * 2 + 131_072 * 1280 * 16
-    tpot = bytes_moved / 3.35e12                   # H100 SXM 3.35 TB/s -> 5.595 ms (the flat roofline)
+    tpot = bytes_moved / 3.35e12                   # H100 SXM 3.35 TB/s -> 5.595 ms (scenarios use the flat roofline)
     c = ev.check("tpot")
-    # the per-operation default streams each kernel's bytes at most at the H100 weight-streaming law's asymptote
-    # (eta_max 0.8745 of the datasheet bandwidth): at least 5.595 / 0.8745 = 6.40 ms; half-size penalties and the
-    # small kernels (norms, RoPE, adds) add a few tenths of a ms, not a quarter
-    from mlsysim.calibration import laws_for
-    eta = laws_for("H100", "fp16").mem_eta_max.value
-    assert tpot / eta < c.value.m_as("s") < 1.25 * tpot / eta
+    assert rel(c.value.m_as("s"), tpot) < 1e-3
     # targets are MLPerf Inference's llama3.1-8b interactive limits (mlperf_inference_llm_latency_constraints)
     assert c.target.m_as("ms") == 30 and ev.check("ttft").target.m_as("ms") == 500
     assert "mlperf.conf" in str(c.source)

@@ -60,8 +60,8 @@ _var("decode_tokens", "", r"q_{\text{dec}}",
 _var("prefix_hit_rate", "", r"h_{\text{pfx}}",
      "fraction of prompt tokens served from a prefix cache, in [0, 1]", "nonnegative")
 _var("prefill_tokens", "", r"n_{\text{pre}}", "prompt tokens the prefill computes (not served from the prefix cache)")
-_var("kv_read_bytes", "byte", r"M_{\text{kv,read}}",
-     "KV-cache bytes a decode step reads: every sequence's whole context")
+_var("shared_prefix_bytes", "byte", r"M_{\text{pfx}}",
+     "KV bytes a batch sharing a cached prompt prefix does not hold twice: (B - 1) h P m_kv", "nonnegative")
 _var("kv_bytes_per_element", "byte", r"b_{\text{kv}}",
      "bytes per stored KV-cache number at the KV precision (may differ from the weights')")
 _var("experts_read", "", r"\bar{n}_{\text{exp}}",
@@ -109,8 +109,8 @@ PREFIX_COMPUTE = derived(
 PREFIX_KV = derived(
     "KV cache with a shared prefix",
     "the KV of a prompt prefix shared by the batch's sequences is stored once per replica (paged blocks shared "
-    "by reference, Kwon et al. 2023, Sec. 4.4; Zheng et al. 2024, Sec. 3): m_kv (B s - (B - 1) h P); with h = 0 "
-    "the KV cache of Kwon et al. 2023, Sec. 3")
+    "by reference, Kwon et al. 2023, Sec. 4.4; Zheng et al. 2024, Sec. 3): the B - 1 other copies of the h P "
+    "prefix tokens, (B - 1) h P m_kv bytes, are not held; each sequence's decode still reads its whole context")
 MEMORY_REQUIRED = derived("device memory of a serving replica",
                           "weights plus the KV cache of every sequence at the context, split over the "
                           "tensor-parallel devices (Kwon et al. 2023, Sec. 3: weights + KV dominate)")
@@ -131,8 +131,9 @@ EXPERTS_READ = derived(
     "a dense model (E = k = 1) reads its one MLP")
 DECODE_WEIGHTS = derived(
     "weights read by a decode step",
-    "a decode step streams every weight it uses once (Pope et al. 2022, Sec. 2): all parameters except the "
-    "experts no token of the batch is routed to, l (E - E_read) N_exp of them")
+    "a decode step streams every weight it uses once (Pope et al. 2022, Sec. 2): the parameters one token uses "
+    "(k experts per layer) and the other experts the batch is routed to, l (E_read - k) N_exp more; equal to all "
+    "parameters less the l (E - E_read) N_exp experts no token is routed to")
 BATCH_WORK = derived("work of a batched step", "every sample in the batch does the same forward work")
 DECODE_BYTES = derived("decode memory traffic",
                        "each decode step reads every weight it uses once and the whole KV cache once, plus the "
@@ -181,31 +182,29 @@ def build_serving() -> EquationSet:
     eqs = [
         _tf.weight_bytes_equation(),
         _tf.kv_bytes_per_token_equation().renamed({"bytes_per_element": "kv_bytes_per_element"}),
-        _tf.kv_cache_bytes_equation().renamed({"kv_cache_bytes": "kv_read_bytes"}, key="kv_read_bytes",
-                                              description="KV cache a decode step reads: every sequence's context"),
-        Equation("kv_cache_bytes", "kv_cache_bytes", m_kv * (B * sym.seq_len - (B - 1) * h * P),
-                 source=PREFIX_KV, description="KV cache held: the shared prompt prefix once, the rest per sequence",
-                 display=r"m_{\text{kv}} \left(B s - (B - 1)\, h_{\text{pfx}} n_{\text{prompt}}\right)"),
+        _tf.kv_cache_bytes_equation(),
+        Equation("shared_prefix_bytes", "shared_prefix_bytes", (B - 1) * h * P * m_kv, source=PREFIX_KV,
+                 description="KV bytes the batch does not hold twice: its shared prompt prefix, stored once",
+                 display=r"(B - 1)\, h_{\text{pfx}} n_{\text{prompt}}\, m_{\text{kv}}"),
         _tf.attention_flops_per_token_equation(),
         _tf.flops_per_token_equation(),
-        _tf.expert_parameters_equation(),
         Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** (B * q)), source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step of B tokens",
                  display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)"
                          r"^{B q_{\text{dec}}}\right)"),
         Equation("decode_weight_bytes", "decode_weight_bytes",
-                 (sym.parameters - L * (E - sym.experts_read) * sym.expert_parameters) * sym.bytes_per_element,
+                 (sym.active_parameters + L * (sym.experts_read - k) * sym.expert_parameters) * sym.bytes_per_element,
                  source=DECODE_WEIGHTS, description="weight bytes a decode step reads",
-                 display=r"\left(N - \ell\, (n_{\text{exp}} - \bar{n}_{\text{exp}}) N_{\text{exp}}\right) "
+                 display=r"\left(N_{\text{act}} + \ell\, (\bar{n}_{\text{exp}} - k_{\text{exp}}) N_{\text{exp}}\right) "
                          r"b_{\text{e}}"),
         # decode
         Equation("decode_flops", "decode_flops", B * q * sym.flops_per_token / N, source=PER_DEVICE,
                  description="FLOPs of one decode step on each device"),
         Equation("decode_bytes", "decode_bytes",
-                 (sym.decode_weight_bytes + sym.kv_read_bytes + B * sym.activation_traffic_bytes) / N,
+                 (sym.decode_weight_bytes + sym.kv_cache_bytes + B * sym.activation_traffic_bytes) / N,
                  source=DECODE_BYTES,
                  description="bytes a decode step reads on each device: weights used + KV cache + activations",
-                 display=r"\left(M_{\text{w,dec}} + M_{\text{kv,read}} + B\, a\right) / n_{\text{dev}}"),
+                 display=r"\left(M_{\text{w,dec}} + M_{\text{kv}} + B\, a\right) / n_{\text{dev}}"),
         Equation("decode_message_bytes", "decode_message_bytes", B * q * sym.hidden_size * sym.bytes_per_element,
                  source=TP_MESSAGE, description="payload of one decode all-reduce"),
         _allreduce_renamed("decode"),
@@ -237,12 +236,12 @@ def build_serving() -> EquationSet:
                  description="fixed overhead plus the exposed tensor-parallel all-reduces of the prefill"),
         *_roofline_renamed("prefill", "prefill_flops", "prefill_bytes", "prefill_overhead", "ttft"),
         # memory and end to end
-        Equation("memory_required", "memory_required", (sym.weight_bytes + sym.kv_cache_bytes) / N,
-                 source=MEMORY_REQUIRED, description="weights and KV cache per device"),
+        Equation("memory_required", "memory_required",
+                 (sym.weight_bytes + sym.kv_cache_bytes - sym.shared_prefix_bytes) / N,
+                 source=MEMORY_REQUIRED, description="weights and KV cache per device (a shared prefix held once)",
+                 display=r"\left(M_{\text{w}} + M_{\text{kv}} - M_{\text{pfx}}\right) / n_{\text{dev}}"),
         Equation("request_latency", "request_latency", sym.ttft + sym.output_tokens * sym.tpot, source=REQUEST,
                  description="prefill plus output_tokens decode steps"),
-        _energy_equation().renamed({"latency": "tpot"}, key="step_energy",
-                                   description="device energy of one decode step"),
     ]
     return EquationSet("Serving", eqs, description="LLM serving: prefill (ttft), decode (tpot), KV cache, "
                                                    "memory per device, tensor parallelism over one node")
@@ -486,8 +485,6 @@ def build_serving_ops() -> EquationSet:
                  description="tokens generated per second by the replica"),
         Equation("request_latency", "request_latency", sym.ttft + sym.output_tokens * sym.tpot, source=REQUEST,
                  description="prefill plus output_tokens decode steps"),
-        _energy_equation().renamed({"latency": "tpot"}, key="step_energy",
-                                   description="device energy of one decode step"),
     ]
     return EquationSet("ServingOperations", eqs,
                        description="LLM serving per operation on the calibrated efficiency laws: decode (tpot) "

@@ -106,7 +106,10 @@
     return out;
   }
   function gridFor(d) {  // the engine's _grid_for
-    if (d === "fraction") return geomspace(1e-12, 1.0, 121);
+    if (d === "fraction") {  // log-spaced towards 0 and towards 1, as numeric.py
+      const g = geomspace(1e-12, 1.0, 121).concat(geomspace(1e-12, 0.5, 61).map((x) => 1.0 - x));
+      return Array.from(new Set(g)).sort((a, b) => a - b);
+    }
     const lo = (d === "ge1" || d === "count") ? 1.0 : 1e-40;
     const g = geomspace(lo, 1e40, 321);
     if (d === "nonnegative" || d === "count0") g.unshift(0.0);
