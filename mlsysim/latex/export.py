@@ -72,7 +72,8 @@ def serving_tpot_inputs(seq_len: int = 2048):
     # the flat roofline of Equations.Serving (compute_efficiency given selects it; the default is per operation)
     b = ServingSolver().bind(model="Llama3_70B", hardware="H200", precision="fp8", seq_len=seq_len, batch_size=1,
                              compute_efficiency=D.COMPUTE_EFFICIENCY.value)
-    used = [D.COMPUTE_EFFICIENCY if a.name == "compute_efficiency" else a for a in b.used]
+    used = [D.COMPUTE_EFFICIENCY if a.name == "compute_efficiency" else a for a in b.used
+            if not isinstance(a.value, str)]  # a named format (kv_precision) shows in the knowns as bytes
     return {k: v for k, v in b.knowns.items() if k in _equations().Serving.inputs}, used, b.ctx
 
 

@@ -59,7 +59,8 @@ _var("decode_tokens", "", r"q_{\text{dec}}",
      "tokens each sequence processes in one decode step: 1, or gamma + 1 when verifying speculative drafts", "count")
 _var("prefix_hit_rate", "", r"h_{\text{pfx}}",
      "fraction of prompt tokens served from a prefix cache, in [0, 1]", "nonnegative")
-_var("prefill_tokens", "", r"n_{\text{pre}}", "prompt tokens the prefill computes (not served from the prefix cache)")
+_var("prefill_tokens", "", r"n_{\text{pre,tok}}",
+     "prompt tokens the prefill computes (not served from the prefix cache)")
 _var("shared_prefix_bytes", "byte", r"M_{\text{pfx}}",
      "KV bytes a batch sharing a cached prompt prefix does not hold twice: (B - 1) h P m_kv", "nonnegative")
 _var("kv_bytes_per_element", "byte", r"b_{\text{kv}}",

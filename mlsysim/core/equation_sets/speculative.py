@@ -27,10 +27,12 @@ from ..variables import sym
 from . import Equations
 from .serving import REQUEST, THROUGHPUT
 
-_var("acceptance_rate", "", r"\alpha", "probability that a drafted token is accepted (speculative decoding)",
+_var("acceptance_rate", "", r"\alpha_{\text{acc}}",
+     "probability that a drafted token is accepted (speculative decoding)",
      "fraction")
 _var("draft_tokens", "", r"\gamma", "tokens the draft model proposes per verification step", "count")
-_var("tokens_per_step", "", r"\tau", "expected tokens produced per speculative step: (1 - alpha^(gamma+1))/(1 - alpha)")
+_var("tokens_per_step", "", r"\tau_{\text{spec}}",
+     "expected tokens produced per speculative step: (1 - alpha^(gamma+1))/(1 - alpha)")
 _var("draft_step_time", "s", r"T_{\text{draft}}", "time of one decode step of the draft model")
 _var("verify_step_time", "s", r"T_{\text{verify}}",
      "time of the target model's verification step (gamma + 1 tokens per sequence)")
@@ -56,7 +58,7 @@ def build_speculative() -> EquationSet:
     return EquationSet("SpeculativeDecoding", [
         Equation("tokens_per_step", "tokens_per_step", (1 - a ** (g + 1)) / (1 - a), source=LEVIATHAN_2023,
                  description="expected tokens produced per speculative step (Eq. 1)",
-                 display=r"\frac{1 - \alpha^{\gamma + 1}}{1 - \alpha}"),
+                 display=r"\frac{1 - \alpha_{\text{acc}}^{\gamma + 1}}{1 - \alpha_{\text{acc}}}"),
         Equation("speculative_step_time", "speculative_step_time", g * sym.draft_step_time + sym.verify_step_time,
                  source=LEVIATHAN_2023, description="gamma draft decode steps plus one target verification step"),
         Equation("accepted_token_time", "accepted_token_time", sym.speculative_step_time / sym.tokens_per_step,
