@@ -159,6 +159,14 @@ def _allreduce_renamed(prefix: str):
                       key=f"{prefix}_allreduce", description=f"one tensor-parallel ring all-reduce in {prefix}")
 
 
+def _miss(k, E):
+    """Probability that one token's routing misses a given expert, 1 - k/E, never below 0 (k >= E: every
+    expert is read), so that the power stays real for any inputs."""
+    import sympy as sp
+
+    return sp.Max(0, 1 - k / E)
+
+
 def _energy_equation() -> Equation:
     return Equation("step_energy", "step_energy", sym.power * sym.latency, source=ENERGY,
                     description="device energy of one step")
@@ -189,7 +197,7 @@ def build_serving() -> EquationSet:
                  display=r"(B - 1)\, h_{\text{pfx}} n_{\text{prompt}}\, m_{\text{kv}}"),
         _tf.attention_flops_per_token_equation(),
         _tf.flops_per_token_equation(),
-        Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** (B * q)), source=EXPERTS_READ,
+        Equation("experts_read", "experts_read", E * (1 - _miss(k, E) ** (B * q)), source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step of B tokens",
                  display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)"
                          r"^{B q_{\text{dec}}}\right)"),
@@ -420,7 +428,7 @@ def _phase(ph: str) -> tuple[list, dict]:
     small = (("norm", "norm", 2 * b * 2 * T * h, "layers"), ("rope", "rope", b * 2 * T * (nh + nkv) * d / N, "layers"),
              ("residual_add", "add", 2 * b * 3 * T * h, "layers"),
              ("activation", "act", b * 2 * T * k * dff / N, "layers"),
-             ("gate_mul", "add", (nffn - 2) * b * 3 * T * k * dff / N, "layers"),
+             ("gate_mul", "add", b * 3 * T * k * dff / N, "gated_layers"),
              ("embedding", "all", b * 2 * T * h, "once"), ("final_norm", "norm", b * 2 * T * h, "once"))
     for op, kind, nbytes, count in small:
         eqs += _memory_op(ph, op, kind, nbytes)
@@ -441,8 +449,10 @@ def _phase(ph: str) -> tuple[list, dict]:
 
 #: how many times per step an operation runs, by the count kind of ``_phase``
 COUNTS = {"layers": lambda k: k["num_layers"], "once": lambda k: 1,
+          "gated_layers": lambda k: (k["ffn_matrices"] - 2) * k["num_layers"],
           "tp_per_layer": lambda k: k["tp_collectives_per_layer"] * k["num_layers"]}
 _COUNT_EXPR = {"layers": lambda: sym.num_layers, "once": lambda: 1,
+               "gated_layers": lambda: (sym.ffn_matrices - 2) * sym.num_layers,  # the gating multiply: SwiGLU only
                "tp_per_layer": lambda: sym.tp_collectives_per_layer * sym.num_layers}
 
 
@@ -458,14 +468,14 @@ def build_serving_ops() -> EquationSet:
     eqs = [
         Equation("decode_step_tokens", "decode_step_tokens", B * q, source=PER_OPERATION,
                  description="tokens of one decode step: q per sequence"),
-        Equation("experts_read", "experts_read", E * (1 - (1 - k / E) ** (B * q)), source=EXPERTS_READ,
+        Equation("experts_read", "experts_read", E * (1 - _miss(k, E) ** (B * q)), source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step"),
         Equation("prefill_tokens", "prefill_tokens", (1 - sym.prefix_hit_rate) * sym.prompt_tokens,
                  source=PREFIX_COMPUTE, description="prompt tokens computed: those not served from the prefix cache"),
         Equation("prefill_step_tokens", "prefill_step_tokens", B * sym.prefill_tokens, source=PER_OPERATION,
                  description="tokens the prefill computes"),
         Equation("prefill_experts_read", "prefill_experts_read",
-                 E * (1 - (1 - k / E) ** sym.prefill_step_tokens), source=EXPERTS_READ,
+                 E * (1 - _miss(k, E) ** sym.prefill_step_tokens), source=EXPERTS_READ,
                  description="expected distinct experts per layer read by the prefill"),
         _tf.attention_context_suffix_equation().renamed(
             {"seq_len": "prompt_tokens", "query_tokens": "prefill_tokens", "attention_context": "prefill_context"},
