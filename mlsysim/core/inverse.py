@@ -571,9 +571,11 @@ class InverseSolving:
                 base[unknown] = u
                 try:
                     vals, regs = self._forward_lenient(base, plan["order"])
-                except (ZeroDivisionError, OverflowError, FloatingPointError):
-                    continue
+                except (ZeroDivisionError, OverflowError, FloatingPointError, TypeError):
+                    continue  # TypeError: a complex intermediate (a fractional power of a negative): not a root
                 got = vals[t]
+                if isinstance(got, complex):  # a fractional power of a negative on the way: not a root
+                    continue
                 if math.isfinite(got) and abs(got - target_val) <= tol:
                     if first is None:
                         first = (u, (vals, regs))
@@ -595,8 +597,11 @@ class InverseSolving:
         best, best_v = None, None
         for br, fn in plan["floors"]:
             with np.errstate(all="ignore"):
-                v = fn(*[mags[a] for a in plan["args"]])
-            vmax = float(np.nanmax(v)) if np.ndim(v) else float(v)
+                try:
+                    v = fn(*[mags[a] for a in plan["args"]])
+                    vmax = float(np.nanmax(v)) if np.ndim(v) else float(v)
+                except (OverflowError, ZeroDivisionError, TypeError, ValueError):  # no real floor there
+                    continue
             if best_v is None or vmax > best_v:
                 best, best_v = br, vmax
         if best is None:
@@ -615,7 +620,10 @@ class InverseSolving:
         bound_label = None
         for br, fn in plan["floors"]:
             with np.errstate(all="ignore"):
-                v = np.broadcast_to(np.asarray(fn(*[mags[a] for a in plan["args"]]), dtype=float), shape)
+                try:
+                    v = np.broadcast_to(np.asarray(fn(*[mags[a] for a in plan["args"]]), dtype=float), shape)
+                except (OverflowError, ZeroDivisionError, TypeError, ValueError):  # no real floor there
+                    v = np.full(shape, np.nan)
             label = ", ".join(r for _k, r in br.choices) or "fixed part"
             if bound is None:
                 bound, bound_label = v.copy(), np.full(shape, label, dtype=object)

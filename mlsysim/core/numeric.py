@@ -121,8 +121,8 @@ def _numeric_roots_scalar(f, target: float, uvar: Var):
         try:
             with np.errstate(all="ignore"):
                 return float(f(u)) - target
-        except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError):
-            return math.nan
+        except (ZeroDivisionError, OverflowError, FloatingPointError, ValueError, TypeError):
+            return math.nan  # TypeError: a complex value (a fractional power of a negative): no root there
 
     roots = []
     grid = _with_finite_edges(_grid_for(uvar), resid)

@@ -65,6 +65,8 @@ _var("shared_prefix_bytes", "byte", r"M_{\text{pfx}}",
      "KV bytes a batch sharing a cached prompt prefix does not hold twice: (B - 1) h P m_kv", "nonnegative")
 _var("kv_bytes_per_element", "byte", r"b_{\text{kv}}",
      "bytes per stored KV-cache number at the KV precision (may differ from the weights')")
+_var("expert_miss_probability", "", r"p_{\text{miss}}",
+     "probability that a token routed to k of E experts misses a given one: 1 - k/E", "nonnegative")
 _var("experts_read", "", r"\bar{n}_{\text{exp}}",
      "expected distinct experts per layer that a decode step reads (MoE; 1 for a dense model)")
 _var("decode_weight_bytes", "byte", r"M_{\text{w,dec}}",
@@ -159,12 +161,12 @@ def _allreduce_renamed(prefix: str):
                       key=f"{prefix}_allreduce", description=f"one tensor-parallel ring all-reduce in {prefix}")
 
 
-def _miss(k, E):
-    """Probability that one token's routing misses a given expert, 1 - k/E, never below 0 (k >= E: every
-    expert is read), so that the power stays real for any inputs."""
-    import sympy as sp
-
-    return sp.Max(0, 1 - k / E)
+def _miss_equation() -> Equation:
+    """Probability that one token's routing misses a given expert, ``1 - k/E`` (a derived variable that is
+    never negative: ``experts_per_token > num_experts`` is refused by its domain before any power of it)."""
+    return Equation("expert_miss_probability", "expert_miss_probability",
+                    1 - sym.experts_per_token / sym.num_experts, source=EXPERTS_READ,
+                    description="probability that one token's k of E experts miss a given expert")
 
 
 def _energy_equation() -> Equation:
@@ -197,10 +199,11 @@ def build_serving() -> EquationSet:
                  display=r"(B - 1)\, h_{\text{pfx}} n_{\text{prompt}}\, m_{\text{kv}}"),
         _tf.attention_flops_per_token_equation(),
         _tf.flops_per_token_equation(),
-        Equation("experts_read", "experts_read", E * (1 - _miss(k, E) ** (B * q)), source=EXPERTS_READ,
+        _miss_equation(),
+        Equation("experts_read", "experts_read", E * (1 - sym.expert_miss_probability ** (B * q)),
+                 source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step of B tokens",
-                 display=r"n_{\text{exp}} \left(1 - \left(1 - k_{\text{exp}} / n_{\text{exp}}\right)"
-                         r"^{B q_{\text{dec}}}\right)"),
+                 display=r"n_{\text{exp}} \left(1 - p_{\text{miss}}^{B q_{\text{dec}}}\right)"),
         Equation("decode_weight_bytes", "decode_weight_bytes",
                  (sym.active_parameters + L * (sym.experts_read - k) * sym.expert_parameters) * sym.bytes_per_element,
                  source=DECODE_WEIGHTS, description="weight bytes a decode step reads",
@@ -462,20 +465,22 @@ OPERATION_PARTS: dict = {}
 
 
 def build_serving_ops() -> EquationSet:
-    B, q, E, k = sym.batch_size, sym.decode_tokens, sym.num_experts, sym.experts_per_token
+    B, q, E = sym.batch_size, sym.decode_tokens, sym.num_experts
     _var("prefill_experts_read", "", r"\bar{n}_{\text{exp,pre}}",
          "expected distinct experts per layer read by the prefill (MoE; 1 for a dense model)")
     eqs = [
         Equation("decode_step_tokens", "decode_step_tokens", B * q, source=PER_OPERATION,
                  description="tokens of one decode step: q per sequence"),
-        Equation("experts_read", "experts_read", E * (1 - _miss(k, E) ** (B * q)), source=EXPERTS_READ,
+        _miss_equation(),
+        Equation("experts_read", "experts_read", E * (1 - sym.expert_miss_probability ** (B * q)),
+                 source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step"),
         Equation("prefill_tokens", "prefill_tokens", (1 - sym.prefix_hit_rate) * sym.prompt_tokens,
                  source=PREFIX_COMPUTE, description="prompt tokens computed: those not served from the prefix cache"),
         Equation("prefill_step_tokens", "prefill_step_tokens", B * sym.prefill_tokens, source=PER_OPERATION,
                  description="tokens the prefill computes"),
         Equation("prefill_experts_read", "prefill_experts_read",
-                 E * (1 - _miss(k, E) ** sym.prefill_step_tokens), source=EXPERTS_READ,
+                 E * (1 - sym.expert_miss_probability ** sym.prefill_step_tokens), source=EXPERTS_READ,
                  description="expected distinct experts per layer read by the prefill"),
         _tf.attention_context_suffix_equation().renamed(
             {"seq_len": "prompt_tokens", "query_tokens": "prefill_tokens", "attention_context": "prefill_context"},
