@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import fused as _fused
 from .equation import Equation, _label, _sympy, expr_dimensionality
 from .errors import DefinitionError, DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
 from .hooks import renderer
@@ -174,15 +175,34 @@ class EquationSet(InverseSolving):
         want = [w for w in want if w not in missing]
         if given_derived:
             self._check_given_derived(mags, given_derived)
-        needed: set = set()
-        for w in want:
-            needed |= self._derived_closure(w, given_derived)
-        order = [n for n in self._order if n in needed]
-        vals, regs = self._forward(mags, order)
-        result = {n: vals[n] for n in order}
+        result, order = self._fused(tuple(want), given_derived, mags)
+        regs = {self._by_lhs[n].key: None for n in order if self._by_lhs[n].is_regime}
         given_q = {k: knowns[k] for k in knowns}
         bypassed = tuple(self._by_lhs[n].key for n in self._order if n in given_derived)
         return EvalResult(self, result, regs, given_q, bypassed=bypassed, not_computed=missing)
+
+    def _fused(self, want: tuple, stop: frozenset, mags: dict):
+        """Run the fused kernel for ``want`` (see :mod:`.fused`); return ({name: value}, closure order).
+
+        Every value returned is checked: scalars fully against their domain, arrays by a lower-bound scan
+        only where the relation can leave the domain (a sum of positive terms is not re-scanned).
+        """
+        arrays = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
+        key = ("__fused__", want, stop, tuple(sorted((k, mags[k].dtype.str) for k in arrays)), _fused.BACKEND)
+        kernel = self._fns.get(key)
+        if kernel is None:
+            kernel = self._fns[key] = _fused.build(self, want, stop, arrays,
+                                                   lambda n: self._maybe_negative(self._by_lhs[n]))
+        try:
+            vals = kernel.run(mags)
+        except _fused._NonFinite as exc:
+            raise DomainError(f"{self.name}: evaluating {', '.join(want)} gave a non-finite result ({exc}); check "
+                              f"the inputs' magnitudes") from None
+        for n in kernel.derived_scalar:
+            vals[n] = _fused.check_scalar(self, n, vals[n])
+        for n in kernel.array_names:
+            self._check_output(self._by_lhs[n], vals[n])
+        return {n: vals[n] for n in kernel.order if n in vals}, kernel.order
 
     def _check_given_derived(self, mags: dict, given_derived: frozenset) -> None:
         """A given derived value whose relation's inputs are all known too must agree with that relation."""
@@ -277,6 +297,12 @@ class EquationSet(InverseSolving):
 
 
     def _regime_index(self, eq: Equation, vals: dict):
+        missing = [a for a in eq.inputs if a not in vals]
+        if missing:  # an intermediate the fused kernel did not materialise: compute it now (labels on request)
+            base = {k: v for k, v in vals.items() if k in self.inputs or k in self._by_lhs}
+            stop = frozenset(k for k in base if k in self._by_lhs)
+            got, _ = self._fused(tuple(m for m in self._order if m in missing), stop, base)
+            vals = {**vals, **got}
         outs = []
         for r in eq.regimes:
             f, args = self._kernel(eq, r)

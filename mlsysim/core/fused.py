@@ -1,0 +1,273 @@
+"""Fused forward kernels: one compiled function per request (issue #16).
+
+For a request (the outputs asked for, the derived quantities given instead of computed, and which inputs
+are arrays with which dtypes) :func:`build` composes the dependency chain of the outputs into expressions
+over the inputs, and splits the work in two stages:
+
+* the **scalar stage**: every derived quantity that depends on scalar inputs only, plus every scalar-only
+  subexpression of the array outputs (hoisted out of them), as one ``math``-module function of Python
+  floats (no numpy dispatch). When every input is a scalar this stage is the whole kernel (the scalar fast
+  path) and it returns every quantity of the chain, as the per-equation path did.
+* the **array stage**: the requested outputs that depend on an array, as one numpy function (sympy's
+  common-subexpression elimination over all of them; ``max``/``min`` regimes as ``np.maximum`` /
+  ``np.minimum`` inside the same function). Intermediates are not materialised unless asked for, or
+  unless their domain check needs them (see :meth:`~.equation_set.EquationSet._maybe_negative`).
+
+Kernels are cached on the equation set by that signature. Regime labels are not computed here (only on
+request, by :meth:`EvalResult.regime`).
+
+The optional ``numexpr`` backend (``pip install 'mlsysim[fast]'``) evaluates the array stage's expressions
+with numexpr's multi-threaded virtual machine; :data:`BACKEND` selects it (``"numpy"`` by default).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from .equation import _sympy
+from .errors import DomainError, OptionError
+from .variables import VARIABLES
+
+#: Array backend of the fused kernels: ``"numpy"`` (default) or ``"numexpr"`` (if installed). Set with
+#: :func:`set_backend`. numexpr is used only for arrays of at least :data:`NUMEXPR_MIN_SIZE` elements.
+BACKEND = "numpy"
+#: Below this many elements numpy is faster than numexpr's thread start-up (measured, docs/performance.md).
+NUMEXPR_MIN_SIZE = 100_000
+
+
+def set_backend(name: str) -> None:
+    """Choose the array backend: ``"numpy"`` or ``"numexpr"`` (raises if numexpr is not installed)."""
+    global BACKEND
+    if name not in ("numpy", "numexpr"):
+        raise OptionError(f"backend must be one of 'numpy', 'numexpr'; got {name!r}")
+    if name == "numexpr":
+        try:
+            import numexpr  # noqa: F401
+        except ImportError:
+            raise OptionError("backend 'numexpr' needs the numexpr package: pip install 'mlsysim[fast]'") from None
+    BACKEND = name
+
+
+@functools.lru_cache(maxsize=None)
+def _regime_functions():
+    """sympy Functions that stand for the regime combination without evaluating (printed by name)."""
+    sp = _sympy()
+
+    class _rmax(sp.Function):
+        nargs = 2
+
+    class _rmin(sp.Function):
+        nargs = 2
+
+    return sp, _rmax, _rmin
+
+
+def regime_expression(eq):
+    """The right-hand side of ``eq``, regimes combined by a binary max/min that lambdify maps to numpy."""
+    sp, rmax, rmin = _regime_functions()
+    if not eq.is_regime:
+        return eq.rhs
+    f = rmax if eq.combine == "max" else rmin
+    parts = list(eq.regimes.values())
+    out = parts[0]
+    for p in parts[1:]:
+        out = f(out, p)
+    return out
+
+
+_NUMPY_NS = {"_rmax": np.maximum, "_rmin": np.minimum}
+_MATH_NS = {"_rmax": max, "_rmin": min}
+
+
+class Kernel:
+    """A compiled request: call :meth:`run` with base-unit magnitudes of the inputs.
+
+    ``scalar_names``: quantities the scalar stage returns (derived quantities and hoisted ``_h`` values);
+    ``array_names``: derived quantities the array stage returns.
+    """
+
+    __slots__ = ("scalar_args", "scalar_names", "scalar_fn", "array_args", "array_names", "array_fn",
+                 "derived_scalar", "numexpr_fns", "order")
+
+    def __init__(self):
+        self.scalar_fn = None
+        self.array_fn = None
+        self.numexpr_fns = None
+
+    def run(self, mags: dict) -> dict:
+        """``{name: value}`` for every derived quantity this kernel returns (scalars and arrays)."""
+        out: dict[str, Any] = {}
+        if self.scalar_fn is not None:
+            try:
+                vals = self.scalar_fn(*[mags[a] for a in self.scalar_args])
+            except (ZeroDivisionError, OverflowError, ValueError) as exc:
+                raise _NonFinite(str(exc)) from None
+            env = dict(zip(self.scalar_names, vals))
+            out.update(env)
+        else:
+            env = {}
+        if self.array_fn is not None or self.numexpr_fns is not None:
+            args = [mags[a] if a in mags else env[a] for a in self.array_args]
+            size = max((np.size(a) for a in args if isinstance(a, np.ndarray)), default=0)
+            with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+                try:
+                    if self.numexpr_fns is not None and BACKEND == "numexpr" and size >= NUMEXPR_MIN_SIZE:
+                        res = self._run_numexpr(args)
+                    else:
+                        res = self.array_fn(*args)
+                except (FloatingPointError, ZeroDivisionError, OverflowError) as exc:
+                    raise _NonFinite(str(exc)) from None
+            if len(self.array_names) == 1 and not isinstance(res, (tuple, list)):
+                res = (res,)
+            out.update(zip(self.array_names, res))
+        return out
+
+    def _run_numexpr(self, args):
+        import numexpr
+
+        local = dict(zip(self.array_args, args))
+        res = []
+        for name, expr in self.numexpr_fns:
+            v = numexpr.evaluate(expr, local_dict=local)
+            if not np.all(np.isfinite(v)):  # numexpr does not honour np.errstate
+                raise _NonFinite(f"{name} is not finite")
+            local[name] = v
+            res.append(v)
+        return [r for (n, _e), r in zip(self.numexpr_fns, res) if n in self.array_names]
+
+
+class _NonFinite(Exception):
+    """A kernel met a division by zero, an overflow or a math domain error (turned into DomainError)."""
+
+
+def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) -> Kernel:
+    """Compile the kernel for ``outputs`` of ``eqset`` (see the module docstring).
+
+    ``stop``: derived quantities given as knowns (their relations bypassed). ``arrays``: names of the
+    inputs that are arrays. ``checked(name)``: whether the derived quantity ``name`` must be returned
+    for its domain check even when not requested (array stage only; the scalar stage returns all).
+    """
+    sp, _rmax, _rmin = _regime_functions()
+    closure: set = set()
+    for w in outputs:
+        closure |= eqset._derived_closure(w, stop)
+    order = [n for n in eqset._order if n in closure]
+    sym = {n: VARIABLES[n].symbol for n in eqset.variables}
+    # which derived quantities depend on an array input
+    on_array: set = set()
+    for n in order:
+        if any(d in arrays or d in on_array for d in eqset._by_lhs[n].inputs):
+            on_array.add(n)
+    scalar_derived = [n for n in order if n not in on_array]
+    array_derived = [n for n in order if n in on_array]
+
+    # scalar stage: expressions over scalar leaves
+    full: dict = {}
+    for n in scalar_derived:
+        e = regime_expression(eqset._by_lhs[n])
+        full[n] = e.xreplace({sym[d]: full[d] for d in eqset._by_lhs[n].inputs if d in full})
+
+    # array stage: expressions over array leaves, scalar leaves and scalar-stage quantities
+    want_arr = [n for n in array_derived if n in outputs or checked(n)]
+    arr_expr: dict = {}
+    for n in array_derived:
+        e = regime_expression(eqset._by_lhs[n])
+        arr_expr[n] = e.xreplace({sym[d]: arr_expr[d] for d in eqset._by_lhs[n].inputs if d in arr_expr})
+    arr_syms = {sym[a] for a in arrays}
+    hoisted: dict = {}
+
+    def hoist(e):
+        fs = e.free_symbols
+        if not (fs & arr_syms):
+            if e.is_Atom:
+                return e
+            h = hoisted.get(e)
+            if h is None:
+                h = hoisted[e] = sp.Symbol(f"_mlsysim_h{len(hoisted)}", real=True)
+            return h
+        if e.is_Atom:
+            return e
+        if isinstance(e, (sp.Add, sp.Mul)):
+            sc = [a for a in e.args if not (a.free_symbols & arr_syms)]
+            ar = [hoist(a) for a in e.args if a.free_symbols & arr_syms]
+            if sc:
+                ar.append(hoist(e.func(*sc)))
+            return e.func(*ar, evaluate=False)
+        return e.func(*[hoist(a) for a in e.args])
+
+    arr_final = [hoist(arr_expr[n]) for n in want_arr]
+
+    k = Kernel()
+    k.order = order
+    # scalar stage: derived scalars + hoisted subexpressions (over scalar leaves and scalar derived)
+    sub_full = {sym[n]: full[n] for n in scalar_derived}
+    s_names = list(scalar_derived) + [h.name for h in hoisted.values()]
+    s_exprs = [full[n] for n in scalar_derived] + [e.xreplace(sub_full) for e in hoisted]
+    if s_exprs:
+        leaves = sorted({s.name for e in s_exprs for s in e.free_symbols})
+        k.scalar_args = leaves
+        k.scalar_names = s_names
+        fn = sp.lambdify([sym[a] for a in leaves], s_exprs, modules=[_MATH_NS, "math"], cse=True)
+        k.scalar_fn = fn
+    k.derived_scalar = scalar_derived
+    if want_arr:
+        leaves = sorted({s.name for e in arr_final for s in e.free_symbols})
+        k.array_args = leaves
+        k.array_names = want_arr
+        syms = [sym[a] if a in sym else sp.Symbol(a, real=True) for a in leaves]
+        k.array_fn = sp.lambdify(syms, arr_final if len(arr_final) > 1 else arr_final[0],
+                                 modules=[_NUMPY_NS, "numpy"], cse=True)
+        if BACKEND == "numexpr":
+            k.numexpr_fns = _numexpr_program(sp, arr_final, want_arr)
+    else:
+        k.array_names = []
+    return k
+
+
+def _numexpr_program(sp, exprs, names):
+    """numexpr expression strings, one per output (max/min as ``where``), or None if not printable."""
+    try:
+        from sympy.printing.lambdarepr import NumExprPrinter
+    except ImportError:  # pragma: no cover
+        return None
+
+    class _Printer(NumExprPrinter):
+        def _print__rmax(self, e):
+            a, b = (self._print(x) for x in e.args)
+            return f"where({a} > {b}, {a}, {b})"
+
+        def _print__rmin(self, e):
+            a, b = (self._print(x) for x in e.args)
+            return f"where({a} < {b}, {a}, {b})"
+
+    pr = _Printer()
+    out = []
+    for n, e in zip(names, exprs):
+        try:
+            s = pr.doprint(e)
+        except Exception:  # noqa: BLE001 - any printing failure: keep numpy for this kernel
+            return None
+        if s.startswith("evaluate("):
+            s = s[len("evaluate("):-1]
+        out.append((n, s.strip("'\"")))
+    return out
+
+
+def check_scalar(eqset, name: str, v) -> float:
+    """A scalar derived value must be a finite real in its domain (same messages as the per-equation path)."""
+    eq = eqset._by_lhs[name]
+    if isinstance(v, complex):
+        raise DomainError(f"{eqset.name}: {name} ({eq.key}) came out complex ({v}); the inputs are inconsistent "
+                          f"with each other")
+    v = float(v)
+    if not math.isfinite(v):
+        raise DomainError(f"{eqset.name}: {name} ({eq.key}) came out {v}; the inputs' magnitudes are beyond "
+                          f"floating-point range")
+    dom = eq.lhs.domain
+    if not dom.contains(v):
+        raise DomainError(f"{eqset.name}: {name} ({eq.key}) came out {v:g}, outside its domain ({dom.text}): "
+                          f"the inputs are inconsistent with each other")
+    return v
