@@ -290,9 +290,20 @@ class EquationSet(InverseSolving):
         key = ("__maybe_negative__", eq.key)
         hit = self._fns.get(key)
         if hit is None:
+            sp = _sympy()
+            # use the inputs' lower bounds too: a count n >= 1 is written 1 + m with m >= 0, so that sympy
+            # proves e.g. latency * (2 n - 2) >= 0 and the output needs no scan
+            shift = {}
+            for name in eq.inputs:
+                d = VARIABLES[name].domain
+                if d.lower >= 1 and not d.lower_open:
+                    shift[VARIABLES[name].symbol] = d.lower + sp.Dummy(f"{name}_excess", nonnegative=True)
             hit = self._fns[key] = any(not (e.is_positive or (eq.lhs.domain in ("nonnegative", "count0")
                                                             and e.is_nonnegative))
-                                       for e in eq.branches().values())
+                                       and not (ee.is_positive or (eq.lhs.domain in ("nonnegative", "count0")
+                                                                   and ee.is_nonnegative))
+                                       for e in eq.branches().values()
+                                       for ee in [e.xreplace(shift) if shift else e])
         return hit
 
 

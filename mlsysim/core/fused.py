@@ -177,6 +177,7 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
         e = regime_expression(eqset._by_lhs[n])
         arr_expr[n] = e.xreplace({sym[d]: arr_expr[d] for d in eqset._by_lhs[n].inputs if d in arr_expr})
     arr_syms = {sym[a] for a in arrays}
+    arr_expr = {n: _linearise(sp, e, arr_syms, _rmax, _rmin) for n, e in arr_expr.items()}
     hoisted: dict = {}
 
     def hoist(e):
@@ -225,6 +226,36 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
     else:
         k.array_names = []
     return k
+
+
+def _linearise(sp, e, arr_syms, rmax, rmin):
+    """Fewer array operations, same value: expand and collect the terms of ``e`` by the array symbols (so
+    ``a*B + b*B + c`` becomes ``(a + b)*B + c``, one multiply and one add once the scalars are hoisted), and
+    take a term common to every regime out of a max/min (``max(x + o, y + o) = o + max(x, y)``, exact in
+    floating point because rounding is monotone)."""
+    syms = sorted(arr_syms & e.free_symbols, key=lambda s: s.name)
+    if not syms:
+        return e
+
+    def lin(node):
+        if node.is_Atom or not (node.free_symbols & arr_syms):
+            return node
+        args = [lin(a) for a in node.args]
+        if isinstance(node, (rmax, rmin)):
+            terms = [set(sp.Add.make_args(a)) for a in args]
+            common = set.intersection(*terms)
+            if common:
+                rest = [sp.Add(*[t for t in sp.Add.make_args(a) if t not in common]) for a in args]
+                return sp.collect(sp.Add(*common, node.func(*rest)), syms)
+            return node.func(*args)
+        node = node.func(*args)
+        return sp.collect(node, syms) if isinstance(node, sp.Add) else node
+
+    try:
+        ex = sp.expand(e, deep=True, power_base=False, power_exp=False, log=False, multinomial=False)
+        return lin(ex)
+    except Exception:  # noqa: BLE001 - an expression sympy cannot expand or collect: keep it as written
+        return e
 
 
 def _numexpr_program(sp, exprs, names):
