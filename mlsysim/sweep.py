@@ -24,8 +24,10 @@ Each keyword is a variable of the equation set (or an argument of the solver's `
   number"), so each chunk is evaluated as numpy inside a dask task;
 * anything else (a scalar Quantity, a number, a string such as ``precision="fp8"``): a fixed known.
 
-Columns are the axes (in the units given), every derived quantity (in its nomenclature unit), ``fits``
-for solvers that report it, and ``regime_<name>`` for every max/min (regime) relation evaluated.
+Columns are the axes (in the units given), the outputs asked for (default: the target's headline
+outputs, in their nomenclature units), ``fits`` for solvers that report it, and with ``regimes=True``
+``regime_<name>`` for every max/min (regime) output. Only the columns asked for are computed: one fused
+kernel per chunk (see :mod:`mlsysim.core.fused`).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ import numpy as np
 import pint
 
 from .core.errors import DomainError, MlsysimError, UnitError, UnknownVariableError
+from .core.results import EvalResult
 from .core.units import Q_
 from .core.variables import VARIABLES
 
@@ -275,10 +278,11 @@ class _Progress:
 class _EquationTarget:
     """Sweep an :class:`~mlsysim.core.equations.EquationSet` (outputs chosen up front)."""
 
-    def __init__(self, eqset, outputs):
+    def __init__(self, eqset, outputs, regimes=False):
         self.eqset = eqset
         self.name = eqset.name
         self.outputs = list(outputs) if outputs is not None else None
+        self.regimes = regimes
 
     def var(self, name):
         if name not in self.eqset.variables:
@@ -289,26 +293,29 @@ class _EquationTarget:
         return VARIABLES[name]
 
     def run(self, knowns: dict, n: int) -> tuple[dict, dict]:
-        names = self.outputs if self.outputs is not None else [d for d in self.eqset.derived if d not in knowns]
-        out = self.eqset.evaluate(outputs=names, **knowns)
+        names = self.outputs if self.outputs is not None else [d for d in self.eqset.headline if d not in knowns]
+        out = self.eqset.evaluate(outputs=names, **knowns)  # one fused kernel for exactly these columns
         cols, units = {}, {}
         for name in names:
             q = out[name]
             cols[name] = _full(q.magnitude, n)
             units[name] = _unit_str(q.units)
-        for name, reg in out.regimes.items():
-            cols[f"regime_{name}"] = _full(reg, n, dtype=object)
-            units[f"regime_{name}"] = ""
+        if self.regimes:
+            for name in names:
+                if self.eqset.defining(name).is_regime:
+                    cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object)
+                    units[f"regime_{name}"] = ""
         return cols, units
 
 
 class _SolverTarget:
     """Sweep a solver whose ``solve`` accepts numpy arrays (ServingSolver, SingleNodeSolver, ...)."""
 
-    def __init__(self, solver, outputs):
+    def __init__(self, solver, outputs, regimes=False):
         self.solver = solver
         self.name = f"{type(solver).__name__}.solve"
         self.outputs = list(outputs) if outputs is not None else None
+        self.regimes = regimes
         eqs = getattr(solver, "equations", None)
         self.variables = set(getattr(eqs, "variables", []) or [])
 
@@ -326,19 +333,30 @@ class _SolverTarget:
         except TypeError as exc:  # an unexpected keyword of solve()
             raise UnknownVariableError(f"sweep over {self.name}: {exc}") from None
         cols, units = {}, {}
-        out = getattr(res, "_out", None)
-        if out is not None and hasattr(out, "_mag"):  # an EvalResult behind a solver result
-            for name in out._mag:
+        out = getattr(res, "evaluation", None)
+        if isinstance(out, EvalResult):  # an EvalResult behind a solver result (computed lazily per column)
+            eqset = out._set
+            names = self.outputs if self.outputs is not None else eqset.headline + ["fits"]
+            unknown = [o for o in names if o != "fits" and o not in out]
+            if unknown:
+                raise UnknownVariableError(f"sweep over {self.name}: no output {', '.join(unknown)}; it gives "
+                                           f"{', '.join(list(out) + ['fits'])}")
+            for name in names:
+                if name == "fits":
+                    fits = getattr(res, "fits", None)
+                    if fits is not None:
+                        cols["fits"] = _full(np.asarray(fits, dtype=bool), n, dtype=bool)
+                        units["fits"] = ""
+                    continue
                 q = out[name]
                 cols[name] = _full(q.magnitude, n)
                 units[name] = _unit_str(q.units)
-            fits = getattr(res, "fits", None)
-            if fits is not None:
-                cols["fits"] = _full(np.asarray(fits, dtype=bool), n, dtype=bool)
-                units["fits"] = ""
-            for name, reg in out.regimes.items():
-                cols[f"regime_{name}"] = _full(reg, n, dtype=object)
-                units[f"regime_{name}"] = ""
+            if self.regimes:
+                for name in names:
+                    if name in eqset.derived and eqset.defining(name).is_regime:
+                        cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object)
+                        units[f"regime_{name}"] = ""
+            return cols, units
         elif isinstance(getattr(res, "_values", None), Mapping):  # sustainability / TCO results
             for name, q in res._values.items():
                 if isinstance(q, pint.Quantity):
@@ -367,14 +385,14 @@ def _full(values, n: int, dtype=float):
     return a
 
 
-def _resolve_target(target, outputs):
+def _resolve_target(target, outputs, regimes=False):
     from .core.equation_sets import Equations
     from .core.equations import EquationSet
 
     if isinstance(target, str):
         target = Equations.get(target)
     if isinstance(target, EquationSet):
-        return _EquationTarget(target, outputs)
+        return _EquationTarget(target, outputs, regimes)
     if isinstance(target, type) and callable(getattr(target, "solve", None)):
         try:
             target = target()
@@ -382,7 +400,7 @@ def _resolve_target(target, outputs):
             raise DomainError(f"sweep: cannot create {target.__name__}() without arguments ({exc}); pass an "
                               f"instance") from None
     if callable(getattr(target, "solve", None)):
-        return _SolverTarget(target, outputs)
+        return _SolverTarget(target, outputs, regimes)
     raise DomainError(f"sweep target must be an equation set (or its name, e.g. 'Roofline') or a solver "
                                f"with solve(); got {target!r}")
 
@@ -564,7 +582,7 @@ def _cell(x) -> str:
 
 # ----------------------------------------------------------------------------------------- sweep
 def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHUNK_SIZE, progress: bool | None = None,
-          as_frame: bool | None = None, **axes):
+          as_frame: bool | None = None, regimes: bool = False, **axes):
     """Evaluate ``target`` over the Cartesian product of the array axes, vectorised.
 
     Parameters
@@ -574,8 +592,10 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
         instance or class whose ``solve`` accepts numpy arrays (``ServingSolver``, ``SingleNodeSolver``,
         ``SustainabilitySolver``).
     outputs : list of str, optional
-        Derived quantities to compute (default: every one the set derives; missing inputs raise
-        :class:`~mlsysim.core.errors.UnderdeterminedError` naming them). For a solver: columns to keep.
+        Derived quantities to compute, and only these (one fused kernel per chunk). Default: the target's
+        headline outputs (``EquationSet.headline``: what nothing else in the set is computed from, plus the
+        max/min regime quantities; for a solver, those of its set plus ``fits``). Missing inputs raise
+        :class:`~mlsysim.core.errors.UnderdeterminedError` naming them.
     chunk_size : int
         Grid points per vectorised call [1] (default 1e6): bounds the memory of one call.
     progress : bool, optional
@@ -584,6 +604,9 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
     as_frame : bool, optional
         ``True``: a pandas DataFrame; ``False``: a :class:`SweepTable`; default: a DataFrame when pandas is
         installed (and no axis is a dask array), else a SweepTable.
+    regimes : bool
+        Add a ``regime_<name>`` column (which regime binds, per point) for every max/min output asked for.
+        Off by default: the labels cost a pass over the branches and an object column.
     **axes
         Axes (arrays, ranges ``(start, stop, num[, "log"])``, lists) and fixed knowns (scalars); see the
         module docstring. Dimensioned variables need units [their nomenclature dimension].
@@ -612,7 +635,7 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
         raise DomainError(f"chunk_size must be a whole number >= 1 [points]; got {chunk_size!r}")
     if isinstance(outputs, str):
         outputs = [outputs]
-    tgt = _resolve_target(target, outputs)
+    tgt = _resolve_target(target, outputs, regimes)
     solver = isinstance(tgt, _SolverTarget)
     fixed: dict[str, Any] = {}
     grid: list[_Axis] = []

@@ -75,7 +75,29 @@ class Domain(str):
         self.lower_open = lower_open
         self.upper = upper
         self.integer = integer
+        self.ok = self._fast_test()
         return self
+
+    def _fast_test(self):
+        """A predicate on one Python float, specialised to this domain (the scalar hot path)."""
+        inf = math.inf
+        lo, hi = self.lower, self.upper
+        if self.integer:
+            slack_lo = self._lo_slack()
+            tol = COUNT_TOL
+
+            def ok(x):
+                return slack_lo <= x < inf and (x.is_integer() or abs(x - round(x)) <= tol * max(1.0, abs(x)))
+            return ok
+        if hi < inf:
+            top = hi * (1 + EDGE_TOL)
+            return (lambda x: lo < x <= top) if self.lower_open else (lambda x: lo <= x <= top)
+        if lo == -inf:
+            return lambda x: -inf < x < inf
+        if self.lower_open:
+            return lambda x: lo < x < inf
+        slack = self._lo_slack()
+        return lambda x: slack <= x < inf
 
     @property
     def name(self) -> str:
@@ -150,7 +172,7 @@ class Domain(str):
             if not whole and not bool((np.abs(a - np.round(a)) <= COUNT_TOL * np.maximum(1.0, np.abs(a))).all()):
                 self._fail(name, "has non-integer values")  # (exact whole numbers pass the scan's cheap test)
             return
-        if type(a) is float and not self.integer and self.contains(a):
+        if type(a) is float and self.ok(a):
             return  # the common case, without the float() round trip below
         try:
             x = float(a)

@@ -32,7 +32,8 @@ class EquationSet(InverseSolving):
         What the set models.
     """
 
-    def __init__(self, name: str, equations: Sequence[Equation], description: str = ""):
+    def __init__(self, name: str, equations: Sequence[Equation], description: str = "",
+                 headline: Sequence[str] | None = None):
         self.name = name
         self.description = description
         self.equations: dict[str, Equation] = {}
@@ -52,6 +53,14 @@ class EquationSet(InverseSolving):
         self.inputs = sorted(allv - set(self.derived))
         self.variables = self.inputs + self.derived
         self._order = self._toposort()
+        used = set().union(*[eq.inputs for eq in self.equations.values()]) if self.equations else set()
+        #: the outputs a sweep reports by default: given, or every quantity nothing else in the set is
+        #: computed from, plus every regime (max/min) quantity (e.g. Serving: tpot, ttft, request_latency ...)
+        self.headline = list(headline) if headline is not None else [
+            d for d in self.derived if d not in used or self._by_lhs[d].is_regime]
+        for h in self.headline:
+            if h not in self._by_lhs:
+                raise DefinitionError(f"{name}: headline output {h!r} is not derived by the set")
         self._fns: dict = {}
         self._plans: dict = {}
         self._deps_cache: dict = {}
@@ -175,11 +184,26 @@ class EquationSet(InverseSolving):
         want = [w for w in want if w not in missing]
         if given_derived:
             self._check_given_derived(mags, given_derived)
-        result, order = self._fused(tuple(want), given_derived, mags)
-        regs = {self._by_lhs[n].key: None for n in order if self._by_lhs[n].is_regime}
+        array_inputs = {k for k, v in mags.items() if isinstance(v, np.ndarray)}
+        lazy = []
+        if outputs is None and array_inputs and len(want) > 1:
+            # arrays and no outputs named (a solver's full evaluation): compute now what depends on scalars only
+            # and what must be checked (may leave its domain); the rest on first access, one fused kernel each
+            lazy = [w for w in want if self.input_deps(w, given_derived) & array_inputs
+                    and not self._maybe_negative(self._by_lhs[w])]
+        eager = tuple(w for w in want if w not in lazy)
+        result, order = self._fused(eager, given_derived, mags)
+        closure: set = set(order)
+        for w in lazy:
+            closure |= self._derived_closure(w, given_derived)
+        regs = {self._by_lhs[n].key: None for n in self._order if n in closure and self._by_lhs[n].is_regime}
         given_q = {k: knowns[k] for k in knowns}
         bypassed = tuple(self._by_lhs[n].key for n in self._order if n in given_derived)
-        return EvalResult(self, result, regs, given_q, bypassed=bypassed, not_computed=missing)
+        res = EvalResult(self, result, regs, given_q, bypassed=bypassed, not_computed=missing)
+        if lazy:
+            res._defer([n for n in self._order if n in lazy],
+                       lambda names: self._fused(tuple(names), given_derived, mags)[0])
+        return res
 
     def _fused(self, want: tuple, stop: frozenset, mags: dict):
         """Run the fused kernel for ``want`` (see :mod:`.fused`); return ({name: value}, closure order).

@@ -293,12 +293,13 @@ def check_scalar(eqset, name: str, v) -> float:
     if isinstance(v, complex):
         raise DomainError(f"{eqset.name}: {name} ({eq.key}) came out complex ({v}); the inputs are inconsistent "
                           f"with each other")
-    v = float(v)
+    if type(v) is not float:
+        v = float(v)
     if not math.isfinite(v):
         raise DomainError(f"{eqset.name}: {name} ({eq.key}) came out {v}; the inputs' magnitudes are beyond "
                           f"floating-point range")
     dom = eq.lhs.domain
-    if not dom.contains(v):
+    if not dom.ok(v):
         raise DomainError(f"{eqset.name}: {name} ({eq.key}) came out {v:g}, outside its domain ({dom.text}): "
                           f"the inputs are inconsistent with each other")
     return v
