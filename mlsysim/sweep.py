@@ -283,6 +283,7 @@ class _EquationTarget:
         self.name = eqset.name
         self.outputs = list(outputs) if outputs is not None else None
         self.regimes = regimes
+        self.shape = None  # the grid's shape when the axes are given shaped to broadcast (see sweep)
 
     def var(self, name):
         if name not in self.eqset.variables:
@@ -298,12 +299,12 @@ class _EquationTarget:
         cols, units = {}, {}
         for name in names:
             q = out[name]
-            cols[name] = _full(q.magnitude, n)
+            cols[name] = _full(q.magnitude, n, shape=self.shape)
             units[name] = _unit_str(q.units)
         if self.regimes:
             for name in names:
                 if self.eqset.defining(name).is_regime:
-                    cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object)
+                    cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object, shape=self.shape)
                     units[f"regime_{name}"] = ""
         return cols, units
 
@@ -316,6 +317,7 @@ class _SolverTarget:
         self.name = f"{type(solver).__name__}.solve"
         self.outputs = list(outputs) if outputs is not None else None
         self.regimes = regimes
+        self.shape = None  # the grid's shape when the axes are given shaped to broadcast (see sweep)
         eqs = getattr(solver, "equations", None)
         self.variables = set(getattr(eqs, "variables", []) or [])
 
@@ -345,22 +347,22 @@ class _SolverTarget:
                 if name == "fits":
                     fits = getattr(res, "fits", None)
                     if fits is not None:
-                        cols["fits"] = _full(np.asarray(fits, dtype=bool), n, dtype=bool)
+                        cols["fits"] = _full(np.asarray(fits, dtype=bool), n, dtype=bool, shape=self.shape)
                         units["fits"] = ""
                     continue
                 q = out[name]
-                cols[name] = _full(q.magnitude, n)
+                cols[name] = _full(q.magnitude, n, shape=self.shape)
                 units[name] = _unit_str(q.units)
             if self.regimes:
                 for name in names:
                     if name in eqset.derived and eqset.defining(name).is_regime:
-                        cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object)
+                        cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object, shape=self.shape)
                         units[f"regime_{name}"] = ""
             return cols, units
         elif isinstance(getattr(res, "_values", None), Mapping):  # sustainability / TCO results
             for name, q in res._values.items():
                 if isinstance(q, pint.Quantity):
-                    cols[name] = _full(q.magnitude, n)
+                    cols[name] = _full(q.magnitude, n, shape=self.shape)
                     units[name] = _unit_str(q.units)
         else:
             raise DomainError(f"sweep over {self.name}: its result ({type(res).__name__}) exposes no evaluated "
@@ -375,14 +377,44 @@ class _SolverTarget:
         return cols, units
 
 
-def _full(values, n: int, dtype=float):
-    """``values`` as a length-``n`` array (scalars broadcast)."""
+def _full(values, n: int, dtype=float, shape=None):
+    """``values`` as a length-``n`` array (scalars broadcast; an array over the grid's ``shape`` raveled)."""
     a = np.asarray(values, dtype=dtype if dtype is not float else None)
     if a.ndim == 0:
         return np.full(n, a.item(), dtype=dtype)
+    if shape is not None and a.shape != (n,):
+        return np.broadcast_to(a, shape).reshape(-1)
     if a.shape != (n,):
         a = np.broadcast_to(a, (n,))
     return a
+
+
+class _LazyColumn:
+    """A column computed on first access (an axis repeated over the grid: not needed to compute the outputs)."""
+
+    def __init__(self, make, n: int):
+        self.make = make
+        self.shape = (n,)
+
+
+class _Columns(dict):
+    """The table's columns; a :class:`_LazyColumn` is materialised (once) when read."""
+
+    def __getitem__(self, k):
+        v = dict.__getitem__(self, k)
+        if isinstance(v, _LazyColumn):
+            v = v.make()
+            dict.__setitem__(self, k, v)
+        return v
+
+    def values(self):
+        return [self[k] for k in self]
+
+    def items(self):
+        return [(k, self[k]) for k in self]
+
+    def get(self, k, default=None):
+        return self[k] if k in self else default
 
 
 def _resolve_target(target, outputs, regimes=False):
@@ -419,13 +451,13 @@ class SweepTable:
 
     def __init__(self, columns: Mapping[str, Any], units: Mapping[str, str], *, axes: Iterable[str] = (),
                  target: str = "", fixed: Mapping[str, str] | None = None, _progress=None):
-        self._cols = dict(columns)
+        self._cols = _Columns(columns)
         self.units = dict(units)
         self.axes = list(axes)
         self.target = target
         self.fixed = dict(fixed or {})
         self._progress = _progress
-        lengths = {k: int(v.shape[0]) for k, v in self._cols.items()}
+        lengths = {k: int(v.shape[0]) for k, v in dict.items(self._cols)}
         if len(set(lengths.values())) > 1:
             raise DomainError(f"SweepTable columns differ in length: {lengths}")
         self._n = next(iter(lengths.values())) if lengths else 0
@@ -446,7 +478,7 @@ class SweepTable:
     @property
     def lazy(self) -> bool:
         """True when the columns are dask arrays, not yet computed."""
-        return any(_is_dask(v) for v in self._cols.values())
+        return any(_is_dask(v) for v in dict.values(self._cols))
 
     def __len__(self):
         return self._n
@@ -670,22 +702,37 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
                   for k, v in fixed.items()}
     axis_names = [a.name for a in grid]
 
+    # the whole grid in one call: give the target each axis shaped to broadcast (as hand-written numpy would),
+    # so that work on one axis is done once per axis value, not once per grid point
+    whole_grid = not lazy and len(chunks) == 1 and len(numeric) > 1
+
     def evaluate_chunk(combo, start, stop, report=True):
-        idx = np.arange(start, stop)
-        coords = np.unravel_index(idx, shape) if shape else ()
         knowns = dict(fixed)
         cols: dict = {}
         units: dict = {}
         n = stop - start
         for a, ci in zip(categorical, combo):
             knowns[a.name] = a.values[ci]
-        for a, c in zip(numeric, coords):
-            knowns[a.name] = a.take(c)
+        if whole_grid:
+            shaped = {}
+            for i, a in enumerate(numeric):
+                sh = [1] * len(shape)
+                sh[i] = len(a)
+                shaped[a.name] = a.values.reshape(sh)
+                knowns[a.name] = Q_(shaped[a.name], a.unit) if a.unit else shaped[a.name]
+            tgt.shape = shape
+        else:
+            coords = np.unravel_index(np.arange(start, stop), shape) if shape else ()
+            for a, c in zip(numeric, coords):
+                knowns[a.name] = a.take(c)
+            tgt.shape = None
         out, out_units = tgt.run(knowns, n)
         for a in grid:  # axes first, in the order given
             if a.categorical:
                 v = a.values[combo[categorical.index(a)]]
                 cols[a.name] = np.full(n, str(getattr(v, "key", getattr(v, "name", v))), dtype=object)
+            elif whole_grid:
+                cols[a.name] = _LazyColumn(lambda v=shaped[a.name]: np.broadcast_to(v, shape).reshape(-1), n)
             else:
                 cols[a.name] = a.values[coords[numeric.index(a)]]
             units[a.name] = a.unit
@@ -714,7 +761,7 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
     if len(parts) == 1:
         columns = parts[0][0]
     else:
-        columns = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+        columns = {k: np.concatenate([_Columns(p[0])[k] for p in parts]) for k in parts[0][0]}
     table = SweepTable(columns, units, axes=axis_names, target=tgt.name, fixed=fixed_repr)
     if as_frame is None:
         try:

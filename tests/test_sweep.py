@@ -116,7 +116,7 @@ def test_one_vectorised_call_per_chunk(monkeypatch):
     monkeypatch.setattr(type(eq), "evaluate", counting)
     flops = Q_(np.geomspace(1e9, 1e13, 10), "FLOP")
     whole = sweep(eq, flops=flops, bytes_moved=Q_(np.geomspace(1e6, 1e9, 3), "byte"), as_frame=False, **FIXED)
-    assert calls == [30]  # 30 points, one call
+    assert calls == [10]  # 30 points, one call: the 10 flops and 3 bytes_moved broadcast as a 10 x 3 grid
     calls.clear()
     parts = sweep(eq, flops=flops, bytes_moved=Q_(np.geomspace(1e6, 1e9, 3), "byte"), as_frame=False, chunk_size=7,
                   progress=False, **FIXED)

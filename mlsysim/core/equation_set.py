@@ -164,7 +164,25 @@ class EquationSet(InverseSolving):
         find an *input* that meets a target, use :meth:`solve`.
         """
         mags = self._convert(knowns)
-        given_derived = frozenset(k for k in mags if k in self._by_lhs)
+        array_inputs = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
+        key = ("__request__", None if outputs is None else tuple(outputs), frozenset(mags), array_inputs)
+        plan = self._fns.get(key)
+        if plan is None:
+            plan = self._fns[key] = self._request(outputs, frozenset(mags), array_inputs)
+        given_derived, eager, lazy, missing, regs, bypassed = plan
+        if given_derived:
+            self._check_given_derived(mags, given_derived)
+        result, _order = self._fused(eager, given_derived, mags)
+        res = EvalResult(self, result, dict(regs), dict(knowns), bypassed=bypassed, not_computed=missing)
+        if lazy:
+            res._defer(lazy, lambda names: self._fused(tuple(names), given_derived, mags)[0])
+        return res
+
+    def _request(self, outputs, known: frozenset, array_inputs: frozenset):
+        """What an evaluate call with these known names computes (cached per signature): (given derived,
+        outputs computed now, outputs computed on access, not computable {name: missing}, regime keys,
+        bypassed relation keys). Raises the errors of :meth:`evaluate` for unknown or missing names."""
+        given_derived = frozenset(k for k in known if k in self._by_lhs)
         want = list(outputs) if outputs is not None else [d for d in self.derived if d not in given_derived]
         for w in want:
             if w not in self._by_lhs:
@@ -172,7 +190,7 @@ class EquationSet(InverseSolving):
         want = [w for w in want if w not in given_derived]
         missing = {}
         for w in want:
-            miss = sorted(self.input_deps(w, given_derived) - set(mags))
+            miss = sorted(self.input_deps(w, given_derived) - known)
             if miss:
                 missing[w] = miss
         if missing and (outputs is not None or len(missing) == len(want)):
@@ -182,9 +200,6 @@ class EquationSet(InverseSolving):
                 f"(needed for {', '.join(missing)}); or pass outputs=[...] to compute only some quantities")
         # no outputs named: compute what the knowns determine; the rest raise UnderdeterminedError on access
         want = [w for w in want if w not in missing]
-        if given_derived:
-            self._check_given_derived(mags, given_derived)
-        array_inputs = {k for k, v in mags.items() if isinstance(v, np.ndarray)}
         lazy = []
         if outputs is None and array_inputs and len(want) > 1:
             # arrays and no outputs named (a solver's full evaluation): compute now what depends on scalars only
@@ -192,18 +207,12 @@ class EquationSet(InverseSolving):
             lazy = [w for w in want if self.input_deps(w, given_derived) & array_inputs
                     and not self._maybe_negative(self._by_lhs[w])]
         eager = tuple(w for w in want if w not in lazy)
-        result, order = self._fused(eager, given_derived, mags)
-        closure: set = set(order)
-        for w in lazy:
+        closure: set = set()
+        for w in want:
             closure |= self._derived_closure(w, given_derived)
         regs = {self._by_lhs[n].key: None for n in self._order if n in closure and self._by_lhs[n].is_regime}
-        given_q = {k: knowns[k] for k in knowns}
         bypassed = tuple(self._by_lhs[n].key for n in self._order if n in given_derived)
-        res = EvalResult(self, result, regs, given_q, bypassed=bypassed, not_computed=missing)
-        if lazy:
-            res._defer([n for n in self._order if n in lazy],
-                       lambda names: self._fused(tuple(names), given_derived, mags)[0])
-        return res
+        return given_derived, eager, tuple(n for n in self._order if n in lazy), missing, regs, bypassed
 
     def _fused(self, want: tuple, stop: frozenset, mags: dict):
         """Run the fused kernel for ``want`` (see :mod:`.fused`); return ({name: value}, closure order).

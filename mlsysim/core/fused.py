@@ -278,12 +278,10 @@ def _numexpr_program(sp, exprs, names):
     out = []
     for n, e in zip(names, exprs):
         try:
-            s = pr.doprint(e)
+            s = pr._print(e)  # the expression itself (doprint wraps it in a numexpr.evaluate call)
         except Exception:  # noqa: BLE001 - any printing failure: keep numpy for this kernel
             return None
-        if s.startswith("evaluate("):
-            s = s[len("evaluate("):-1]
-        out.append((n, s.strip("'\"")))
+        out.append((n, s))
     return out
 
 

@@ -113,7 +113,8 @@ class _Facade:
         needed = eq.input_deps(tname)
         if unknown not in needed:
             raise UnderdeterminedError(f"{tname} does not depend on {unknown} in {self.SET}")
-        sol = eq.solve(unknown, **{k: v for k, v in knowns.items() if k in needed}, **{tname: tval})
+        sol = eq.solve(unknown, round_counts=False,  # rounded below, with the serving note
+                       **{k: v for k, v in knowns.items() if k in needed}, **{tname: tval})
         value = sol.value
         note = ""
         if VARIABLES[unknown].domain in ("count", "count0") and np.ndim(value.magnitude) == 0:

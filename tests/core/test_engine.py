@@ -297,7 +297,8 @@ def test_validate_is_the_one_domain_check():
     assert validate("memory_bandwidth", Q_(3.35, "TB/s")) == pytest.approx(3.35e12)
     np.testing.assert_array_equal(validate("batch_size", np.array([1, 2, 64])), [1.0, 2.0, 64.0])
     for bad, msg in [(0.5, "batch_size must be a whole number >= 1; got 0.5"), (0, "whole number >= 1"),
-                     (np.array([1.0, 2.5]), "non-integer"), (True, "must be a number; got True"), (float("nan"), "whole number")]:
+                     (np.array([1.0, 2.5]), "non-integer"), (True, "must be a number; got True"),
+                     (float("nan"), "whole number")]:
         with pytest.raises(DomainError, match=msg):
             validate("batch_size", bad)
     with pytest.raises(DomainError, match="compute_efficiency must be a finite number with 0 < x <= 1"):
