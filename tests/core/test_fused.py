@@ -123,3 +123,58 @@ def test_non_finite_and_inconsistent_still_raise():
     with pytest.raises(DomainError, match="non-finite|floating-point range"):
         R.evaluate(outputs=["compute_time"], flops=Q_(np.array([1.0, 1e308]), "FLOP"),
                    peak_flops=Q_(1e-300, "FLOP/s"), compute_efficiency=0.5)
+
+
+def test_solver_scalar_path_equals_array_path():
+    from mlsysim.solvers import ServingSolver
+
+    s = ServingSolver()
+    m, hw = mlsysim.Models.Llama3_70B, mlsysim.Hardware.H100
+    batches = np.array([1.0, 8.0, 64.0])
+    arr = s.solve(m, hw, seq_len=4096, batch_size=batches, precision="fp8")
+    for i, b in enumerate(batches):
+        one = s.solve(m, hw, seq_len=4096, batch_size=int(b), precision="fp8")
+        for name in ("tpot", "ttft", "request_latency", "memory_required", "decode_throughput", "kv_cache_bytes"):
+            got = np.broadcast_to(arr.evaluation.magnitude(name), batches.shape)[i]
+            assert got == pytest.approx(one.evaluation.magnitude(name), rel=1e-12, abs=0), name
+
+
+def test_array_results_are_lazy_per_field():
+    from mlsysim.solvers import ServingSolver
+
+    r = ServingSolver().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=4096,
+                              batch_size=np.arange(1.0, 9.0), precision="fp16")
+    ev = r.evaluation
+    assert "tpot" in ev._pending and "ttft" in ev._pending  # nothing array-valued computed yet
+    r.tpot
+    assert "tpot" not in ev._pending and "ttft" in ev._pending  # computed on first access only
+    d = r.to_dict()  # everything, in one call
+    assert not ev._pending and len(d["ttft"]["value"]) == 8
+    # decode at batch 1, memory-bound: tpot = (weights + KV + activations) / bandwidth + overhead, as the scalar path
+    one = ServingSolver().solve(mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100, seq_len=4096, batch_size=1,
+                                precision="fp16")
+    assert r.tpot.m_as("s")[0] == pytest.approx(one.tpot.m_as("s"), rel=1e-12)
+
+
+def test_numexpr_backend_gives_the_same_numbers():
+    pytest.importorskip("numexpr")
+    from mlsysim.core import fused
+
+    S = mlsysim.Equations.Collectives
+    kw = dict(link_bandwidth=Q_(np.linspace(10, 400, 200_000), "GB/s"), link_latency=Q_(5, "us"),
+              message_bytes=Q_(1, "GB"), num_devices=8)
+    ref = S.evaluate(outputs=["allreduce_time", "bus_bandwidth"], **kw)
+    fused.set_backend("numexpr")
+    try:
+        got = S.evaluate(outputs=["allreduce_time", "bus_bandwidth"], **kw)
+    finally:
+        fused.set_backend("numpy")
+    for n in ("allreduce_time", "bus_bandwidth"):
+        np.testing.assert_allclose(got.magnitude(n), ref.magnitude(n), rtol=1e-12, atol=0)
+    # hand: ring all-reduce at 8 devices, 100 GB/s: 2 * 7 * 5 us + 2 * 7/8 * 1 GB / 100 GB/s = 17.57 ms
+    i = np.argmin(np.abs(np.linspace(10, 400, 200_000) - 100))
+    bw = np.linspace(10, 400, 200_000)[i] * 1e9
+    assert got.magnitude("allreduce_time")[i] == pytest.approx(14 * 5e-6 + 1.75e9 / bw, rel=1e-12)
+    from mlsysim.core.errors import OptionError
+    with pytest.raises(OptionError, match="numpy"):
+        fused.set_backend("cuda")
