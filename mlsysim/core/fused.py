@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .equation import _sympy
-from .errors import DomainError, OptionError
+from .errors import DomainError, MlsysimError, OptionError
 from .variables import VARIABLES
 
 #: Array backend of the fused kernels: ``"numpy"`` (default) or ``"numexpr"`` (if installed). Set with
@@ -103,6 +103,8 @@ class Kernel:
         if self.scalar_fn is not None:
             try:
                 vals = self.scalar_fn(*[mags[a] for a in self.scalar_args])
+            except MlsysimError:
+                raise  # a relation's own typed error (e.g. an unstable queue): as raised
             except (ZeroDivisionError, OverflowError, ValueError) as exc:
                 raise _NonFinite(str(exc)) from None
             env = dict(zip(self.scalar_names, vals))
@@ -118,6 +120,8 @@ class Kernel:
                         res = self._run_numexpr(args)
                     else:
                         res = self.array_fn(*args)
+                except MlsysimError:
+                    raise
                 except (FloatingPointError, ZeroDivisionError, OverflowError) as exc:
                     raise _NonFinite(str(exc)) from None
             if len(self.array_names) == 1 and not isinstance(res, (tuple, list)):
