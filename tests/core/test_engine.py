@@ -371,3 +371,11 @@ def test_carbon_device_count_is_whole():
     s = C.solve("num_devices", carbon=Q_(43, "t"), **kw)
     assert s.continuous.m_as("") == pytest.approx(43000 / 221.76)
     assert s.m_as("") == 193 and s.all.carbon.m_as("t") == pytest.approx(193 * 0.22176)
+
+
+def test_zero_target_at_the_domain_edge_is_not_called_independent():
+    # carbon = intensity * energy: a zero budget needs a zero-carbon grid (0 g/kWh), and carbon does depend on it
+    C = mlsysim.Equations.Carbon
+    s = C.solve("carbon_intensity", carbon=Q_(0, "t"), power=Q_(700, "W"), num_devices=8, duration=Q_(1, "day"),
+                pue=1.2)
+    assert s.m_as("g/kWh") == 0 and s.bound == "" and "does not depend" not in repr(s)
