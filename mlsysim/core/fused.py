@@ -176,34 +176,51 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
 
     # array stage: expressions over array leaves, scalar leaves and scalar-stage quantities
     want_arr = [n for n in array_derived if n in outputs or checked(n)]
+    arr_syms = {sym[a] for a in arrays}
+
+    def hoister(asyms, hoisted):
+        def hoist(e):
+            if not (e.free_symbols & asyms):
+                if e.is_Atom:
+                    return e
+                h = hoisted.get(e)
+                if h is None:
+                    h = hoisted[e] = sp.Symbol(f"_mlsysim_h{len(hoisted)}", real=True)
+                return h
+            if e.is_Atom:
+                return e
+            if isinstance(e, (sp.Add, sp.Mul)):
+                sc = [a for a in e.args if not (a.free_symbols & asyms)]
+                ar = [hoist(a) for a in e.args if a.free_symbols & asyms]
+                if sc:
+                    ar.append(hoist(e.func(*sc)))
+                return e.func(*ar, evaluate=False)
+            return e.func(*[hoist(a) for a in e.args])
+        return hoist
+
+    # two forms of the array stage; the one with fewer array operations is compiled:
+    # * inline: each output composed down to the inputs, expanded and collected (best for one or few outputs);
+    # * chain: one assignment per array quantity of the chain, over its direct inputs (best for many outputs,
+    #   which share intermediates that the expanded forms would each recompute)
     arr_expr: dict = {}
     for n in array_derived:
         e = regime_expression(eqset._by_lhs[n])
         arr_expr[n] = e.xreplace({sym[d]: arr_expr[d] for d in eqset._by_lhs[n].inputs if d in arr_expr})
-    arr_syms = {sym[a] for a in arrays}
-    arr_expr = {n: _linearise(sp, e, arr_syms, _rmax, _rmin) for n, e in arr_expr.items()}
-    hoisted: dict = {}
-
-    def hoist(e):
-        fs = e.free_symbols
-        if not (fs & arr_syms):
-            if e.is_Atom:
-                return e
-            h = hoisted.get(e)
-            if h is None:
-                h = hoisted[e] = sp.Symbol(f"_mlsysim_h{len(hoisted)}", real=True)
-            return h
-        if e.is_Atom:
-            return e
-        if isinstance(e, (sp.Add, sp.Mul)):
-            sc = [a for a in e.args if not (a.free_symbols & arr_syms)]
-            ar = [hoist(a) for a in e.args if a.free_symbols & arr_syms]
-            if sc:
-                ar.append(hoist(e.func(*sc)))
-            return e.func(*ar, evaluate=False)
-        return e.func(*[hoist(a) for a in e.args])
-
-    arr_final = [hoist(arr_expr[n]) for n in want_arr]
+    hoisted_inline: dict = {}
+    hi = hoister(arr_syms, hoisted_inline)
+    inline = [hi(_linearise(sp, arr_expr[n], arr_syms, _rmax, _rmin)) for n in want_arr]
+    chain_syms = arr_syms | {sym[n] for n in array_derived}
+    hoisted_chain: dict = {}
+    hc = hoister(chain_syms, hoisted_chain)
+    chain = [(sym[n], hc(_linearise(sp, regime_expression(eqset._by_lhs[n]), chain_syms, _rmax, _rmin)))
+             for n in array_derived]
+    use_chain = False
+    if len(want_arr) > 1:
+        reps, red = sp.cse(inline)
+        cost_inline = sum(sp.count_ops(x) for _, x in reps) + sum(sp.count_ops(x) for x in red)
+        cost_chain = sum(sp.count_ops(x) for _, x in chain)
+        use_chain = cost_chain < cost_inline
+    hoisted = hoisted_chain if use_chain else hoisted_inline
 
     k = Kernel()
     k.order = order
@@ -215,20 +232,28 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
         leaves = sorted({s.name for e in s_exprs for s in e.free_symbols})
         k.scalar_args = leaves
         k.scalar_names = s_names
-        fn = sp.lambdify([sym[a] for a in leaves], s_exprs, modules=[_MATH_NS, "math"], cse=True)
-        k.scalar_fn = fn
+        k.scalar_fn = sp.lambdify([sym[a] for a in leaves], s_exprs, modules=[_MATH_NS, "math"], cse=True)
     k.derived_scalar = scalar_derived
-    if want_arr:
-        leaves = sorted({s.name for e in arr_final for s in e.free_symbols})
-        k.array_args = leaves
-        k.array_names = want_arr
-        syms = [sym[a] if a in sym else sp.Symbol(a, real=True) for a in leaves]
-        k.array_fn = sp.lambdify(syms, arr_final if len(arr_final) > 1 else arr_final[0],
-                                 modules=[_NUMPY_NS, "numpy"], cse=True)
-        if BACKEND == "numexpr":
-            k.numexpr_fns = _numexpr_program(sp, arr_final, want_arr)
+    k.array_names = want_arr
+    if not want_arr:
+        return k
+    modules = [_NUMPY_NS, "numpy"]
+    if use_chain:
+        inner = {x.name for x, _ in chain}
+        leaves = sorted({s.name for _, e in chain for s in e.free_symbols} - inner)
+        outs = [sym[w] for w in want_arr]
+        plan = (chain, outs)
+        k.array_fn = sp.lambdify([sym.get(a) or sp.Symbol(a, real=True) for a in leaves], outs, modules=modules,
+                                 cse=lambda _exprs: plan)
+        program = [(x.name, e) for x, e in chain]
     else:
-        k.array_names = []
+        leaves = sorted({s.name for e in inline for s in e.free_symbols})
+        k.array_fn = sp.lambdify([sym.get(a) or sp.Symbol(a, real=True) for a in leaves],
+                                 inline if len(inline) > 1 else inline[0], modules=modules, cse=True)
+        program = list(zip(want_arr, inline))
+    k.array_args = leaves
+    if BACKEND == "numexpr":
+        k.numexpr_fns = _numexpr_program(sp, [e for _, e in program], [n for n, _ in program])
     return k
 
 
