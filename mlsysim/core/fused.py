@@ -36,6 +36,8 @@ from .variables import VARIABLES
 BACKEND = "numpy"
 #: Below this many elements numpy is faster than numexpr's thread start-up (measured, docs/performance.md).
 NUMEXPR_MIN_SIZE = 100_000
+#: Form of the array stage: ``"auto"`` (the one with fewer array operations), ``"inline"`` or ``"chain"``.
+FORM = "auto"
 
 
 def set_backend(name: str) -> None:
@@ -214,8 +216,8 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
     hc = hoister(chain_syms, hoisted_chain)
     chain = [(sym[n], hc(_linearise(sp, regime_expression(eqset._by_lhs[n]), chain_syms, _rmax, _rmin)))
              for n in array_derived]
-    use_chain = False
-    if len(want_arr) > 1:
+    use_chain = FORM == "chain"
+    if FORM == "auto" and len(want_arr) > 1:
         reps, red = sp.cse(inline)
         cost_inline = sum(sp.count_ops(x) for _, x in reps) + sum(sp.count_ops(x) for x in red)
         cost_chain = sum(sp.count_ops(x) for _, x in chain)

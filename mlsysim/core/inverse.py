@@ -430,7 +430,7 @@ class InverseSolving:
         feasible = found if arrays else True
         sol = Solution(unknown, val, all_values.regimes, feasible,
                        reasons if reasons is not None else "", all_values, method, t)
-        sol.bound = bound if not note else ""
+        sol.bound = bound  # of the exact answer (a rounded count is reported by the note)
         sol.alternatives = [uvar.quantity(a) for a in alternatives]
         sol.note = note
         sol.continuous = uvar.quantity(continuous)
