@@ -55,7 +55,11 @@ def test_fused_equals_per_equation_kernels(set_name):
             with pytest.raises(type(exc)):  # the fused path refuses the same inconsistent inputs, the same way
                 eqset.evaluate(**_as_knowns(mags))
             continue
-        out = eqset.evaluate(**_as_knowns(mags))
+        try:
+            out = eqset.evaluate(**_as_knowns(mags))
+        except DomainError as exc:  # a set's own input checks (e.g. Carbon: idle_power <= tdp) refuse more
+            assert "must" in str(exc)
+            continue
         for n, r in ref.items():
             assert out.magnitude(n) == pytest.approx(r, rel=1e-12, abs=0), (set_name, n)
         # the same inputs, two of them as arrays of 3 points: the array path equals the scalar path
