@@ -12,6 +12,7 @@ scalars and arrays (:meth:`Domain.contains`, :meth:`Domain.check`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,8 +38,8 @@ def _scan(a: np.ndarray, integer: bool):
     if n <= SCAN_BLOCK:
         lo, hi = flat.min(), flat.max()
         return lo, hi, (not integer) or bool((flat == np.rint(flat)).all())
-    buf = np.empty(SCAN_BLOCK, dtype=flat.dtype) if integer else None
-    eq = np.empty(SCAN_BLOCK, dtype=bool) if integer else None
+    buf = np.empty(SCAN_BLOCK if integer else 0, dtype=flat.dtype)
+    eq = np.empty(SCAN_BLOCK if integer else 0, dtype=bool)
     lo, hi, whole = math.inf, -math.inf, True
     for i in range(0, n, SCAN_BLOCK):
         blk = flat[i:i + SCAN_BLOCK]
@@ -62,6 +63,7 @@ class Domain(str):
     """
 
     text: str
+    ok: Callable[[float], bool]
     lower: float  # type: ignore[assignment]  # shadows str.lower on purpose: the domain's lower bound
     lower_open: bool
     upper: float  # type: ignore[assignment]  # shadows str.upper: the upper bound

@@ -91,13 +91,19 @@ class Kernel:
     ``array_names``: derived quantities the array stage returns.
     """
 
-    __slots__ = ("scalar_args", "scalar_names", "scalar_fn", "array_args", "array_names", "array_fn",
-                 "derived_scalar", "numexpr_fns", "order")
+    __slots__ = ("array_args", "array_fn", "array_names", "derived_scalar", "numexpr_fns", "order", "scalar_args",
+                 "scalar_fn", "scalar_names")
 
-    def __init__(self):
-        self.scalar_fn = None
-        self.array_fn = None
-        self.numexpr_fns = None
+    def __init__(self) -> None:
+        self.scalar_args: list[str] = []
+        self.scalar_names: list[str] = []
+        self.scalar_fn: Any = None
+        self.array_args: list[str] = []
+        self.array_names: list[str] = []
+        self.array_fn: Any = None
+        self.numexpr_fns: Any = None
+        self.derived_scalar: list[str] = []
+        self.order: list[str] = []
 
     def run(self, mags: dict) -> dict:
         """``{name: value}`` for every derived quantity this kernel returns (scalars and arrays)."""

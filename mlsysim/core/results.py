@@ -35,7 +35,7 @@ class EvalResult(Mapping):
         self._given = given  # name -> Quantity as given
         self._wrapped: dict = {}
         self._pending: dict = {}  # name -> None: derived quantities computed on first access (lazy arrays)
-        self._compute = None  # callable(names) -> {name: magnitude} for pending quantities
+        self._compute: Any = None  # callable(names) -> {name: magnitude} for pending quantities
 
     def _defer(self, names, compute) -> None:
         """Compute ``names`` on first access with ``compute(names) -> {name: magnitude}`` (a fused kernel)."""
