@@ -176,11 +176,6 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
     scalar_derived = [n for n in order if n not in on_array]
     array_derived = [n for n in order if n in on_array]
 
-    # scalar stage: expressions over scalar leaves
-    full: dict = {}
-    for n in scalar_derived:
-        e = regime_expression(eqset._by_lhs[n])
-        full[n] = e.xreplace({sym[d]: full[d] for d in eqset._by_lhs[n].inputs if d in full})
 
     # array stage: expressions over array leaves, scalar leaves and scalar-stage quantities
     want_arr = [n for n in array_derived if n in outputs or checked(n)]
@@ -232,15 +227,23 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
 
     k = Kernel()
     k.order = order
-    # scalar stage: derived scalars + hoisted subexpressions (over scalar leaves and scalar derived)
-    sub_full = {sym[n]: full[n] for n in scalar_derived}
-    s_names = list(scalar_derived) + [h.name for h in hoisted.values()]
-    s_exprs = [full[n] for n in scalar_derived] + [e.xreplace(sub_full) for e in hoisted]
-    if s_exprs:
-        leaves = sorted({s.name for e in s_exprs for s in e.free_symbols})
+    # scalar stage: one assignment per scalar quantity of the chain, each its own relation over its direct
+    # inputs (the same floating-point operations as evaluating the relations one by one), then the hoisted
+    # subexpressions of the array stage over those
+    assigns = [(sym[n], regime_expression(eqset._by_lhs[n])) for n in scalar_derived]
+    h_items = list(hoisted.items())
+    s_names = list(scalar_derived) + [h.name for _e, h in h_items]
+    s_outs = [sym[n] for n in scalar_derived] + [h for _e, h in h_items]
+    if s_outs:
+        inner = {x.name for x, _ in assigns}
+        leaves = sorted(({s.name for _, e in assigns for s in e.free_symbols}
+                         | {s.name for e, _h in h_items for s in e.free_symbols}) - inner)
         k.scalar_args = leaves
         k.scalar_names = s_names
-        k.scalar_fn = sp.lambdify([sym[a] for a in leaves], s_exprs, modules=[_MATH_NS, "math"], cse=True)
+        plan_s = (assigns + [(h, e) for e, h in h_items], s_outs)
+        k.scalar_fn = sp.lambdify([sym[a] for a in leaves], s_outs,
+                                  modules=[{**_MATH_NS, **_implemented(sp, plan_s[0])}, "math"],
+                                  cse=lambda _exprs: plan_s)
     k.derived_scalar = scalar_derived
     k.array_names = want_arr
     if not want_arr:
@@ -251,7 +254,8 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
         leaves = sorted({s.name for _, e in chain for s in e.free_symbols} - inner)
         outs = [sym[w] for w in want_arr]
         plan = (chain, outs)
-        k.array_fn = sp.lambdify([sym.get(a) or sp.Symbol(a, real=True) for a in leaves], outs, modules=modules,
+        k.array_fn = sp.lambdify([sym.get(a) or sp.Symbol(a, real=True) for a in leaves], outs,
+                                 modules=[{**_NUMPY_NS, **_implemented(sp, chain)}, "numpy"],
                                  cse=lambda _exprs: plan)
         program = [(x.name, e) for x, e in chain]
     else:
@@ -263,6 +267,18 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
     if BACKEND == "numexpr":
         k.numexpr_fns = _numexpr_program(sp, [e for _, e in program], [n for n, _ in program])
     return k
+
+
+def _implemented(sp, assigns) -> dict:
+    """``{name: implementation}`` of the sympy functions with a numeric ``_imp_`` (e.g. Erlang C) used in
+    ``assigns``: lambdify finds them only in the expressions it is given, not in a precomputed plan."""
+    ns = {}
+    for _x, e in assigns:
+        for f in e.atoms(sp.Function):
+            imp = getattr(type(f), "_imp_", None)
+            if imp is not None:
+                ns[type(f).__name__] = imp
+    return ns
 
 
 def _linearise(sp, e, arr_syms, rmax, rmin):
