@@ -199,7 +199,7 @@ class InverseSolving:
 
     def _step_inverse(self, eq: Equation, regime: str, child: str, method: str):
         """Solutions of ``lhs = branch`` for ``child`` as (lambdified fn(lhs, *others), other names)."""
-        key = (id(eq), regime, child)
+        key = (eq, regime, child)  # the equation itself, not id(): an id is reused after garbage collection
         hit = InverseSolving._step_cache.get(key)
         if hit is not None:
             return hit
