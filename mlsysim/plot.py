@@ -207,7 +207,7 @@ def serving_latency(model, hardware, *, batch_sizes: Sequence[int] = (1, 2, 4, 8
     b = _counts("batch_sizes", batch_sizes)
     s = _counts("seq_lens", seq_lens)
     t = sweep(ServingSolver(), model=m, hardware=hw, precision=precision, num_devices=num_devices, batch_size=b,
-              seq_len=s, outputs=["tpot", "memory_required"], as_frame=False, progress=False)
+              seq_len=s, outputs=["tpot", "memory_required", "fits"], as_frame=False, progress=False)
     tpot = t["tpot"].m_as("ms").reshape(len(b), len(s))
     fits = np.asarray(t["fits"], dtype=bool).reshape(len(b), len(s))
     cap = hw.get("memory_capacity")

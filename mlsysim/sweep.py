@@ -24,8 +24,10 @@ Each keyword is a variable of the equation set (or an argument of the solver's `
   number"), so each chunk is evaluated as numpy inside a dask task;
 * anything else (a scalar Quantity, a number, a string such as ``precision="fp8"``): a fixed known.
 
-Columns are the axes (in the units given), every derived quantity (in its nomenclature unit), ``fits``
-for solvers that report it, and ``regime_<name>`` for every max/min (regime) relation evaluated.
+Columns are the axes (in the units given), the outputs asked for (default: the target's headline
+outputs, in their nomenclature units), ``fits`` for solvers that report it, and with ``regimes=True``
+``regime_<name>`` for every max/min (regime) output. Only the columns asked for are computed: one fused
+kernel per chunk (see :mod:`mlsysim.core.fused`).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ import numpy as np
 import pint
 
 from .core.errors import DomainError, MlsysimError, UnitError, UnknownVariableError
+from .core.results import EvalResult
 from .core.units import Q_
 from .core.variables import VARIABLES
 
@@ -275,10 +278,12 @@ class _Progress:
 class _EquationTarget:
     """Sweep an :class:`~mlsysim.core.equations.EquationSet` (outputs chosen up front)."""
 
-    def __init__(self, eqset, outputs):
+    def __init__(self, eqset, outputs, regimes=False):
         self.eqset = eqset
         self.name = eqset.name
         self.outputs = list(outputs) if outputs is not None else None
+        self.regimes = regimes
+        self.shape = None  # the grid's shape when the axes are given shaped to broadcast (see sweep)
 
     def var(self, name):
         if name not in self.eqset.variables:
@@ -289,26 +294,30 @@ class _EquationTarget:
         return VARIABLES[name]
 
     def run(self, knowns: dict, n: int) -> tuple[dict, dict]:
-        names = self.outputs if self.outputs is not None else [d for d in self.eqset.derived if d not in knowns]
-        out = self.eqset.evaluate(outputs=names, **knowns)
+        names = self.outputs if self.outputs is not None else [d for d in self.eqset.headline if d not in knowns]
+        out = self.eqset.evaluate(outputs=names, **knowns)  # one fused kernel for exactly these columns
         cols, units = {}, {}
         for name in names:
             q = out[name]
-            cols[name] = _full(q.magnitude, n)
+            cols[name] = _full(q.magnitude, n, shape=self.shape)
             units[name] = _unit_str(q.units)
-        for name, reg in out.regimes.items():
-            cols[f"regime_{name}"] = _full(reg, n, dtype=object)
-            units[f"regime_{name}"] = ""
+        if self.regimes:
+            for name in names:
+                if self.eqset.defining(name).is_regime:
+                    cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object, shape=self.shape)
+                    units[f"regime_{name}"] = ""
         return cols, units
 
 
 class _SolverTarget:
     """Sweep a solver whose ``solve`` accepts numpy arrays (ServingSolver, SingleNodeSolver, ...)."""
 
-    def __init__(self, solver, outputs):
+    def __init__(self, solver, outputs, regimes=False):
         self.solver = solver
         self.name = f"{type(solver).__name__}.solve"
         self.outputs = list(outputs) if outputs is not None else None
+        self.regimes = regimes
+        self.shape = None  # the grid's shape when the axes are given shaped to broadcast (see sweep)
         eqs = getattr(solver, "equations", None)
         self.variables = set(getattr(eqs, "variables", []) or [])
 
@@ -326,23 +335,34 @@ class _SolverTarget:
         except TypeError as exc:  # an unexpected keyword of solve()
             raise UnknownVariableError(f"sweep over {self.name}: {exc}") from None
         cols, units = {}, {}
-        out = getattr(res, "_out", None)
-        if out is not None and hasattr(out, "_mag"):  # an EvalResult behind a solver result
-            for name in out._mag:
+        out = getattr(res, "evaluation", None)
+        if isinstance(out, EvalResult):  # an EvalResult behind a solver result (computed lazily per column)
+            eqset = out._set
+            names = self.outputs if self.outputs is not None else eqset.headline + ["fits"]
+            unknown = [o for o in names if o != "fits" and o not in out]
+            if unknown:
+                raise UnknownVariableError(f"sweep over {self.name}: no output {', '.join(unknown)}; it gives "
+                                           f"{', '.join(list(out) + ['fits'])}")
+            for name in names:
+                if name == "fits":
+                    fits = getattr(res, "fits", None)
+                    if fits is not None:
+                        cols["fits"] = _full(np.asarray(fits, dtype=bool), n, dtype=bool, shape=self.shape)
+                        units["fits"] = ""
+                    continue
                 q = out[name]
-                cols[name] = _full(q.magnitude, n)
+                cols[name] = _full(q.magnitude, n, shape=self.shape)
                 units[name] = _unit_str(q.units)
-            fits = getattr(res, "fits", None)
-            if fits is not None:
-                cols["fits"] = _full(np.asarray(fits, dtype=bool), n, dtype=bool)
-                units["fits"] = ""
-            for name, reg in out.regimes.items():
-                cols[f"regime_{name}"] = _full(reg, n, dtype=object)
-                units[f"regime_{name}"] = ""
+            if self.regimes:
+                for name in names:
+                    if name in eqset.derived and eqset.defining(name).is_regime:
+                        cols[f"regime_{name}"] = _full(out.regime(name), n, dtype=object, shape=self.shape)
+                        units[f"regime_{name}"] = ""
+            return cols, units
         elif isinstance(getattr(res, "_values", None), Mapping):  # sustainability / TCO results
             for name, q in res._values.items():
                 if isinstance(q, pint.Quantity):
-                    cols[name] = _full(q.magnitude, n)
+                    cols[name] = _full(q.magnitude, n, shape=self.shape)
                     units[name] = _unit_str(q.units)
         else:
             raise DomainError(f"sweep over {self.name}: its result ({type(res).__name__}) exposes no evaluated "
@@ -357,24 +377,54 @@ class _SolverTarget:
         return cols, units
 
 
-def _full(values, n: int, dtype=float):
-    """``values`` as a length-``n`` array (scalars broadcast)."""
+def _full(values, n: int, dtype=float, shape=None):
+    """``values`` as a length-``n`` array (scalars broadcast; an array over the grid's ``shape`` raveled)."""
     a = np.asarray(values, dtype=dtype if dtype is not float else None)
     if a.ndim == 0:
         return np.full(n, a.item(), dtype=dtype)
+    if shape is not None and a.shape != (n,):
+        return np.broadcast_to(a, shape).reshape(-1)
     if a.shape != (n,):
         a = np.broadcast_to(a, (n,))
     return a
 
 
-def _resolve_target(target, outputs):
+class _LazyColumn:
+    """A column computed on first access (an axis repeated over the grid: not needed to compute the outputs)."""
+
+    def __init__(self, make, n: int):
+        self.make = make
+        self.shape = (n,)
+
+
+class _Columns(dict):
+    """The table's columns; a :class:`_LazyColumn` is materialised (once) when read."""
+
+    def __getitem__(self, k):
+        v = dict.__getitem__(self, k)
+        if isinstance(v, _LazyColumn):
+            v = v.make()
+            dict.__setitem__(self, k, v)
+        return v
+
+    def values(self):
+        return [self[k] for k in self]
+
+    def items(self):
+        return [(k, self[k]) for k in self]
+
+    def get(self, k, default=None):
+        return self[k] if k in self else default
+
+
+def _resolve_target(target, outputs, regimes=False):
     from .core.equation_sets import Equations
     from .core.equations import EquationSet
 
     if isinstance(target, str):
         target = Equations.get(target)
     if isinstance(target, EquationSet):
-        return _EquationTarget(target, outputs)
+        return _EquationTarget(target, outputs, regimes)
     if isinstance(target, type) and callable(getattr(target, "solve", None)):
         try:
             target = target()
@@ -382,7 +432,7 @@ def _resolve_target(target, outputs):
             raise DomainError(f"sweep: cannot create {target.__name__}() without arguments ({exc}); pass an "
                               f"instance") from None
     if callable(getattr(target, "solve", None)):
-        return _SolverTarget(target, outputs)
+        return _SolverTarget(target, outputs, regimes)
     raise DomainError(f"sweep target must be an equation set (or its name, e.g. 'Roofline') or a solver "
                                f"with solve(); got {target!r}")
 
@@ -401,13 +451,13 @@ class SweepTable:
 
     def __init__(self, columns: Mapping[str, Any], units: Mapping[str, str], *, axes: Iterable[str] = (),
                  target: str = "", fixed: Mapping[str, str] | None = None, _progress=None):
-        self._cols = dict(columns)
+        self._cols = _Columns(columns)
         self.units = dict(units)
         self.axes = list(axes)
         self.target = target
         self.fixed = dict(fixed or {})
         self._progress = _progress
-        lengths = {k: int(v.shape[0]) for k, v in self._cols.items()}
+        lengths = {k: int(v.shape[0]) for k, v in dict.items(self._cols)}
         if len(set(lengths.values())) > 1:
             raise DomainError(f"SweepTable columns differ in length: {lengths}")
         self._n = next(iter(lengths.values())) if lengths else 0
@@ -428,7 +478,7 @@ class SweepTable:
     @property
     def lazy(self) -> bool:
         """True when the columns are dask arrays, not yet computed."""
-        return any(_is_dask(v) for v in self._cols.values())
+        return any(_is_dask(v) for v in dict.values(self._cols))
 
     def __len__(self):
         return self._n
@@ -564,7 +614,7 @@ def _cell(x) -> str:
 
 # ----------------------------------------------------------------------------------------- sweep
 def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHUNK_SIZE, progress: bool | None = None,
-          as_frame: bool | None = None, **axes):
+          as_frame: bool | None = None, regimes: bool = False, **axes):
     """Evaluate ``target`` over the Cartesian product of the array axes, vectorised.
 
     Parameters
@@ -574,8 +624,10 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
         instance or class whose ``solve`` accepts numpy arrays (``ServingSolver``, ``SingleNodeSolver``,
         ``SustainabilitySolver``).
     outputs : list of str, optional
-        Derived quantities to compute (default: every one the set derives; missing inputs raise
-        :class:`~mlsysim.core.errors.UnderdeterminedError` naming them). For a solver: columns to keep.
+        Derived quantities to compute, and only these (one fused kernel per chunk). Default: the target's
+        headline outputs (``EquationSet.headline``: what nothing else in the set is computed from, plus the
+        max/min regime quantities; for a solver, those of its set plus ``fits``). Missing inputs raise
+        :class:`~mlsysim.core.errors.UnderdeterminedError` naming them.
     chunk_size : int
         Grid points per vectorised call [1] (default 1e6): bounds the memory of one call.
     progress : bool, optional
@@ -584,6 +636,9 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
     as_frame : bool, optional
         ``True``: a pandas DataFrame; ``False``: a :class:`SweepTable`; default: a DataFrame when pandas is
         installed (and no axis is a dask array), else a SweepTable.
+    regimes : bool
+        Add a ``regime_<name>`` column (which regime binds, per point) for every max/min output asked for.
+        Off by default: the labels cost a pass over the branches and an object column.
     **axes
         Axes (arrays, ranges ``(start, stop, num[, "log"])``, lists) and fixed knowns (scalars); see the
         module docstring. Dimensioned variables need units [their nomenclature dimension].
@@ -612,7 +667,7 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
         raise DomainError(f"chunk_size must be a whole number >= 1 [points]; got {chunk_size!r}")
     if isinstance(outputs, str):
         outputs = [outputs]
-    tgt = _resolve_target(target, outputs)
+    tgt = _resolve_target(target, outputs, regimes)
     solver = isinstance(tgt, _SolverTarget)
     fixed: dict[str, Any] = {}
     grid: list[_Axis] = []
@@ -647,22 +702,37 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
                   for k, v in fixed.items()}
     axis_names = [a.name for a in grid]
 
+    # the whole grid in one call: give the target each axis shaped to broadcast (as hand-written numpy would),
+    # so that work on one axis is done once per axis value, not once per grid point
+    whole_grid = not lazy and len(chunks) == 1 and len(numeric) > 1
+
     def evaluate_chunk(combo, start, stop, report=True):
-        idx = np.arange(start, stop)
-        coords = np.unravel_index(idx, shape) if shape else ()
         knowns = dict(fixed)
         cols: dict = {}
         units: dict = {}
         n = stop - start
         for a, ci in zip(categorical, combo):
             knowns[a.name] = a.values[ci]
-        for a, c in zip(numeric, coords):
-            knowns[a.name] = a.take(c)
+        if whole_grid:
+            shaped = {}
+            for i, a in enumerate(numeric):
+                sh = [1] * len(shape)
+                sh[i] = len(a)
+                shaped[a.name] = a.values.reshape(sh)
+                knowns[a.name] = Q_(shaped[a.name], a.unit) if a.unit else shaped[a.name]
+            tgt.shape = shape
+        else:
+            coords = np.unravel_index(np.arange(start, stop), shape) if shape else ()
+            for a, c in zip(numeric, coords):
+                knowns[a.name] = a.take(c)
+            tgt.shape = None
         out, out_units = tgt.run(knowns, n)
         for a in grid:  # axes first, in the order given
             if a.categorical:
                 v = a.values[combo[categorical.index(a)]]
                 cols[a.name] = np.full(n, str(getattr(v, "key", getattr(v, "name", v))), dtype=object)
+            elif whole_grid:
+                cols[a.name] = _LazyColumn(lambda v=shaped[a.name]: np.broadcast_to(v, shape).reshape(-1), n)
             else:
                 cols[a.name] = a.values[coords[numeric.index(a)]]
             units[a.name] = a.unit
@@ -691,7 +761,7 @@ def sweep(target, *, outputs: Iterable[str] | None = None, chunk_size: int = CHU
     if len(parts) == 1:
         columns = parts[0][0]
     else:
-        columns = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+        columns = {k: np.concatenate([_Columns(p[0])[k] for p in parts]) for k in parts[0][0]}
     table = SweepTable(columns, units, axes=axis_names, target=tgt.name, fixed=fixed_repr)
     if as_frame is None:
         try:

@@ -7,11 +7,21 @@ import ast
 import io
 import pathlib
 
+import sys
+
 import pytest
 
-import conftest
-
 TESTS = pathlib.Path(__file__).resolve().parent
+
+
+def _root_conftest(config=None):
+    """``tests/conftest.py`` as pytest loaded it (``import conftest`` may name another folder's conftest)."""
+    modules = list(config.pluginmanager.get_plugins()) if config is not None else []
+    for module in modules + list(sys.modules.values()):
+        f = getattr(module, "__file__", None)
+        if f and pathlib.Path(f).resolve() == TESTS / "conftest.py":
+            return module
+    raise AssertionError("tests/conftest.py was not loaded")
 ROOTS = ("/work", "/home", "/root", "/Users", "/mnt", "/data", "/srv", "/opt")
 
 
@@ -41,19 +51,19 @@ def test_no_test_names_a_path_outside_the_repository():
     assert not bad, "tests must read the repository's own copies (tests/data):\n" + "\n".join(bad)
 
 
-def test_the_recorder_catches_an_outside_open(tmp_path):
+def test_the_recorder_catches_an_outside_open(tmp_path, pytestconfig):
     outside = "/nonexistent-mlsysim-probe/published_cases.json"
-    before = len(conftest.OUTSIDE_OPENS)
+    before = len(_root_conftest(pytestconfig).OUTSIDE_OPENS)
     with pytest.raises(FileNotFoundError):
         open(outside)
     with pytest.raises(FileNotFoundError):
         pathlib.Path(outside).read_text()
     with pytest.raises(FileNotFoundError):
         io.open(outside)
-    caught = conftest.OUTSIDE_OPENS[before:]
-    del conftest.OUTSIDE_OPENS[before:]  # the probe itself must not fail the session
+    caught = _root_conftest(pytestconfig).OUTSIDE_OPENS[before:]
+    del _root_conftest(pytestconfig).OUTSIDE_OPENS[before:]  # the probe itself must not fail the session
     assert caught == [outside] * 3
     # the repository, and a temporary directory, are fine
     (tmp_path / "x.txt").write_text("ok")
-    open(conftest.REPO_ROOT / "pyproject.toml").close()
-    assert conftest.OUTSIDE_OPENS[before:] == []
+    open(_root_conftest(pytestconfig).REPO_ROOT / "pyproject.toml").close()
+    assert _root_conftest(pytestconfig).OUTSIDE_OPENS[before:] == []

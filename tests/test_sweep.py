@@ -24,12 +24,12 @@ FIXED = dict(peak_flops=H100_PEAK, memory_bandwidth=H100_BW, compute_efficiency=
 
 def roofline_table(**kw):
     return sweep("Roofline", flops=Q_(np.array([1e9, 1e12]), "FLOP"), bytes_moved=Q_(np.array([1e9, 1e6, 1e3]), "byte"),
-                 **{"as_frame": False, **FIXED, **kw})
+                 **{"as_frame": False, "regimes": True, **FIXED, **kw})
 
 
 # ------------------------------------------------------------------------------ grid and values
 def test_roofline_grid_matches_hand_calculation():
-    t = roofline_table()
+    t = roofline_table(outputs=["latency", "ridge_point", "arithmetic_intensity"])
     assert isinstance(t, SweepTable)
     assert len(t) == 2 * 3 and t.shape[0] == 6
     # C order: the last axis varies fastest
@@ -75,7 +75,7 @@ def test_ranges_linear_log_and_whole_number_snap():
 
 def test_serving_solver_sweep_fits_and_kv_by_hand():
     t = sweep(mlsysim.ServingSolver, model="Llama3_8B", hardware="H100", batch_size=[1, 32, 72],
-              seq_len=[1024, 8192], as_frame=False)
+              seq_len=[1024, 8192], as_frame=False, outputs=["kv_cache_bytes", "tpot", "fits"], regimes=True)
     assert len(t) == 6
     # memory = weights 8.03e9 * 2 B (16.06 GB) + 131072 B/token * seq * batch; H100 holds 80 GiB = 85.9 GB.
     # seq 8192: 16.06e9 + B * 1.0737e9 <= 85.9e9  <=>  B <= 65.0: batch 72 does not fit; everything else does
@@ -116,7 +116,7 @@ def test_one_vectorised_call_per_chunk(monkeypatch):
     monkeypatch.setattr(type(eq), "evaluate", counting)
     flops = Q_(np.geomspace(1e9, 1e13, 10), "FLOP")
     whole = sweep(eq, flops=flops, bytes_moved=Q_(np.geomspace(1e6, 1e9, 3), "byte"), as_frame=False, **FIXED)
-    assert calls == [30]  # 30 points, one call
+    assert calls == [10]  # 30 points, one call: the 10 flops and 3 bytes_moved broadcast as a 10 x 3 grid
     calls.clear()
     parts = sweep(eq, flops=flops, bytes_moved=Q_(np.geomspace(1e6, 1e9, 3), "byte"), as_frame=False, chunk_size=7,
                   progress=False, **FIXED)
@@ -165,7 +165,7 @@ def test_sweeptable_dict_and_html():
 
 def test_dataframe_when_pandas_installed():
     pd = pytest.importorskip("pandas")
-    df = sweep("Roofline", flops=Q_(np.array([1e9, 1e12]), "FLOP"), bytes_moved=Q_(1, "GB"), **FIXED)
+    df = sweep("Roofline", flops=Q_(np.array([1e9, 1e12]), "FLOP"), bytes_moved=Q_(1, "GB"), regimes=True, **FIXED)
     assert isinstance(df, pd.DataFrame) and len(df) == 2
     assert df.attrs["units"]["latency"] == "s" and df.attrs["units"]["flops"] == "FLOP"
     assert df["latency"].iloc[1] == pytest.approx(1e12 / (0.7 * 989.4e12))
@@ -273,3 +273,15 @@ def test_notebook_reprs():
     q = Q_(3.35, "TB/s")
     assert "TB" in q._repr_html_() and "TB" in q._repr_latex_()
     assert "<table" in eq.evaluate(**{**FIXED, "flops": Q_(1, "TFLOP"), "bytes_moved": Q_(1, "GB")})._repr_html_()
+
+
+def test_default_columns_are_the_headline_outputs_only():
+    # Roofline's headline: latency, ridge_point, attainable_flops (nothing else is computed from them; latency
+    # and attainable_flops are max/min regimes); compute_time, memory_time, arithmetic_intensity are not columns
+    t = sweep("Roofline", flops=Q_(np.array([1e9, 1e12]), "FLOP"), bytes_moved=Q_(1, "GB"), as_frame=False, **FIXED)
+    assert t.columns == ["flops", "latency", "ridge_point", "attainable_flops"]
+    assert not any(c.startswith("regime_") for c in t.columns)  # labels only when asked (regimes=True)
+    s = sweep(mlsysim.ServingSolver, model="Llama3_8B", hardware="H100", batch_size=[1, 8], seq_len=1024,
+              as_frame=False)
+    assert {"tpot", "ttft", "request_latency", "memory_required", "decode_throughput", "fits"} <= set(s.columns)
+    assert "kv_cache_bytes" not in s.columns

@@ -12,6 +12,7 @@ scalars and arrays (:meth:`Domain.contains`, :meth:`Domain.check`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,6 +24,37 @@ COUNT_TOL = 1e-9
 EDGE_TOL = 1e-12
 
 
+#: Elements per block of an array scan: the block stays in cache across the min, max and whole-number tests.
+SCAN_BLOCK = 1 << 15
+
+
+def _scan(a: np.ndarray, integer: bool):
+    """(min, max, all exact whole numbers) of ``a`` in one cache-friendly pass (NaN propagates to min/max).
+
+    ``integer=False`` skips the whole-number test (reported as True).
+    """
+    flat = a.reshape(-1) if a.flags.c_contiguous else a.ravel()
+    n = flat.size
+    if n <= SCAN_BLOCK:
+        lo, hi = flat.min(), flat.max()
+        return lo, hi, (not integer) or bool((flat == np.rint(flat)).all())
+    buf = np.empty(SCAN_BLOCK if integer else 0, dtype=flat.dtype)
+    eq = np.empty(SCAN_BLOCK if integer else 0, dtype=bool)
+    lo, hi, whole = math.inf, -math.inf, True
+    for i in range(0, n, SCAN_BLOCK):
+        blk = flat[i:i + SCAN_BLOCK]
+        bl, bh = blk.min(), blk.max()
+        if bl != bl or bh != bh:
+            return math.nan, math.nan, whole  # a NaN: reported as such by the caller
+        lo, hi = min(lo, bl), max(hi, bh)
+        if whole and integer:
+            m = blk.size
+            np.rint(blk, out=buf[:m])
+            np.equal(blk, buf[:m], out=eq[:m])
+            whole = bool(eq[:m].all())
+    return lo, hi, whole
+
+
 class Domain(str):
     """A named set of admissible values: ``lower`` (open or closed) to ``upper``, optionally whole numbers.
 
@@ -31,6 +63,7 @@ class Domain(str):
     """
 
     text: str
+    ok: Callable[[float], bool]
     lower: float  # type: ignore[assignment]  # shadows str.lower on purpose: the domain's lower bound
     lower_open: bool
     upper: float  # type: ignore[assignment]  # shadows str.upper: the upper bound
@@ -44,7 +77,29 @@ class Domain(str):
         self.lower_open = lower_open
         self.upper = upper
         self.integer = integer
+        self.ok = self._fast_test()
         return self
+
+    def _fast_test(self):
+        """A predicate on one Python float, specialised to this domain (the scalar hot path)."""
+        inf = math.inf
+        lo, hi = self.lower, self.upper
+        if self.integer:
+            slack_lo = self._lo_slack()
+            tol = COUNT_TOL
+
+            def ok(x):
+                return slack_lo <= x < inf and (x.is_integer() or abs(x - round(x)) <= tol * max(1.0, abs(x)))
+            return ok
+        if hi < inf:
+            top = hi * (1 + EDGE_TOL)
+            return (lambda x: lo < x <= top) if self.lower_open else (lambda x: lo <= x <= top)
+        if lo == -inf:
+            return lambda x: -inf < x < inf
+        if self.lower_open:
+            return lambda x: lo < x < inf
+        slack = self._lo_slack()
+        return lambda x: slack <= x < inf
 
     @property
     def name(self) -> str:
@@ -105,7 +160,7 @@ class Domain(str):
                 raise DomainError(f"{name} must be numeric; got an array of dtype {a.dtype}")
             if a.size == 0:
                 raise DomainError(f"{name} is an empty array")
-            lo, hi = a.min(), a.max()  # NaN propagates through min/max: two reductions, no temporaries
+            lo, hi, whole = _scan(a, self.integer and a.dtype.kind == "f")
             if a.dtype.kind == "f" and not (math.isfinite(lo) and math.isfinite(hi)):
                 self._fail(name, "contains NaN or infinite values")
             if self.lower > -math.inf:
@@ -116,11 +171,10 @@ class Domain(str):
                     self._fail(name, f"has {what} (min {lo:g})")
             if self.upper < math.inf and hi > self.upper * (1 + EDGE_TOL):
                 self._fail(name, f"has a value > {self.upper:g} (max {hi:g})")
-            if self.integer and a.dtype.kind == "f" and not bool(
-                    (np.abs(a - np.round(a)) <= COUNT_TOL * np.maximum(1.0, np.abs(a))).all()):
-                self._fail(name, "has non-integer values")
+            if not whole and not bool((np.abs(a - np.round(a)) <= COUNT_TOL * np.maximum(1.0, np.abs(a))).all()):
+                self._fail(name, "has non-integer values")  # (exact whole numbers pass the scan's cheap test)
             return
-        if type(a) is float and not self.integer and self.contains(a):
+        if type(a) is float and self.ok(a):
             return  # the common case, without the float() round trip below
         try:
             x = float(a)

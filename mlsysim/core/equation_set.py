@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import fused as _fused
 from .equation import Equation, _label, _sympy, expr_dimensionality
 from .errors import DefinitionError, DomainError, OverdeterminedError, UnderdeterminedError, UnknownVariableError
 from .hooks import renderer
@@ -31,7 +32,8 @@ class EquationSet(InverseSolving):
         What the set models.
     """
 
-    def __init__(self, name: str, equations: Sequence[Equation], description: str = ""):
+    def __init__(self, name: str, equations: Sequence[Equation], description: str = "",
+                 headline: Sequence[str] | None = None):
         self.name = name
         self.description = description
         self.equations: dict[str, Equation] = {}
@@ -51,6 +53,14 @@ class EquationSet(InverseSolving):
         self.inputs = sorted(allv - set(self.derived))
         self.variables = self.inputs + self.derived
         self._order = self._toposort()
+        used = set().union(*[eq.inputs for eq in self.equations.values()]) if self.equations else set()
+        #: the outputs a sweep reports by default: given, or every quantity nothing else in the set is
+        #: computed from, plus every regime (max/min) quantity (e.g. Serving: tpot, ttft, request_latency ...)
+        self.headline = list(headline) if headline is not None else [
+            d for d in self.derived if d not in used or self._by_lhs[d].is_regime]
+        for h in self.headline:
+            if h not in self._by_lhs:
+                raise DefinitionError(f"{name}: headline output {h!r} is not derived by the set")
         self._fns: dict = {}
         self._plans: dict = {}
         self._deps_cache: dict = {}
@@ -154,7 +164,25 @@ class EquationSet(InverseSolving):
         find an *input* that meets a target, use :meth:`solve`.
         """
         mags = self._convert(knowns)
-        given_derived = frozenset(k for k in mags if k in self._by_lhs)
+        array_inputs = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
+        key = ("__request__", None if outputs is None else tuple(outputs), frozenset(mags), array_inputs)
+        plan = self._fns.get(key)
+        if plan is None:
+            plan = self._fns[key] = self._request(outputs, frozenset(mags), array_inputs)
+        given_derived, eager, lazy, missing, regs, bypassed = plan
+        if given_derived:
+            self._check_given_derived(mags, given_derived)
+        result, _order = self._fused(eager, given_derived, mags)
+        res = EvalResult(self, result, dict(regs), dict(knowns), bypassed=bypassed, not_computed=missing)
+        if lazy:
+            res._defer(lazy, lambda names: self._fused(tuple(names), given_derived, mags)[0])
+        return res
+
+    def _request(self, outputs, known: frozenset, array_inputs: frozenset):
+        """What an evaluate call with these known names computes (cached per signature): (given derived,
+        outputs computed now, outputs computed on access, not computable {name: missing}, regime keys,
+        bypassed relation keys). Raises the errors of :meth:`evaluate` for unknown or missing names."""
+        given_derived = frozenset(k for k in known if k in self._by_lhs)
         want = list(outputs) if outputs is not None else [d for d in self.derived if d not in given_derived]
         for w in want:
             if w not in self._by_lhs:
@@ -162,7 +190,7 @@ class EquationSet(InverseSolving):
         want = [w for w in want if w not in given_derived]
         missing = {}
         for w in want:
-            miss = sorted(self.input_deps(w, given_derived) - set(mags))
+            miss = sorted(self.input_deps(w, given_derived) - known)
             if miss:
                 missing[w] = miss
         if missing and (outputs is not None or len(missing) == len(want)):
@@ -172,17 +200,42 @@ class EquationSet(InverseSolving):
                 f"(needed for {', '.join(missing)}); or pass outputs=[...] to compute only some quantities")
         # no outputs named: compute what the knowns determine; the rest raise UnderdeterminedError on access
         want = [w for w in want if w not in missing]
-        if given_derived:
-            self._check_given_derived(mags, given_derived)
-        needed: set = set()
+        lazy = []
+        if outputs is None and array_inputs and len(want) > 1:
+            # arrays and no outputs named (a solver's full evaluation): compute now what depends on scalars only
+            # and what must be checked (may leave its domain); the rest on first access, one fused kernel each
+            lazy = [w for w in want if self.input_deps(w, given_derived) & array_inputs
+                    and not self._maybe_negative(self._by_lhs[w])]
+        eager = tuple(w for w in want if w not in lazy)
+        closure: set = set()
         for w in want:
-            needed |= self._derived_closure(w, given_derived)
-        order = [n for n in self._order if n in needed]
-        vals, regs = self._forward(mags, order)
-        result = {n: vals[n] for n in order}
-        given_q = {k: knowns[k] for k in knowns}
+            closure |= self._derived_closure(w, given_derived)
+        regs = {self._by_lhs[n].key: None for n in self._order if n in closure and self._by_lhs[n].is_regime}
         bypassed = tuple(self._by_lhs[n].key for n in self._order if n in given_derived)
-        return EvalResult(self, result, regs, given_q, bypassed=bypassed, not_computed=missing)
+        return given_derived, eager, tuple(n for n in self._order if n in lazy), missing, regs, bypassed
+
+    def _fused(self, want: tuple, stop: frozenset, mags: dict):
+        """Run the fused kernel for ``want`` (see :mod:`.fused`); return ({name: value}, closure order).
+
+        Every value returned is checked: scalars fully against their domain, arrays by a lower-bound scan
+        only where the relation can leave the domain (a sum of positive terms is not re-scanned).
+        """
+        arrays = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
+        key = ("__fused__", want, stop, tuple(sorted((k, mags[k].dtype.str) for k in arrays)), _fused.BACKEND)
+        kernel = self._fns.get(key)
+        if kernel is None:
+            kernel = self._fns[key] = _fused.build(self, want, stop, arrays,
+                                                   lambda n: self._maybe_negative(self._by_lhs[n]))
+        try:
+            vals = kernel.run(mags)
+        except _fused._NonFinite as exc:
+            raise DomainError(f"{self.name}: evaluating {', '.join(want)} gave a non-finite result ({exc}); check "
+                              f"the inputs' magnitudes") from None
+        for n in kernel.derived_scalar:
+            vals[n] = _fused.check_scalar(self, n, vals[n])
+        for n in kernel.array_names:
+            self._check_output(self._by_lhs[n], vals[n])
+        return {n: vals[n] for n in kernel.order if n in vals}, kernel.order
 
     def _check_given_derived(self, mags: dict, given_derived: frozenset) -> None:
         """A given derived value whose relation's inputs are all known too must agree with that relation."""
@@ -270,13 +323,30 @@ class EquationSet(InverseSolving):
         key = ("__maybe_negative__", eq.key)
         hit = self._fns.get(key)
         if hit is None:
+            sp = _sympy()
+            # use the inputs' lower bounds too: a count n >= 1 is written 1 + m with m >= 0, so that sympy
+            # proves e.g. latency * (2 n - 2) >= 0 and the output needs no scan
+            shift = {}
+            for name in eq.inputs:
+                d = VARIABLES[name].domain
+                if d.lower >= 1 and not d.lower_open:
+                    shift[VARIABLES[name].symbol] = d.lower + sp.Dummy(f"{name}_excess", nonnegative=True)
             hit = self._fns[key] = any(not (e.is_positive or (eq.lhs.domain in ("nonnegative", "count0")
                                                             and e.is_nonnegative))
-                                       for e in eq.branches().values())
+                                       and not (ee.is_positive or (eq.lhs.domain in ("nonnegative", "count0")
+                                                                   and ee.is_nonnegative))
+                                       for e in eq.branches().values()
+                                       for ee in [e.xreplace(shift) if shift else e])
         return hit
 
 
     def _regime_index(self, eq: Equation, vals: dict):
+        missing = [a for a in eq.inputs if a not in vals]
+        if missing:  # an intermediate the fused kernel did not materialise: compute it now (labels on request)
+            base = {k: v for k, v in vals.items() if k in self.inputs or k in self._by_lhs}
+            stop = frozenset(k for k in base if k in self._by_lhs)
+            got, _ = self._fused(tuple(m for m in self._order if m in missing), stop, base)
+            vals = {**vals, **got}
         outs = []
         for r in eq.regimes:
             f, args = self._kernel(eq, r)

@@ -199,7 +199,7 @@ class InverseSolving:
 
     def _step_inverse(self, eq: Equation, regime: str, child: str, method: str):
         """Solutions of ``lhs = branch`` for ``child`` as (lambdified fn(lhs, *others), other names)."""
-        key = (id(eq), regime, child)
+        key = (eq, regime, child)  # the equation itself, not id(): an id is reused after garbage collection
         hit = InverseSolving._step_cache.get(key)
         if hit is not None:
             return hit
@@ -430,7 +430,7 @@ class InverseSolving:
         feasible = found if arrays else True
         sol = Solution(unknown, val, all_values.regimes, feasible,
                        reasons if reasons is not None else "", all_values, method, t)
-        sol.bound = bound if not note else ""
+        sol.bound = bound  # of the exact answer (a rounded count is reported by the note)
         sol.alternatives = [uvar.quantity(a) for a in alternatives]
         sol.note = note
         sol.continuous = uvar.quantity(continuous)

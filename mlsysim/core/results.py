@@ -34,10 +34,32 @@ class EvalResult(Mapping):
         self._regimes = regimes  # equation key -> index (int or array)
         self._given = given  # name -> Quantity as given
         self._wrapped: dict = {}
+        self._pending: dict = {}  # name -> None: derived quantities computed on first access (lazy arrays)
+        self._compute: Any = None  # callable(names) -> {name: magnitude} for pending quantities
+
+    def _defer(self, names, compute) -> None:
+        """Compute ``names`` on first access with ``compute(names) -> {name: magnitude}`` (a fused kernel)."""
+        self._pending.update(dict.fromkeys(n for n in names if n not in self._mag))
+        self._compute = compute
+
+    def _ensure(self, names) -> None:
+        todo = tuple(n for n in names if n in self._pending)
+        if todo:
+            got = self._compute(todo)
+            for n, v in got.items():
+                self._mag.setdefault(n, v)
+                self._pending.pop(n, None)
+
+    def compute(self) -> "EvalResult":
+        """Compute every quantity not computed yet, in one fused call (lazy array results); returns self."""
+        self._ensure(list(self._pending))
+        return self
 
     def __getitem__(self, name):
         if name in self._wrapped:
             return self._wrapped[name]
+        if name in self._pending:
+            self._ensure((name,))
         if name in self._mag:
             q = VARIABLES[name].quantity(self._mag[name])
             self._wrapped[name] = q
@@ -50,7 +72,7 @@ class EvalResult(Mapping):
         raise KeyError(name)
 
     def __contains__(self, name):
-        return name in self._mag or name in self._given
+        return name in self._mag or name in self._pending or name in self._given
 
     def get(self, name, default=None):
         return self[name] if name in self else default
@@ -65,17 +87,24 @@ class EvalResult(Mapping):
             raise AttributeError(f"{self._set.name} result has no {name!r}"
                                  + (f"; did you mean {', '.join(close)}?" if close else "")) from None
 
+    def _derived_names(self) -> list:
+        return list(self._mag) + [k for k in self._pending if k not in self._mag]
+
     def __iter__(self):
-        return iter(list(self._mag) + [k for k in self._given if k not in self._mag])
+        d = self._derived_names()
+        return iter(d + [k for k in self._given if k not in d])
 
     def __len__(self):
-        return len(self._mag) + len([k for k in self._given if k not in self._mag])
+        d = self._derived_names()
+        return len(d) + len([k for k in self._given if k not in d])
 
     def _given_mag(self):
         return self._set._convert(self._given)
 
     def magnitude(self, name: str):
         """Base-unit magnitude (float or array) of a derived quantity, without wrapping."""
+        if name in self._pending:
+            self._ensure((name,))
         return self._mag[name]
 
     def regime(self, name: str):
@@ -101,6 +130,7 @@ class EvalResult(Mapping):
 
     def to_dict(self) -> dict:
         """Plain data: ``{name: {"value": magnitude, "unit": str}}`` plus ``regimes``."""
+        self.compute()
         out: dict[str, Any] = {}
         for k in self:
             q = self[k]
@@ -115,6 +145,7 @@ class EvalResult(Mapping):
 
     def __repr__(self):
         lines = [f"{self._set.name} result:"]
+        self.compute()
         for k in self._mag:
             lines.append(f"  {k:<22} {fmt_quantity(self[k], name=k)}")
         for k, r in self.regimes.items():
@@ -129,6 +160,7 @@ class EvalResult(Mapping):
         return "\n".join(lines)
 
     def _repr_html_(self):
+        self.compute()
         rows = "".join(f"<tr><td><code>{k}</code></td><td>{fmt_quantity(self[k])}</td></tr>" for k in self._mag)
         return f"<table><caption>{self._set.name}</caption>{rows}</table>"
 

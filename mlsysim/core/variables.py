@@ -67,6 +67,8 @@ class Var:
         self.base_unit = base_unit_of(self.pint_unit)
         # factor from base-unit magnitude to reporting-unit magnitude
         self.from_base = conversion_factor(self.base_unit, self.pint_unit)
+        #: a plain number in base units: a float is taken as it is (the validate hot path)
+        self._plain = bool(self.pint_unit.dimensionless) and self.from_base == 1.0 and self.base_unit == self.pint_unit
 
     @property
     def symbol(self):
@@ -94,6 +96,21 @@ class Var:
         1, a negative time, NaN, ...) naming the variable and the value. This is the one validation path:
         the engine's ``evaluate``/``solve``, the solvers, the CLI, sweeps and plots all call it.
         """
+        # hot path: a Python float/int, or a Quantity holding one, in the domain
+        t = type(value)
+        if t is float or t is int:
+            if self._plain:
+                m = float(value)
+                if self.domain.ok(m):
+                    return m
+        else:
+            mag = getattr(value, "_magnitude", None)
+            if type(mag) is float or type(mag) is int:
+                m = magnitude_in(value, self.base_unit, self.name)
+                if type(m) is not float:
+                    m = float(m)
+                if self.domain.ok(m):
+                    return m
         if isinstance(value, (list, tuple)):
             raise UnitError(f"{self.name}: pass a numpy array (inside a Quantity) rather than a {type(value).__name__}")
         if isinstance(value, str):

@@ -157,7 +157,8 @@ class _Facade(Solver):
         if unknown not in needed:
             raise UnderdeterminedError(f"{tname} does not depend on {unknown} in {eq.name}")
         try:
-            sol = eq.solve(unknown, **{k: v for k, v in knowns.items() if k in needed}, **{tname: tval})
+            sol = eq.solve(unknown, round_counts=False,  # rounded below, with the serving note
+                           **{k: v for k, v in knowns.items() if k in needed}, **{tname: tval})
         except InfeasibleError as e:
             if e.binding is None:  # name what binds, as the base does
                 e.binding = tname

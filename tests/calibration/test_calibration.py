@@ -49,7 +49,9 @@ def test_fit_never_opens_validation_cases_and_reproduces_the_committed_table(mon
     allowed = (f"{repo}/data/measurements/", f"{repo}/benchmarks/device/results/", f"{repo}/mlsysim/")
     assert in_repo and all(p.startswith(allowed) for p in in_repo), in_repo
     committed = json.loads((PKG / "fitted.json").read_text())
-    assert json.loads(json.dumps(result)) == committed, "fitted.json is stale: run python -m mlsysim.calibration.fit"
+    # equal to the committed table up to floating-point summation order (numpy/BLAS builds differ in the last
+    # digits of a median over 30,000 rows); any real change of a fit moves far more than 1e-9
+    assert _close(json.loads(json.dumps(result)), committed), "fitted.json is stale: run python -m mlsysim.calibration.fit"
 
 
 def test_gemm_law_hand_calculation():
@@ -190,3 +192,14 @@ def test_efficiency_sets_are_dimensionally_consistent_and_invert(name, point, ta
         got = s.solve(unknown, **{target: value}, **knowns)
         want = given.m_as(got.units) if hasattr(given, "m_as") else given
         assert got.magnitude == pytest.approx(want, rel=1e-6), unknown
+
+
+def _close(a, b, rel=1e-9) -> bool:
+    """Structural equality with floats compared to ``rel`` relative."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y, rel) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and abs(a - b) <= rel * max(abs(a), abs(b), 1e-300)
+    return a == b

@@ -297,7 +297,8 @@ def test_validate_is_the_one_domain_check():
     assert validate("memory_bandwidth", Q_(3.35, "TB/s")) == pytest.approx(3.35e12)
     np.testing.assert_array_equal(validate("batch_size", np.array([1, 2, 64])), [1.0, 2.0, 64.0])
     for bad, msg in [(0.5, "batch_size must be a whole number >= 1; got 0.5"), (0, "whole number >= 1"),
-                     (np.array([1.0, 2.5]), "non-integer"), (True, "must be a number; got True"), (float("nan"), "whole number")]:
+                     (np.array([1.0, 2.5]), "non-integer"), (True, "must be a number; got True"),
+                     (float("nan"), "whole number")]:
         with pytest.raises(DomainError, match=msg):
             validate("batch_size", bad)
     with pytest.raises(DomainError, match="compute_efficiency must be a finite number with 0 < x <= 1"):
@@ -370,3 +371,11 @@ def test_carbon_device_count_is_whole():
     s = C.solve("num_devices", carbon=Q_(43, "t"), **kw)
     assert s.continuous.m_as("") == pytest.approx(43000 / 221.76)
     assert s.m_as("") == 193 and s.all.carbon.m_as("t") == pytest.approx(193 * 0.22176)
+
+
+def test_zero_target_at_the_domain_edge_is_not_called_independent():
+    # carbon = intensity * energy: a zero budget needs a zero-carbon grid (0 g/kWh), and carbon does depend on it
+    C = mlsysim.Equations.Carbon
+    s = C.solve("carbon_intensity", carbon=Q_(0, "t"), power=Q_(700, "W"), num_devices=8, duration=Q_(1, "day"),
+                pue=1.2)
+    assert s.m_as("g/kWh") == 0 and s.bound == "" and "does not depend" not in repr(s)

@@ -4,7 +4,6 @@ depend on it there (then the solution must still reproduce the target and say it
 
 The expected value in each check is the input the test itself drew, not anything the code computed.
 """
-import math
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 
 import mlsysim
 from mlsysim import Q_
-from mlsysim.core.errors import InfeasibleError
 from mlsysim.core.variables import VARIABLES
 
 SETS = list(mlsysim.Equations)

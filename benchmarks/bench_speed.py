@@ -1,0 +1,335 @@
+"""Issue #16's table, measured as written: five ratios in one run (alternated trials, medians).
+
+Run: ``python benchmarks/bench_speed.py [--rounds N] [--json out.json]`` (about a minute on 2 cores; not a
+pass/fail test, it prints the table and whether each goal is met).
+
+Rows (mlsysim call; baseline; goal):
+
+* ``import``: ``import mlsysim`` in a fresh interpreter; published mlsysim 0.3.0, the same; >= 4x faster.
+* ``scalar``: ``ServingSolver().solve(Llama3_70B, H100, seq_len=4096, batch_size=1, precision="fp8")``;
+  0.3.0's ``ServingModel().solve`` with the same arguments; >= 4x faster.
+* ``evaluate``: ``Equations.Serving.evaluate(outputs=["tpot"], batch_size=<1e6 array>, ...)``; hand numpy
+  of tpot; <= 1.3x.
+* ``solver``: ``ServingSolver().solve(..., batch_size=<1e6 array>).tpot``; hand numpy of tpot; <= 1.5x.
+* ``sweep``: ``mlsysim.sweep(ServingSolver, outputs=["tpot"])`` on a 100^3 grid (batch x context x
+  bandwidth); hand numpy of tpot on the same grid (broadcast axes); <= 1.5x.
+
+For the three array rows a second, **folded** hand version is also timed for information: the same tpot
+with every scalar coefficient folded by hand (``c0 + max(c1*B, c2*B + c3)``, the fewest array operations,
+which is what the fused kernel computes); its ratio shows the distance to that floor.
+
+How it is measured:
+
+* **Alternated, medians.** Each round runs the mlsysim call and its baseline back to back (the order
+  alternating from round to round), after an untimed warm-up; the figure is the median over rounds of
+  each side and their ratio. The machine may be shared: alternation and medians make a ratio robust to
+  load that drifts, not to load that spikes inside one call; the spread is printed.
+* **Hand numpy computes exactly the outputs requested** (tpot only), transcribing the relations of
+  ``Equations.Serving`` (``mlsysim/core/equation_sets/serving.py``) as a person would write them: scalar
+  parts as Python floats, array parts as numpy expressions in base units (B, FLOP, s), including the
+  tensor-parallel all-reduce term of the decode overhead (zero on one device, but part of the formula).
+  Its inputs are plain float arrays already in base units (no validation), the fastest case for it.
+* **Correctness first.** Before timing, each mlsysim result is asserted equal to its hand version to a
+  relative 1e-9, and one point to a hand calculation.
+* **mlsysim 0.3.0** runs in its own virtual environment (``python3 -m venv /tmp/mlsysim030 &&
+  /tmp/mlsysim030/bin/pip install mlsysim==0.3.0``, or ``MLSYSIM030_PYTHON``), in isolated mode so that this
+  checkout does not shadow it; without it the two rows that need it print "skipped". Its scalar solve is
+  timed inside its own process (its import excluded), one fresh process per round.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from _util import machine  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import mlsysim  # noqa: E402
+from mlsysim import Q_  # noqa: E402
+from mlsysim.solvers import ServingSolver  # noqa: E402
+
+DEFAULT_PYTHON = "/tmp/mlsysim030/bin/python"
+RTOL = 1e-9
+N = 10 ** 6
+SCALAR_CALLS = 300
+
+IMPORT_CHILD = "import time; t = time.perf_counter(); import mlsysim; print(time.perf_counter() - t)"
+
+#: runs inside the 0.3.0 environment: per-call time of ServingModel.solve (import excluded)
+SCALAR_CHILD_030 = r"""
+import sys, time
+import mlsysim
+from mlsysim.engine.solvers.serving import ServingModel
+m, h = mlsysim.Models.Language.Llama3_70B, mlsysim.Hardware.Cloud.H100
+s = ServingModel()
+s.solve(m, h, seq_len=4096, batch_size=1, precision="fp8")
+n = int(sys.argv[1])
+t = time.perf_counter()
+for _ in range(n):
+    s.solve(m, h, seq_len=4096, batch_size=1, precision="fp8")
+print((time.perf_counter() - t) / n)
+"""
+
+
+def published_python():
+    exe = os.environ.get("MLSYSIM030_PYTHON") or DEFAULT_PYTHON
+    return exe if os.path.exists(exe) else None
+
+
+def run_child(args, env=None):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=tempfile.gettempdir(), env=env)
+    if p.returncode != 0:
+        raise RuntimeError((p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1])
+    return float(p.stdout.strip().splitlines()[-1])
+
+
+def alternate(ours, theirs, rounds):
+    """Median seconds of ``ours()`` and ``theirs()`` over ``rounds`` alternated rounds, plus the spread."""
+    a, b = [], []
+    for i in range(rounds):
+        for which in ((0, 1) if i % 2 == 0 else (1, 0)):
+            if which == 0:
+                a.append(ours())
+            else:
+                b.append(theirs())
+    return statistics.median(a), statistics.median(b), (min(a), max(a)), (min(b), max(b))
+
+
+def timed(fn):
+    def run():
+        t = time.perf_counter()
+        fn()
+        return time.perf_counter() - t
+    return run
+
+
+# ------------------------------------------------------------------------------------------ the formula
+def constants(model, hw, precision):
+    """Scalars of the tpot relation from the solver's own binding (registry values and default assumptions)."""
+    b = ServingSolver().bind(model=model, hardware=hw, precision=precision, seq_len=4096, batch_size=1) \
+        if hasattr(ServingSolver, "bind") and callable(getattr(ServingSolver(), "bind", None)) else None
+    knowns = b.knowns if b is not None and hasattr(b, "knowns") else ServingSolver()._bind(
+        model, hw, seq_len=4096, batch_size=1, precision=precision)[0]
+    c = {}
+    for k, v in knowns.items():
+        var = mlsysim.core.variables.VARIABLES[k]
+        c[k] = float(v.to(var.base_unit).magnitude) if hasattr(v, "units") else float(v)
+    return c, knowns
+
+
+def hand_tpot(B, s, bw, c):
+    """tpot of ``Equations.Serving`` by hand (base units): decode overhead + max(compute, memory).
+
+    ``B``, ``s``, ``bw``: batch size, context, memory bandwidth (arrays or floats, broadcastable).
+    """
+    n, L, h, be = c["num_devices"], c["num_layers"], c["hidden_size"], c["bytes_per_element"]
+    # scalars (Python floats)
+    kv_per_token = 2 * L * c["num_kv_heads"] * c["head_dim"] * be
+    weight_bytes = c["parameters"] * be
+    base_macs = c["active_parameters"] - c["embedding_parameters"] + c["vocab_size"] * h
+    attn_macs_per_ctx = L * c["num_heads"] * c["head_dim"]
+    mac = c["flops_per_mac"]
+    rate = n * c["compute_efficiency"] * c["peak_flops"]
+    ar_coeff = c["tp_allreduces_per_forward"] * L * 2 * (n - 1) / n * h * be / c["link_bandwidth"]
+    ar_fixed = c["tp_allreduces_per_forward"] * L * 2 * (n - 1) * c["link_latency"]
+    # arrays
+    overhead = c["overhead"] + ar_fixed + ar_coeff * B
+    if np.ndim(s) == 0:
+        compute = B * (mac * (base_macs + attn_macs_per_ctx * s) / rate)
+        memory = (weight_bytes + B * (kv_per_token * s + c["activation_traffic_bytes"])) / (n * bw)
+    else:
+        compute = B * (mac / rate * (base_macs + attn_macs_per_ctx * s))
+        memory = (weight_bytes + B * (kv_per_token * s + c["activation_traffic_bytes"])) / (n * bw)
+    return overhead + np.maximum(compute, memory)
+
+
+def folded_tpot(c, s, bw):
+    """tpot's coefficients folded by hand for arrays of B (and broadcast s, bw): the fewest array operations."""
+    n, L, h, be = c["num_devices"], c["num_layers"], c["hidden_size"], c["bytes_per_element"]
+    kv_per_token = 2 * L * c["num_kv_heads"] * c["head_dim"] * be
+    weight_bytes = c["parameters"] * be
+    base_macs = c["active_parameters"] - c["embedding_parameters"] + c["vocab_size"] * h
+    rate = n * c["compute_efficiency"] * c["peak_flops"]
+    ar_coeff = c["tp_allreduces_per_forward"] * L * 2 * (n - 1) / n * h * be / c["link_bandwidth"]
+    c0 = c["overhead"] + c["tp_allreduces_per_forward"] * L * 2 * (n - 1) * c["link_latency"]
+    c1 = c["flops_per_mac"] * (base_macs + L * c["num_heads"] * c["head_dim"] * s) / rate + ar_coeff
+    c2 = (kv_per_token * s + c["activation_traffic_bytes"]) / (n * bw) + ar_coeff
+    c3 = weight_bytes / (n * bw)
+    return lambda B: c0 + np.maximum(c1 * B, c2 * B + c3)
+
+
+def assert_close(got, want, what):
+    got = np.asarray(got, dtype=float)
+    want = np.broadcast_to(np.asarray(want, dtype=float), got.shape)
+    rel = np.max(np.abs(got / want - 1))
+    assert rel <= RTOL, f"{what}: max rel. diff {rel:.3g} > {RTOL:g}"
+
+
+# ------------------------------------------------------------------------------------------ rows
+def row_import(rounds, exe):
+    env = dict(os.environ, PYTHONPATH=REPO)
+    ours = lambda: run_child([sys.executable, "-c", IMPORT_CHILD], env)  # noqa: E731
+    theirs = lambda: run_child([exe, "-I", "-c", IMPORT_CHILD])  # noqa: E731
+    a, b, sa, sb = alternate(ours, theirs, rounds)
+    return dict(ours_s=a, base_s=b, ratio=b / a, spread=(sa, sb), goal=">= 4x faster", ok=b / a >= 4)
+
+
+def row_scalar(rounds, exe):
+    solver = ServingSolver()
+    m, hw = mlsysim.Models.Llama3_70B, mlsysim.Hardware.H100
+    r = solver.solve(m, hw, seq_len=4096, batch_size=1, precision="fp8")
+    c, _ = constants(m, hw, "fp8")
+    assert_close(r.tpot.m_as("s"), hand_tpot(1.0, 4096.0, c["memory_bandwidth"], c), "scalar tpot")
+
+    def ours():
+        t = time.perf_counter()
+        for _ in range(SCALAR_CALLS):
+            solver.solve(m, hw, seq_len=4096, batch_size=1, precision="fp8")
+        return (time.perf_counter() - t) / SCALAR_CALLS
+
+    theirs = lambda: run_child([exe, "-I", "-c", SCALAR_CHILD_030, str(SCALAR_CALLS)])  # noqa: E731
+    a, b, sa, sb = alternate(ours, theirs, rounds)
+    return dict(ours_s=a, base_s=b, ratio=b / a, spread=(sa, sb), goal=">= 4x faster", ok=b / a >= 4)
+
+
+def row_evaluate(rounds):
+    m, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
+    c, knowns = constants(m, hw, "fp16")
+    S = mlsysim.Equations.Serving
+    knowns = {k: v for k, v in knowns.items() if k in S.input_deps("tpot")}
+    batch = np.round(np.linspace(1, 256, N))
+    knowns["batch_size"] = batch
+    lib = lambda: S.evaluate(outputs=["tpot"], **knowns).magnitude("tpot")  # noqa: E731
+    hand = lambda: hand_tpot(batch, c["seq_len"], c["memory_bandwidth"], c)  # noqa: E731
+    assert_close(lib(), hand(), "evaluate tpot")
+    # one point by hand: batch 1, 4096 tokens, memory-bound: (weights + KV) / bandwidth + overhead
+    W = c["parameters"] * 2
+    kv = 2 * 32 * 8 * 128 * 2 * 4096
+    one = (W + kv + c["activation_traffic_bytes"]) / c["memory_bandwidth"] + c["overhead"]
+    assert abs(lib()[0] / one - 1) < 1e-12
+    fold = folded_tpot(c, c["seq_len"], c["memory_bandwidth"])
+    assert_close(fold(batch), hand(), "folded tpot")
+    a, b, sa, sb = alternate(timed(lib), timed(hand), rounds)
+    f = statistics.median(timed(lambda: fold(batch))() for _ in range(rounds))
+    return dict(ours_s=a, base_s=b, ratio=a / b, spread=(sa, sb), goal="<= 1.3x", ok=a / b <= 1.3, folded_s=f)
+
+
+def row_solver(rounds):
+    m, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
+    c, _ = constants(m, hw, "fp16")
+    batch = np.round(np.linspace(1, 256, N))
+    solver = ServingSolver()
+    lib = lambda: solver.solve(m, hw, seq_len=4096, batch_size=batch,  # noqa: E731
+                               precision="fp16").tpot.magnitude
+    hand = lambda: hand_tpot(batch, 4096.0, c["memory_bandwidth"], c)  # noqa: E731
+    res = solver.solve(m, hw, seq_len=4096, batch_size=batch, precision="fp16")
+    assert_close(res.tpot.m_as("s"), hand(), "solver tpot")
+    fold = folded_tpot(c, 4096.0, c["memory_bandwidth"])
+    a, b, sa, sb = alternate(timed(lib), timed(hand), rounds)
+    f = statistics.median(timed(lambda: fold(batch))() for _ in range(rounds))
+    return dict(ours_s=a, base_s=b, ratio=a / b, spread=(sa, sb), goal="<= 1.5x", ok=a / b <= 1.5, folded_s=f)
+
+
+def row_sweep(rounds):
+    m, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
+    c, _ = constants(m, hw, "fp16")
+    axis = 100
+    batch = np.round(np.linspace(1, 256, axis))
+    seq = np.round(np.geomspace(128, 32768, axis))
+    bw = np.linspace(2.0, 5.0, axis) * 1e12  # B/s
+    kw = dict(model=m, hardware=hw, batch_size=batch, seq_len=seq, memory_bandwidth=Q_(bw, "B/s"),
+              precision="fp16", outputs=["tpot"], as_frame=False, progress=False)
+    lib = lambda: mlsysim.sweep(ServingSolver, **kw)  # noqa: E731
+
+    def hand():
+        return hand_tpot(batch[:, None, None], seq[None, :, None], bw[None, None, :], c).ravel()
+
+    t = lib()
+    assert_close(t.magnitude("tpot"), hand(), "sweep tpot")
+    a, b, sa, sb = alternate(timed(lib), timed(hand), rounds)
+    return dict(ours_s=a, base_s=b, ratio=a / b, spread=(sa, sb), goal="<= 1.5x", ok=a / b <= 1.5)
+
+
+def row_numexpr(rounds):
+    """Information: the fused kernel of five Serving outputs on 1e6 points, numpy vs the numexpr backend."""
+    from mlsysim.core import fused
+
+    try:
+        import numexpr
+    except ImportError:
+        return {"skipped": "numexpr not installed (pip install 'mlsysim[fast]')"}
+    m, hw = mlsysim.Models.Llama3_8B, mlsysim.Hardware.H100
+    _, knowns = constants(m, hw, "fp16")
+    knowns = dict(knowns)
+    knowns["batch_size"] = np.round(np.linspace(1, 256, N))
+    knowns["seq_len"] = np.round(np.geomspace(128, 32768, N))
+    outs = ["tpot", "ttft", "request_latency", "memory_required", "decode_throughput"]
+    S = mlsysim.Equations.Serving
+
+    def run(backend):
+        fused.set_backend(backend)
+        try:
+            r = S.evaluate(outputs=outs, **knowns)
+            return [r.magnitude(o) for o in outs]
+        finally:
+            fused.set_backend("numpy")
+
+    for a, b in zip(run("numexpr"), run("numpy")):
+        assert_close(a, b, "numexpr vs numpy")
+    a, b, sa, sb = alternate(timed(lambda: run("numexpr")), timed(lambda: run("numpy")), rounds)
+    return dict(ours_s=a, base_s=b, ratio=a / b, spread=(sa, sb), goal="information", ok=True,
+                threads=numexpr.detect_number_of_cores())
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    exe = published_python()
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at start; "
+          f"date {time.strftime('%Y-%m-%d %H:%M')}")
+    rows = {}
+    rows_to_run = (("import", row_import, True), ("scalar", row_scalar, True), ("evaluate", row_evaluate, False),
+                   ("solver", row_solver, False), ("sweep", row_sweep, False), ("numexpr", row_numexpr, False))
+    for name, fn, needs in rows_to_run:
+        if needs and exe is None:
+            rows[name] = {"skipped": f"no {DEFAULT_PYTHON} (see the module docstring)"}
+            print(f"{name}: skipped ({rows[name]['skipped']})")
+            continue
+        t0 = time.perf_counter()
+        rows[name] = fn(args.rounds, exe) if needs else fn(args.rounds)
+        r = rows[name]
+        if "skipped" in r:
+            print(f"{name}: skipped ({r['skipped']})")
+            continue
+        unit = 1e3 if r["ours_s"] > 1e-3 else 1e6
+        u = "ms" if unit == 1e3 else "us"
+        (oa, ob), (ba, bb) = r["spread"]
+        print(f"{name:<9} mlsysim {r['ours_s'] * unit:9.2f} {u}  baseline {r['base_s'] * unit:9.2f} {u}  "
+              f"ratio {r['ratio']:6.2f}x  goal {r['goal']:<13} {'met' if r['ok'] else 'NOT met'}  "
+              f"({time.perf_counter() - t0:.0f} s; ranges ours {oa * unit:.2f}-{ob * unit:.2f}, "
+              f"baseline {ba * unit:.2f}-{bb * unit:.2f} {u})")
+        if "folded_s" in r:
+            print(f"{'':<9} folded hand numpy {r['folded_s'] * unit:9.2f} {u}: mlsysim / folded "
+                  f"{r['ours_s'] / r['folded_s']:.2f}x (information)")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": machine(), "rows": rows}, f, indent=1, default=str)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
