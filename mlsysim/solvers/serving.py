@@ -357,13 +357,14 @@ class _ResultBase:
         return d
 
 
-class _Overlay:
-    """An evaluation with some quantities replaced (speculative decoding's tpot, throughput, ...); the
-    regime and every other quantity come from the underlying evaluation."""
+class _Overlay(EvalResult):
+    """An evaluation with some quantities replaced (the per-operation tpot and ttft, speculative decoding's
+    time per accepted token, ...); the regime and every other quantity come from the underlying evaluation.
+    It is an :class:`EvalResult` (sweeps and plots tabulate it); unreplaced attributes read the base's."""
 
-    def __init__(self, out, replaced: dict):
-        self._base = out
-        self._replaced = replaced
+    def __init__(self, out, replaced: dict):  # noqa: D107 - no EvalResult.__init__: the base holds the data
+        object.__setattr__(self, "_base", out)
+        object.__setattr__(self, "_replaced", replaced)
 
     def __getitem__(self, name):
         return self._replaced[name] if name in self._replaced else self._base[name]
@@ -372,7 +373,13 @@ class _Overlay:
         return name in self._replaced or name in self._base
 
     def __getattr__(self, name):
+        if name in ("_base", "_replaced"):
+            raise AttributeError(name)
         return getattr(self._base, name)
+
+    def magnitude(self, name):
+        q = self[name]
+        return q.magnitude if hasattr(q, "magnitude") else q
 
     def to_dict(self):
         d = self._base.to_dict()
