@@ -161,11 +161,15 @@ def _allreduce_renamed(prefix: str):
                       key=f"{prefix}_allreduce", description=f"one tensor-parallel ring all-reduce in {prefix}")
 
 
-def _miss_equation() -> Equation:
+def _miss_equation(guard: bool = False) -> Equation:
     """Probability that one token's routing misses a given expert, ``1 - k/E`` (a derived variable that is
     never negative: ``experts_per_token > num_experts`` is refused by its domain before any power of it)."""
-    return Equation("expert_miss_probability", "expert_miss_probability",
-                    1 - sym.experts_per_token / sym.num_experts, source=EXPERTS_READ,
+    import sympy as sp
+
+    miss = 1 - sym.experts_per_token / sym.num_experts
+    # guard: max(0, ...) so that every stage of a fused evaluation stays real for any inputs (k >= E: all read)
+    return Equation("expert_miss_probability", "expert_miss_probability", sp.Max(0, miss) if guard else miss,
+                    source=EXPERTS_READ,
                     description="probability that one token's k of E experts miss a given expert")
 
 
@@ -471,7 +475,7 @@ def build_serving_ops() -> EquationSet:
     eqs = [
         Equation("decode_step_tokens", "decode_step_tokens", B * q, source=PER_OPERATION,
                  description="tokens of one decode step: q per sequence"),
-        _miss_equation(),
+        _miss_equation(guard=True),
         Equation("experts_read", "experts_read", E * (1 - sym.expert_miss_probability ** (B * q)),
                  source=EXPERTS_READ,
                  description="expected distinct experts per layer read by a decode step"),
