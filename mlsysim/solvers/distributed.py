@@ -57,7 +57,8 @@ DEFAULT_ASSUMPTIONS: dict[str, Assumption] = {
 }
 
 #: outputs computed for every layout
-OUTPUTS = ["step_time", "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "bubble_fraction",
+OUTPUTS = ["step_time", "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "bubble_ratio",
+           "bubble_fraction",
            "dp_comm_time", "dp_exposed_time", "mfu", "hfu", "device_flops_rate", "scaling_efficiency",
            "tokens_per_second", "flops_per_iteration", "model_flops_per_iteration", "microbatches",
            "model_state_bytes", "activation_memory", "memory_per_device", "memory_utilization"]
@@ -102,7 +103,7 @@ class DistributedResult:
 
     Attributes (pint Quantities unless noted): ``step_time`` [s] and its parts ``compute_time``,
     ``tp_comm_time``, ``pp_comm_time``, ``bubble_time``, ``dp_exposed_time`` [s]; ``dp_comm_time`` [s]
-    (before overlap); ``bubble_fraction``, ``mfu``, ``hfu``, ``scaling_efficiency`` [1];
+    (before overlap); ``bubble_ratio`` (bubble / ideal time), ``bubble_fraction`` (bubble / step), ``mfu``, ``hfu``, ``scaling_efficiency`` [1];
     ``tokens_per_second`` [1/s]; ``device_flops_rate`` [TFLOP/s]; ``memory_per_device``,
     ``model_state_bytes``, ``activation_memory`` [GB]; ``fits`` (bool); ``layout`` (dict);
     ``assumptions`` (list of :class:`~mlsysim.core.assumptions.Assumption`).
@@ -373,6 +374,9 @@ class DistributedSolver:
             raise DomainError(f"dp * micro_batch_size = {dp} * {micro_batch_size} must divide global_batch = "
                               f"{global_batch} (whole microbatches per replica)")
         g = fleet.devices_per_node
+        if tp <= g and g % tp:
+            raise DomainError(f"tp = {tp} does not divide the {g} devices of a node ({fleet.name}): some tensor-"
+                              f"parallel groups would straddle two nodes; choose tp dividing {g}")
         if tp > g:
             if not allow_cross_node_tp:
                 raise DomainError(f"tp = {tp} is larger than a node ({g} devices): tensor parallelism would cross "

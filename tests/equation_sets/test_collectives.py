@@ -33,15 +33,29 @@ def test_reduce_scatter_allgather_alltoall_p2p_tree():
     # alpha + M/B = 5e-7 + 0.02
     assert out.p2p_time.to("s").magnitude == pytest.approx(0.0200005, rel=1e-12)
     # 2 log2(8) alpha + 2 M/B = 6 * 5e-7 + 0.04
-    assert out.tree_allreduce_time.to("s").magnitude == pytest.approx(0.040003, rel=1e-12)
+    assert mlsysim.Equations.TreeAllReduce.evaluate(**BASE).tree_allreduce_time.to("s").magnitude == pytest.approx(0.040003, rel=1e-12)
 
 
 def test_bus_bandwidth_equals_link_bandwidth_without_latency():
     # nccl-tests: busbw = algbw * 2(n-1)/n; with alpha = 0 the ring runs at link speed, busbw = B
-    out = C.evaluate(**dict(BASE, link_latency=Q_(0, "s")))
+    out = mlsysim.Equations.BusBandwidth.evaluate(**dict(BASE, link_latency=Q_(0, "s")))
     assert out.bus_bandwidth.to("GB/s").magnitude == pytest.approx(50.0, rel=1e-12)
     # algbw = M / T = 1e9 / 0.035 = 28.571 GB/s
     assert out.algorithm_bandwidth.to("GB/s").magnitude == pytest.approx(1 / 0.035, rel=1e-12)
+
+
+def test_one_device_collectives_cost_nothing():
+    # one rank: p - 1 = 0 steps, so ring all-reduce, reduce-scatter, all-gather and all-to-all take 0 s;
+    # a point-to-point message still pays alpha + M/B = 5e-7 + 0.02 s
+    out = C.evaluate(**dict(BASE, num_devices=1))
+    for name in ("allreduce_time", "reduce_scatter_time", "allgather_time", "alltoall_time"):
+        assert out[name].to("s").magnitude == 0.0, name
+    assert out.p2p_time.to("s").magnitude == pytest.approx(0.0200005, rel=1e-12)
+
+
+def test_bus_bandwidth_of_one_rank_is_refused():
+    with pytest.raises(DomainError):
+        mlsysim.Equations.BusBandwidth.evaluate(**dict(BASE, num_devices=1))
 
 
 def test_solve_link_bandwidth_for_100ms_allreduce():

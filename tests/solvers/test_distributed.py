@@ -50,16 +50,52 @@ def test_megatron_table1_throughput_within_15_percent(row):
     assert float(r.hfu) / float(r.mfu) == pytest.approx(4 / 3, rel=1e-12)
 
 
-def test_breakdown_adds_up_and_mfu_definition():
-    r = megatron_row("megatron_t1_145p6B")
-    total = sum(q.to("s").magnitude for q in r.breakdown().values())
-    assert r.step_time.to("s").magnitude == pytest.approx(total, rel=1e-12)
-    # MFU = model FLOPs / (T N peak), peak = 312 TFLOP/s (A100 bf16)
-    mfu = r.model_flops_per_iteration.to("FLOP").magnitude / (r.step_time.to("s").magnitude * 1536 * 312e12)
-    assert float(r.mfu) == pytest.approx(mfu, rel=1e-12)
-    # bubble: (p - 1)/(v m) = 7 / (2 * 2304/24) = 7/192
-    assert float(r.bubble_fraction) == pytest.approx(7 / 192, rel=1e-12)
-    assert float(r.scaling_efficiency) == pytest.approx(r.compute_time.to("s").magnitude / total, rel=1e-12)
+def test_single_device_step_is_the_iron_law_by_hand():
+    """One A100 (no communication): step = F / (eta R_peak) with Megatron's FLOP count, written out here."""
+    fleet = mlsysim.Fleet(hardware="A100", num_nodes=1, devices_per_node=1, intra_node_fabric="NVLink3",
+                          inter_node_fabric="InfiniBand_HDR")
+    r = S.solve(model=gpt(24, 2304, 24), fleet=fleet, tp=1, pp=1, dp=1, global_batch=8, recompute="full",
+                zero_stage=0, compute_efficiency=0.5)
+    # F = 96 B s L h^2 (1 + s/(6h) + V/(16 L h)), B = 8, s = 2048, L = 24, h = 2304, V = 51200
+    #   = 96 * 8 * 2048 * 24 * 2304^2 * (1 + 0.148148 + 0.057870) = 2.00388e14 * 1.206019 = 2.41669e14 FLOP
+    F = 96 * 8 * 2048 * 24 * 2304 ** 2 * (1 + 2048 / (6 * 2304) + 51200 / (16 * 24 * 2304))
+    assert F == pytest.approx(2.41669e14, rel=1e-5)
+    # T = F / (0.5 * 312e12) = 1.549162 s
+    assert r.step_time.to("s").magnitude == pytest.approx(F / (0.5 * 312e12), rel=1e-12)
+    assert r.step_time.to("s").magnitude == pytest.approx(1.549162, rel=1e-5)
+    # MFU counts 3 passes of the 4 done under full recomputation: 0.5 * 3/4 = 0.375; HFU = 0.5
+    assert float(r.mfu) == pytest.approx(0.375, rel=1e-12)
+    assert float(r.hfu) == pytest.approx(0.5, rel=1e-12)
+    assert float(r.bubble_fraction) == 0.0
+    assert sum(q.to("s").magnitude for q in r.breakdown().values()) == pytest.approx(1.549162, rel=1e-5)
+
+
+def test_two_stage_pipeline_by_hand():
+    """pp = 2 on one node of 2 A100s over NVLink 3: compute, p2p sends and the bubble, written out."""
+    fleet = mlsysim.Fleet(hardware="A100", num_nodes=1, devices_per_node=2, intra_node_fabric="NVLink3",
+                          inter_node_fabric="InfiniBand_HDR")
+    r = S.solve(model=gpt(24, 2304, 24), fleet=fleet, tp=1, pp=2, dp=1, global_batch=8, recompute="full",
+                zero_stage=0, compute_efficiency=0.5, link_efficiency=0.8)
+    F = 96 * 8 * 2048 * 24 * 2304 ** 2 * (1 + 2048 / (6 * 2304) + 51200 / (16 * 24 * 2304))
+    comp = F / 2 / (0.5 * 312e12)                     # each device does half: 0.774581 s
+    # m = 8 microbatches; bubble = (p-1)/m = 1/8 of the stage's work; idle share of the schedule 1/9
+    bubble = comp / 8
+    # one send: alpha + b s h 2 bytes / (0.8 * 300 GB/s) (NVLink 3: 300 GB/s each way, alpha from the registry)
+    alpha = 1e-6  # NVLink 3 per-message latency in the Fabrics registry: 1 us
+    send = alpha + 2048 * 2304 * 2 / (0.8 * 300e9)
+    pp_comm = 2 * 8 * (1 / 2) * send                 # 2 v m (p-1)/p sends
+    assert r.compute_time.to("s").magnitude == pytest.approx(comp, rel=1e-12)
+    assert float(r.bubble_ratio) == pytest.approx(1 / 8, rel=1e-12)
+    assert float(r.bubble_fraction) == pytest.approx(1 / 9, rel=1e-12)
+    assert r.step_time.to("s").magnitude == pytest.approx(comp + bubble + pp_comm, rel=1e-12)
+
+
+def test_tp_groups_may_not_straddle_nodes():
+    # 48 heads allow tp = 3, but 3 does not divide the 8 GPUs of a DGX node: groups 3-5 and 6-8 would span
+    # two nodes while the model prices them on NVLink
+    model = gpt(24, 3072, 48)
+    with pytest.raises(DomainError, match="straddle"):
+        S.solve(model=model, fleet=Systems.A100_Megatron.replace(num_nodes=3), tp=3, pp=1, dp=8, global_batch=64)
 
 
 def test_time_to_train_and_tokens_per_second():
