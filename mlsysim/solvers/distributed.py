@@ -56,12 +56,83 @@ DEFAULT_ASSUMPTIONS: dict[str, Assumption] = {
         "fraction of the gradient all-reduce hidden by the backward pass"),
 }
 
+#: assumptions of the per-operation model (``Equations.TrainingStep``), besides the calibrated laws
+OPS_ASSUMPTIONS: dict[str, Assumption] = {
+    "tp_overlap": Assumption(
+        "tp_overlap", 1.0, assumption(
+            "backward tensor-parallel overlap",
+            "Megatron-LM issues the input-gradient all-reduce of a column-parallel layer asynchronously and computes "
+            "the weight gradient meanwhile (Korthikanti et al. 2022, Sec. 4.2.2); 1 = all of the backward traffic "
+            "may hide, up to the weight-gradient GEMMs' length (the set caps it there)"),
+        "fraction of the backward tensor-parallel traffic that can overlap the weight-gradient GEMMs"),
+    "grad_bytes_per_element": Assumption(
+        "grad_bytes_per_element", Q_(4, "byte"), assumption(
+            "gradient reduction precision",
+            "Megatron-LM accumulates and all-reduces gradients in fp32 when training in bf16 "
+            "(--accumulate-allreduce-grads-in-fp32, on by default for bf16): 4 bytes per element"),
+        "bytes per gradient element in the data-parallel reduction"),
+    "dp_bucket_bytes": Assumption(
+        "dp_bucket_bytes", Q_(25e6, "byte"), assumption(
+            "gradient bucket size",
+            "PyTorch DDP's default bucket_cap_mb = 25 (Li et al. 2020, VLDB 13(12), Sec. 3.2.3); the last bucket of "
+            "a step cannot overlap the backward pass"),
+        "bytes per data-parallel gradient bucket"),
+}
+
+#: attention kernels: (score matrix materialised, description)
+ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
+
+#: parts of ``step_time`` in the per-operation model (``DistributedResult.breakdown``)
+OPS_PARTS = ["gemm_step_time", "kernel_step_time", "tp_exposed_step_time", "recompute_step_time",
+             "stage_imbalance_step_time", "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time"]
+#: parts of ``step_time`` in the flat Iron Law model
+FLAT_PARTS = ["compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "dp_exposed_time"]
+
+
+def stage_layers(num_layers: int, pp: int) -> dict:
+    """Layers per pipeline stage, as even as possible (placement, not physics).
+
+    Every stage gets ``ceil(L / p)`` layers; the ``p ceil(L/p) - L`` missing ones are taken first from the
+    last stage (which also runs the LM head and loss), then from the first (which runs the embedding), then
+    from middle stages: Llama 3's 126 layers on 16 stages give 7, 8 x 14, 7 (Dubey et al. 2024, Sec. 3.3.2).
+
+    Returns
+    -------
+    dict
+        ``first_stage_layers``, ``middle_stage_layers`` (the largest middle stage; 0 if pp <= 2),
+        ``last_stage_layers`` (0 if pp = 1), ``stage_layers`` (the largest), ``single_stage`` (1 if pp = 1).
+    """
+    L, p = int(num_layers), int(pp)
+    n = -(-L // p)
+    if p == 1:
+        return dict(first_stage_layers=L, middle_stage_layers=0, last_stage_layers=0, stage_layers=L, single_stage=1)
+    deficit = p * n - L
+    last = n - (1 if deficit >= 1 else 0)
+    first = n - (1 if deficit >= 2 else 0)
+    middle = n if p > 2 else 0
+    return dict(first_stage_layers=first, middle_stage_layers=middle, last_stage_layers=last,
+                stage_layers=max(first, middle, last), single_stage=0)
+
+
 #: outputs computed for every layout
 OUTPUTS = ["step_time", "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "bubble_ratio",
            "bubble_fraction",
            "dp_comm_time", "dp_exposed_time", "mfu", "hfu", "device_flops_rate", "scaling_efficiency",
            "tokens_per_second", "flops_per_iteration", "model_flops_per_iteration", "microbatches",
            "model_state_bytes", "activation_memory", "memory_per_device", "memory_utilization"]
+
+
+OPS_OUTPUTS = ["step_time", *OPS_PARTS, "bubble_ratio", "bubble_fraction", "dp_comm_time", "stage_pace_time",
+               "layer_time", "layer_gemm_time", "layer_kernel_time", "tp_exposed_layer_time", "head_stage_time",
+               "mfu", "hfu", "device_flops_rate", "scaling_efficiency", "tokens_per_second", "flops_per_iteration",
+               "model_flops_per_iteration", "microbatches", "model_state_bytes", "activation_memory",
+               "memory_per_device", "memory_utilization"]
+
+
+def _training_step():
+    from ..core.equation_sets import Equations
+
+    return Equations.TrainingStep
 
 
 def _parallelism():
@@ -123,7 +194,8 @@ class DistributedResult:
         try:
             return self._r[name]
         except KeyError:
-            raise AttributeError(f"DistributedResult has no {name!r}; available: {', '.join(OUTPUTS)}") from None
+            names = OPS_OUTPUTS if self._r._set.name == "TrainingStep" else OUTPUTS
+            raise AttributeError(f"DistributedResult has no {name!r}; available: {', '.join(names)}") from None
 
     @property
     def fits(self) -> bool:
@@ -134,10 +206,15 @@ class DistributedResult:
     def memory_capacity(self):
         return self._knowns["memory_capacity"]
 
+    @property
+    def model_kind(self) -> str:
+        """``"per_operation"`` (``Equations.TrainingStep``, the default) or ``"flat"`` (``Parallelism``)."""
+        return "per_operation" if self._r._set.name == "TrainingStep" else "flat"
+
     def breakdown(self) -> dict:
-        """The additive parts of ``step_time`` [s]."""
-        return {k: self._r[k] for k in ("compute_time", "tp_comm_time", "pp_comm_time", "bubble_time",
-                                        "dp_exposed_time")}
+        """The additive parts of ``step_time`` [s]: they sum to it (to rounding)."""
+        parts = OPS_PARTS if self.model_kind == "per_operation" else FLAT_PARTS
+        return {k: self._r[k] for k in parts}
 
     def time_to_train(self, tokens):
         """Wall-clock time to train on ``tokens`` tokens [day] (``Parallelism.time_to_train``)."""
@@ -145,12 +222,13 @@ class DistributedResult:
             raise DomainError(f"tokens is a plain count of training tokens; got {tokens!r}")
         k = dict(self._knowns)
         k["training_tokens"] = tokens
-        return _parallelism().evaluate(outputs=["time_to_train"], **k).time_to_train
+        eqset = _training_step() if self.model_kind == "per_operation" else _parallelism()
+        return eqset.evaluate(outputs=["time_to_train"], **k).time_to_train
 
     def to_dict(self) -> dict:
         out = {"model": getattr(self.model, "name", str(self.model)), "fleet": self.fleet.name,
                "layout": dict(self.layout), "fits": self.fits}
-        for k in OUTPUTS:
+        for k in (OPS_OUTPUTS if self.model_kind == "per_operation" else OUTPUTS):
             q = self._r[k]
             out[k] = {"value": float(q.magnitude) if hasattr(q, "magnitude") else float(q),
                       "unit": f"{q.units:~C}" if hasattr(q, "units") else ""}
@@ -249,13 +327,30 @@ class DistributedSolver:
 
     def __init__(self, **assumption_overrides):
         self.assumptions = dict(DEFAULT_ASSUMPTIONS)
+        self.ops_assumptions = dict(OPS_ASSUMPTIONS)
         for k, v in assumption_overrides.items():
-            self.assumptions[k] = self._assumption(k, v)
+            if k in OPS_ASSUMPTIONS:
+                self.ops_assumptions[k] = self._ops_assumption(k, v)
+            else:
+                self.assumptions[k] = self._assumption(k, v)
+
+    @staticmethod
+    def _ops_assumption(name, value):
+        if isinstance(value, Assumption):
+            return value
+        default = OPS_ASSUMPTIONS[name]
+        if hasattr(default.value, "units"):
+            if not hasattr(value, "units") or value.magnitude <= 0:
+                raise DomainError(f"{name} must be a positive Quantity in {default.value.units}; got {value!r}")
+            return default.with_value(value.to(default.value.units))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise DomainError(f"{name} must be a fraction with 0 <= x <= 1; got {value!r}")
+        return default.with_value(float(value))
 
     def _assumption(self, name, value):
         if name not in DEFAULT_ASSUMPTIONS:
             raise UnknownVariableError(f"DistributedSolver has no assumption {name!r}; its assumptions are "
-                                       f"{', '.join(DEFAULT_ASSUMPTIONS)}")
+                                       f"{', '.join([*DEFAULT_ASSUMPTIONS, *OPS_ASSUMPTIONS])}")
         if isinstance(value, Assumption):
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -347,8 +442,53 @@ class DistributedSolver:
         )
         return k
 
+    def _knowns_ops(self, model, fleet, L, precision, seq_len, global_batch, assumptions, attention_kernel,
+                    dropout):
+        """``TrainingStep`` inputs for one layout: the flat model's layout inputs, the calibrated laws of the
+        device (``mlsysim.calibration.laws_for``) and the per-operation assumptions. Returns (knowns, used
+        assumptions)."""
+        from ..calibration import laws_for
+        from ..core.equation_sets import Equations
+        from ..core.equation_sets.training_step import ADAM_STEP_BYTES, BACKWARD_KERNEL_FACTOR, LOSS_BYTES_PER_LOGIT
+
+        k = self._knowns(model, fleet, L, precision, seq_len, global_batch, assumptions)
+        inputs = Equations.TrainingStep.inputs
+        k = {n: v for n, v in k.items() if n in inputs}
+        k["training_passes"] = 4 if L["recompute"] == "full" else 3
+        tp, g = int(L["tp"]), fleet.devices_per_node
+        laws = laws_for(fleet.hardware, precision)
+        coll = laws.collective("all_reduce", num_workers=max(tp, 2), devices_per_node=min(max(tp, 2), g))
+        ops = self.ops_assumptions
+        used = [laws.gemm_eta_max, laws.gemm_f_half, laws.elementwise_eta_max("all"), laws.elementwise_b_half("all"),
+                laws.mem_eta_max, laws.mem_b_half, *([coll.alpha, coll.bandwidth] if tp > 1 else []),
+                ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
+                assumptions["link_efficiency"]]
+        grad_b = ops["grad_bytes_per_element"].value
+        dp_bytes = Equations.TrainingStep.evaluate(
+            outputs=["dp_message_bytes"], parameters=k["parameters"], tp=tp, pp=int(L["pp"]),
+            grad_bytes_per_element=grad_b).dp_message_bytes
+        buckets = max(1, math.ceil(dp_bytes.m_as("byte") / ops["dp_bucket_bytes"].value.m_as("byte")))
+        k.update(stage_layers(model.num_layers, int(L["pp"])))
+        k.update(
+            num_kv_heads=model.num_kv_heads, head_dim=model.head_dim, ffn_hidden_size=model.ffn_hidden_size,
+            ffn_matrices=3 if model.gated_ffn else 2, attention_context=seq_len,
+            peak_flops=fleet.hardware.peak_flops(precision), memory_bandwidth=fleet.hardware.memory_bandwidth,
+            gemm_efficiency_max=laws.gemm_eta_max.value, gemm_half_flops=laws.gemm_f_half.value,
+            elementwise_efficiency_max=laws.elementwise_eta_max("all").value,
+            elementwise_half_bytes=laws.elementwise_b_half("all").value,
+            memory_efficiency_max=laws.mem_eta_max.value, memory_half_bytes=laws.mem_b_half.value,
+            score_materialized=ATTENTION_KERNELS[attention_kernel],
+            dropout_mask_bytes=Q_(1 if dropout else 0, "byte"), backward_kernel_factor=BACKWARD_KERNEL_FACTOR,
+            recompute_full=int(L["recompute"] == "full"), recompute_selective=int(L["recompute"] == "selective"),
+            tp_forward_collectives=2 if tp > 1 else 0, tp_backward_collectives=2 if tp > 1 else 0,
+            tp_overlap=ops["tp_overlap"].value, tp_collective_latency=coll.alpha.value,
+            tp_collective_bandwidth=coll.bandwidth.value, grad_bytes_per_element=grad_b, dp_buckets=buckets,
+            optimizer_step_bytes_per_param=Q_(ADAM_STEP_BYTES, "byte"),
+            loss_bytes_per_logit=Q_(LOSS_BYTES_PER_LOGIT, "byte"))
+        return k, used
+
     def _validate(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
-                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp):
+                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=False):
         tp = _int("tp", tp)
         pp = _int("pp", pp)
         n = fleet.num_devices
@@ -367,9 +507,12 @@ class DistributedSolver:
                               f"fleet's {n} devices ({fleet.name}); choose degrees whose product is {n}")
         if model.num_heads % tp:
             raise DomainError(f"tp = {tp} must divide the model's {model.num_heads} attention heads")
-        if model.num_layers % (pp * pipeline_interleave):
+        if pp > model.num_layers:
+            raise DomainError(f"pp = {pp} exceeds the model's {model.num_layers} layers (every stage needs one)")
+        if (not uneven or pipeline_interleave > 1) and model.num_layers % (pp * pipeline_interleave):
             raise DomainError(f"pp * pipeline_interleave = {pp} * {pipeline_interleave} must divide the model's "
-                              f"{model.num_layers} layers")
+                              f"{model.num_layers} layers" + ("" if uneven else " in the flat model (give no "
+                              "compute_efficiency to use the per-operation model, which allows uneven stages)"))
         if global_batch % (dp * micro_batch_size):
             raise DomainError(f"dp * micro_batch_size = {dp} * {micro_batch_size} must divide global_batch = "
                               f"{global_batch} (whole microbatches per replica)")
@@ -400,25 +543,47 @@ class DistributedSolver:
                     pipeline_interleave=pipeline_interleave), global_batch, seq_len, precision
 
     # ------------------------------------------------------------------ forward
+    def per_operation(self, compute_efficiency=None) -> bool:
+        """True when the per-operation model (``TrainingStep``) applies: no ``compute_efficiency`` was given
+        (to this call or to the constructor). Giving one selects the flat Iron Law model (``Parallelism``)."""
+        return compute_efficiency is None and self.assumptions["compute_efficiency"] is DEFAULT_ASSUMPTIONS[
+            "compute_efficiency"]
+
     def _prepare(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency,
-                 dp_overlap, link_efficiency):
-        """Resolve and validate one layout and bind it to the ``Parallelism`` knowns (shared by solve/solve_for)."""
+                 dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True):
+        """Resolve and validate one layout and bind it to the knowns of ``TrainingStep`` (per-operation model)
+        or ``Parallelism`` (flat, when ``compute_efficiency`` is given); shared by solve/solve_for.
+
+        Returns (model, fleet, layout, global_batch, seq_len, precision, assumptions used (list), knowns, set)."""
         model, fleet = self._resolve(model, fleet)
         if seq_len is None:
             seq_len = model.seq_len
+        ops = self.per_operation(compute_efficiency)
+        if attention_kernel not in ATTENTION_KERNELS:
+            raise UnknownNameError(f"attention_kernel must be one of {', '.join(ATTENTION_KERNELS)}; got "
+                                   f"{attention_kernel!r}")
+        if not isinstance(dropout, bool):
+            raise DomainError(f"dropout must be True or False; got {dropout!r}")
         layout, global_batch, seq_len, precision = self._validate(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
-            sequence_parallel, pipeline_interleave, allow_cross_node_tp)
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops)
         assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
-        knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
-        return model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns
+        if ops:
+            knowns, used = self._knowns_ops(model, fleet, layout, precision, seq_len, global_batch, assumptions,
+                                            attention_kernel, dropout)
+            eqset = _training_step()
+        else:
+            knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
+            used, eqset = list(assumptions.values()), _parallelism()
+        return model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset
 
     def solve(self, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None, global_batch: int,
               seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16", zero_stage: int = 1,
               recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
               compute_efficiency=None, dp_overlap=None, link_efficiency=None,
-              allow_cross_node_tp: bool = False) -> DistributedResult:
+              allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
+              dropout: bool = True) -> DistributedResult:
         """Step time, breakdown, MFU and memory of one layout.
 
         Parameters
@@ -445,10 +610,19 @@ class DistributedSolver:
             Megatron sequence parallelism (shards the layer-norm/dropout activations over tp).
         pipeline_interleave : int
             Model chunks per device (interleaved 1F1B) [1].
-        compute_efficiency, dp_overlap, link_efficiency : float, optional
-            Override the solver's assumptions for this call [1].
+        compute_efficiency : float, optional
+            Given: the flat Iron Law model (``Equations.Parallelism``), one efficiency for all arithmetic.
+            Omitted (default): the per-operation model (``Equations.TrainingStep``) on the device's calibrated
+            GEMM, kernel and collective laws; then ``pp`` need not divide the layers (uneven stages).
+        dp_overlap, link_efficiency : float, optional
+            Override the solver's assumptions for this call [1] (``dp_overlap``: flat model only).
         allow_cross_node_tp : bool
             Permit tp larger than a node.
+        attention_kernel : {"unfused", "flash"}
+            ``"unfused"`` writes the score matrix (softmax and dropout as memory-bound kernels: Megatron-LM
+            2021-22); ``"flash"`` fuses them into the attention kernel (per-operation model).
+        dropout : bool
+            Dropout layers present (1-byte masks in the kernels' traffic; per-operation model).
 
         Returns
         -------
@@ -462,13 +636,15 @@ class DistributedSolver:
         UnknownNameError
             Unknown model, fleet, precision or recompute mode.
         """
-        model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns = self._prepare(
+        model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency)
-        res = _parallelism().evaluate(outputs=OUTPUTS, **knowns)
+            link_efficiency, attention_kernel, dropout)
+        res = eqset.evaluate(outputs=OPS_OUTPUTS if eqset.name == "TrainingStep" else OUTPUTS, **knowns)
         full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
-        return DistributedResult(res, full_layout, list(assumptions.values()), model, fleet, knowns)
+        if eqset.name == "TrainingStep":
+            full_layout.update(attention_kernel=attention_kernel, dropout=dropout)
+        return DistributedResult(res, full_layout, used, model, fleet, knowns)
 
     # ------------------------------------------------------------------ search
     def search(self, *, model, fleet, global_batch: int, seq_len: int | None = None, precision: str = "bf16",
@@ -551,8 +727,10 @@ class DistributedSolver:
                         "compute_time": float(mag["compute_time"][i]), "tp_comm_time": float(mag["tp_comm_time"][i]),
                         "pp_comm_time": float(mag["pp_comm_time"][i]), "bubble_time": float(mag["bubble_time"][i]),
                         "dp_exposed_time": float(mag["dp_exposed_time"][i])})
+        # the search runs the flat model (vectorised over every layout): its rows re-solve on the same model
         context = dict(model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len, precision=precision,
-                       compute_efficiency=compute_efficiency, dp_overlap=dp_overlap, link_efficiency=link_efficiency)
+                       compute_efficiency=assumptions["compute_efficiency"].value, dp_overlap=dp_overlap,
+                       link_efficiency=link_efficiency)
         return LayoutTable(out, objective, len(rows), self, context)
 
     # ------------------------------------------------------------------ inverse
@@ -573,11 +751,11 @@ class DistributedSolver:
         if len(target) != 1:
             raise UnknownVariableError(f"give exactly one target such as step_time=Q_(10, 's'); got "
                                        f"{', '.join(target) or 'none'}")
-        P = _parallelism()
+        P = _training_step() if self.per_operation(compute_efficiency) else _parallelism()
         unknown = self.ALIASES.get(unknown, unknown)
         if unknown not in P.inputs:
-            raise UnknownVariableError(f"cannot solve for {unknown!r}; Parallelism inputs: {', '.join(P.inputs)}")
-        model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns = self._prepare(
+            raise UnknownVariableError(f"cannot solve for {unknown!r}; {P.name} inputs: {', '.join(P.inputs)}")
+        model, fleet, layout, global_batch, seq_len, precision, used, knowns, P = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
             link_efficiency)

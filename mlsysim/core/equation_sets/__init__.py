@@ -25,6 +25,7 @@ TOPICS = [
     "queueing",
     "checkpointing",
     "batching",
+    "training_step",
 ]
 
 
