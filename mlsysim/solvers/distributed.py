@@ -509,7 +509,10 @@ class DistributedSolver:
             raise DomainError(f"tp = {tp} must divide the model's {model.num_heads} attention heads")
         if pp > model.num_layers:
             raise DomainError(f"pp = {pp} exceeds the model's {model.num_layers} layers (every stage needs one)")
-        if (not uneven or pipeline_interleave > 1) and model.num_layers % (pp * pipeline_interleave):
+        if uneven and pipeline_interleave > min(v for v in stage_layers(model.num_layers, pp).values() if v > 1):
+            raise DomainError(f"pipeline_interleave = {pipeline_interleave} exceeds the layers of the smallest of "
+                              f"{pp} stages of {model.num_layers} layers (each model chunk needs a layer)")
+        if not uneven and model.num_layers % (pp * pipeline_interleave):
             raise DomainError(f"pp * pipeline_interleave = {pp} * {pipeline_interleave} must divide the model's "
                               f"{model.num_layers} layers" + ("" if uneven else " in the flat model (give no "
                               "compute_efficiency to use the per-operation model, which allows uneven stages)"))

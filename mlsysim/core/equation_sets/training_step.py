@@ -116,7 +116,7 @@ for _k, _what in (("norm", "one norm"), ("residual", "one dropout-residual add")
                   ("softmax", "softmax and dropout over the scores"), ("embedding", "the embedding look-up "
                                                                                      "(forward and backward)"),
                   ("loss", "softmax cross-entropy (forward and backward)")):
-    _var(f"{_k}_kernel_bytes", "byte", rf"D_{{\text{{{_k}}}}}", f"bytes moved by {_what}", "nonnegative")
+    _var(f"{_k}_kernel_bytes", "byte", rf"D_{{\text{{{_k}}}}}", f"bytes moved by {_what}")
     _var(f"{_k}_memory_efficiency", "", rf"\eta_{{\text{{mem,{_k}}}}}", f"achieved / datasheet bandwidth of {_what}",
          "fraction")
     _var(f"{_k}_kernel_time", "s", rf"T_{{\text{{{_k}}}}}", f"time of {_what}", "nonnegative")
@@ -230,7 +230,7 @@ def training_step_equations() -> dict:
     sp_ = sym.sp_shards
     kern = {"norm": 2 * be * s * b * h / sp_, "residual": (3 * be + sym.dropout_mask_bytes) * s * b * h / sp_,
             "act": nf * be * s * b * f / t,
-            "softmax": sym.score_materialized * (4 * be + sym.dropout_mask_bytes) * a * s * sbar * b / t,
+            "softmax": (4 * be + sym.dropout_mask_bytes) * a * s * sbar * b / t,
             "embedding": 2 * (1 + sym.backward_kernel_factor) * be * s * b * h,
             "loss": sym.loss_bytes_per_logit * s * b * V / t}
     for kk, rhs in kern.items():
@@ -244,9 +244,10 @@ def training_step_equations() -> dict:
         add(eff["kernel_memory_time"].renamed(ren, key=f"{kk}_kernel_time", description=f"kernel time: {kk}"))
     add(Equation("layer_kernel_time", "layer_kernel_time",
                  2 * sym.norm_kernel_time + 2 * sym.residual_kernel_time + sym.act_kernel_time
-                 + sym.softmax_kernel_time, source=KORTHIKANTI_KERNELS,
+                 + sym.score_materialized * sym.softmax_kernel_time, source=KORTHIKANTI_KERNELS,
                  description="forward memory-bound kernel time of one layer"))
-    add(Equation("attention_core_time", "attention_core_time", 2 * sym.score_time + sym.softmax_kernel_time,
+    add(Equation("attention_core_time", "attention_core_time",
+                 2 * sym.score_time + sym.score_materialized * sym.softmax_kernel_time,
                  source=RECOMPUTE, description="forward time of the attention core"))
     # ---- tensor parallel
     add(Equation("tp_message_bytes", "tp_message_bytes", b * s * h * be, source=_par.NARAYANAN_2021,
