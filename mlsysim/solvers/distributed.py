@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.assumptions import Assumption
+from ..core.defaults import LINK_EFFICIENCY
 from ..core.errors import DomainError, UnknownNameError, UnknownVariableError
 from ..core.precision import bytes_per_element, normalize_precision
 from ..core.sources import assumption
@@ -40,13 +41,7 @@ DEFAULT_ASSUMPTIONS: dict[str, Assumption] = {
             "one round value for every configuration, not fitted per case (with it the five Megatron-LM Table 1 "
             "rows are predicted within 15%, see tests/test_distributed.py)"),
         "achieved / peak compute of the arithmetic"),
-    "link_efficiency": Assumption(
-        "link_efficiency", 0.8, assumption(
-            "mlsysim achievable link bandwidth",
-            "nccl-tests all-reduce bus bandwidth of 8 x A100 over NVLink 3 is typically 230-250 GB/s against "
-            "300 GB/s per direction, i.e. about 0.8 (published_cases.json nccl_allreduce_8x_h100_nvlink_typical, "
-            "a practitioner's blog, unverified); applied to every link"),
-        "achievable fraction of a link's nominal bandwidth"),
+    "link_efficiency": LINK_EFFICIENCY,
     "dp_overlap": Assumption(
         "dp_overlap", 0.0, assumption(
             "mlsysim data-parallel overlap",

@@ -50,9 +50,12 @@ def _layout_point(eqset, u):
 
     if not _LAYOUT_KNOWNS:
         for m, f, tp, pp, dp, gb, sl, kw in _LAYOUTS:
-            r = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp, dp=dp, global_batch=gb,
-                                          seq_len=sl, **kw)
-            _LAYOUT_KNOWNS.append(r._knowns)
+            # the knowns of both models: the flat one (compute_efficiency given) and the per-operation one
+            flat = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp, dp=dp,
+                                             global_batch=gb, seq_len=sl, compute_efficiency=0.5, **kw)
+            ops = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp, dp=dp, global_batch=gb,
+                                            seq_len=sl, **kw)
+            _LAYOUT_KNOWNS.append({**flat._knowns, **ops._knowns})
     k = _LAYOUT_KNOWNS[u("int", 0, len(_LAYOUT_KNOWNS) - 1)]
     values = {}
     for n in eqset.inputs:
@@ -97,7 +100,7 @@ def _goodput_point(eqset, u):
 
 
 _POINT_BUILDERS = {"Goodput": _goodput_point, "Queueing": _queue_point, "QueueingQuantile": _queue_point, "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
-                   "ActivationMemory": _layout_point}
+                   "ActivationMemory": _layout_point, "TrainingStep": _layout_point}
 
 
 def _point(eqset, u):
