@@ -25,8 +25,9 @@ from ..core.assumptions import Assumption
 from ..core.defaults import LINK_EFFICIENCY
 from ..core.errors import DomainError, UnknownNameError, UnknownVariableError
 from ..core.precision import bytes_per_element, normalize_precision
-from ..core.sources import assumption
+from ..core.sources import assumption, derived
 from ..core.units import Q_
+from .base import Binding, Solver, given_source
 
 RECOMPUTE_MODES = ("none", "selective", "full")
 
@@ -310,7 +311,7 @@ def _int(name, value, minimum=1):
     return int(value)
 
 
-class DistributedSolver:
+class DistributedSolver(Solver):
     """3D-parallel training time, utilisation and memory of a transformer on a fleet.
 
     Examples
@@ -319,6 +320,21 @@ class DistributedSolver:
     ...                               global_batch=1536)                               # doctest: +SKIP
     >>> r.step_time, r.mfu, r.fits                                                      # doctest: +SKIP
     """
+
+    equation_set = "TrainingStep"
+    assumption_catalogue = {**DEFAULT_ASSUMPTIONS, **OPS_ASSUMPTIONS}
+    registry_arguments = {
+        "model": "the transformer (TransformerWorkload or a Models name)",
+        "fleet": "the cluster (Fleet or a Systems name)",
+        "dp": "data-parallel degree [1] (default num_devices / (tp pp))",
+        "precision": "training precision of weights and activations (bf16)",
+        "zero_stage": "ZeRO stage 0-3",
+        "recompute": "activation recomputation: none, selective, full",
+        "sequence_parallel": "Megatron sequence parallelism (True/False)",
+        "allow_cross_node_tp": "permit tp larger than a node",
+        "attention_kernel": "unfused (score matrix in memory) or flash (fused)",
+        "dropout": "dropout layers present (True/False)",
+    }
 
     def __init__(self, **assumption_overrides):
         self.assumptions = dict(DEFAULT_ASSUMPTIONS)
@@ -734,35 +750,76 @@ class DistributedSolver:
     # ------------------------------------------------------------------ inverse
     ALIASES = {"link_bandwidth": "inter_node_bandwidth"}
 
-    def solve_for(self, unknown: str, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None,
-                  global_batch: int, seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16",
-                  zero_stage: int = 1, recompute: str = "selective", sequence_parallel: bool = False,
-                  pipeline_interleave: int = 1, compute_efficiency=None, dp_overlap=None, link_efficiency=None,
-                  allow_cross_node_tp: bool = False, training_tokens=None, method: str = "auto", **target):
-        """Solve ``Parallelism`` for one input given one target (``step_time=``, ``time_to_train=``, ``mfu=`` ...).
-
-        ``unknown`` is any input of the set; ``"link_bandwidth"`` means the inter-node (NIC) bandwidth
-        per device. The layout given is the starting point: its placement of ranks on nodes is kept,
-        and the returned value is continuous (e.g. a fractional ``num_devices``: round up to a valid
-        layout). Returns the :class:`~mlsysim.core.equations.Solution` of ``EquationSet.solve``.
-        """
-        if len(target) != 1:
-            raise UnknownVariableError(f"give exactly one target such as step_time=Q_(10, 's'); got "
-                                       f"{', '.join(target) or 'none'}")
-        P = _training_step() if self.per_operation(compute_efficiency) else _parallelism()
-        unknown = self.ALIASES.get(unknown, unknown)
-        if unknown not in P.inputs:
-            raise UnknownVariableError(f"cannot solve for {unknown!r}; {P.name} inputs: {', '.join(P.inputs)}")
-        model, fleet, layout, global_batch, seq_len, precision, used, knowns, P = self._prepare(
+    def bind(self, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None, global_batch: int,
+             seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16", zero_stage: int = 1,
+             recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
+             compute_efficiency=None, dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False,
+             attention_kernel: str = "unfused", dropout: bool = True, training_tokens=None,
+             _unknown: str | None = None) -> Binding:
+        """The knowns of ``TrainingStep`` (or ``Parallelism`` when ``compute_efficiency`` is given) for one
+        layout, the assumptions used and the source of every known (same arguments as :meth:`solve`)."""
+        model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency)
+            link_efficiency, attention_kernel, dropout)
+        b = Binding(entries={"model": model, "fleet": fleet, "hardware": fleet.hardware})
+        by_name = {a.name: a for a in used}
+        layout_src = derived("DistributedSolver layout", f"{getattr(model, 'name', model)} on {fleet.name}: "
+                             f"tp={layout['tp']}, pp={layout['pp']}, dp={layout['dp']}, global_batch={global_batch}, "
+                             f"seq_len={seq_len}, {precision}; architecture from the model, devices and fabrics "
+                             f"from the fleet")
+        for name, value in knowns.items():
+            if name in by_name:
+                b.put(name, value, by_name[name].source)
+                b.assumptions[name] = by_name[name]
+            else:
+                b.put(name, value, layout_src)
+        for a in used:
+            b.assumptions.setdefault(a.name, a)
         if training_tokens is not None:
-            knowns["training_tokens"] = training_tokens
-        knowns.pop(unknown)
-        (tname, tval), = target.items()
-        knowns[tname] = tval
-        # keep only what the target depends on (the set refuses unused derived inputs)
-        needed = P.input_deps(tname) | {tname}
-        knowns = {k: v for k, v in knowns.items() if k in needed}
-        return P.solve(unknown, method=method, **knowns)
+            b.put("training_tokens", training_tokens, given_source("training_tokens"))
+        b.entries["equation_set"] = eqset.name
+        return b
+
+    @property
+    def equations(self):
+        """``Equations.TrainingStep`` (per-operation, the default) or ``Equations.Parallelism`` (flat, when
+        the solver was built with ``compute_efficiency=``)."""
+        return _training_step() if self.per_operation() else _parallelism()
+
+    def inverse_targets(self, unknown: str, targets: dict, kwargs: dict) -> dict:
+        """``dp`` is derived in the set (num_devices / (tp pp)) but a layout argument here: not a target."""
+        if "dp" in targets:
+            kwargs["dp"] = targets.pop("dp")
+        return targets
+
+    def admissible(self, unknown: str, value: int, binding: Binding) -> bool:
+        """A whole ``num_devices`` must hold whole data-parallel replicas of ``tp * pp`` devices, each with
+        whole microbatches of the global batch."""
+        if unknown != "num_devices":
+            return True
+        k = binding.knowns
+        tpp = int(k["tp"]) * int(k["pp"])
+        if value % tpp:
+            return False
+        return int(k["global_batch"]) % ((value // tpp) * int(k["micro_batch_size"])) == 0
+
+    def solve_for(self, unknown: str, **kwargs):
+        """Solve the step's set for one input given one target (``step_time=``, ``time_to_train=``, ``mfu=``).
+
+        Same arguments as :meth:`solve` plus one target (and ``training_tokens=`` for ``time_to_train``).
+        ``unknown`` is any input of the set (``TrainingStep``; ``Parallelism`` when ``compute_efficiency`` is
+        given); ``"link_bandwidth"`` means the inter-node (NIC) bandwidth per device. The layout given is the
+        starting point: its placement of ranks on nodes is kept. A count (``num_devices``) is rounded to the
+        nearest layout-valid whole number that still meets the target (``Solution.note``). Errors as
+        :meth:`mlsysim.solvers.base.Solver.solve_for` (no target: ``UnderdeterminedError``).
+        """
+        kwargs.pop("method", None)
+        unknown = self.ALIASES.get(unknown, unknown)
+        ce = kwargs.get("compute_efficiency")
+        if ce is not None and self.per_operation():
+            flat = DistributedSolver(compute_efficiency=ce, **{k: v for k, v in self.ops_assumptions.items()
+                                                               if v is not OPS_ASSUMPTIONS[k]})
+            kwargs.pop("compute_efficiency")
+            return flat.solve_for(unknown, **kwargs)
+        return super().solve_for(unknown, **kwargs)

@@ -8,7 +8,8 @@ import pytest
 import mlsysim
 from mlsysim import Q_
 from mlsysim.solvers.distributed import DEFAULT_ASSUMPTIONS, DistributedSolver, placement
-from mlsysim.core.errors import DomainError, MlsysimError, UnknownNameError, UnknownVariableError
+from mlsysim.core.errors import (DomainError, MlsysimError, OverdeterminedError, UnderdeterminedError,
+                                 UnknownNameError, UnknownVariableError)
 from mlsysim.models import TransformerWorkload
 from mlsysim.systems import Systems
 
@@ -268,5 +269,27 @@ def test_solve_for_num_devices_from_time_to_train():
 def test_solve_for_errors():
     with pytest.raises(UnknownVariableError):
         S.solve_for("warp_speed", step_time=Q_(1, "s"), **_layout())
-    with pytest.raises(UnknownVariableError):
+    # the Solver base's convention: no target is an underdetermined question
+    with pytest.raises(UnderdeterminedError):
         S.solve_for("link_bandwidth", **_layout())
+    with pytest.raises(OverdeterminedError):
+        S.solve_for("link_bandwidth", step_time=Q_(1, "s"), mfu=0.4, **_layout())
+
+
+def test_solve_for_on_the_per_operation_model():
+    lay = dict(_layout(), compute_efficiency=None)
+    r = S.solve(**lay)
+    assert r.model_kind == "per_operation"
+    sol = S.solve_for("link_bandwidth", step_time=r.step_time, **lay)
+    # A100_Megatron: InfiniBand HDR, 200 Gb/s = 25 GB/s per device
+    assert sol.value.to("GB/s").magnitude == pytest.approx(25.0, rel=1e-6)
+
+
+def test_solver_base_binding():
+    from mlsysim.solvers.base import Solver
+
+    assert isinstance(S, Solver)
+    b = S.bind(**dict(_layout(), compute_efficiency=None))
+    assert b.entries["equation_set"] == "TrainingStep" and b.knowns["tp"] == 8
+    assert b.assumptions["gemm_efficiency_max"].source.kind == "fit"
+    assert "tp_overlap" in DistributedSolver.accepted_arguments()
