@@ -67,6 +67,13 @@ OPS_ASSUMPTIONS: dict[str, Assumption] = {
             "Megatron-LM accumulates and all-reduces gradients in fp32 when training in bf16 "
             "(--accumulate-allreduce-grads-in-fp32, on by default for bf16): 4 bytes per element"),
         "bytes per gradient element in the data-parallel reduction"),
+    "capacity_factor": Assumption(
+        "capacity_factor", 1.25, assumption(
+            "expert capacity factor",
+            "Switch Transformer trains with capacity factors 1.0-1.25 (Fedus et al. 2021, Sec. 2.2 and Table 1); "
+            "GShard uses 2 (Lepikhin et al. 2020); 1.25: expert GEMMs and all-to-alls are padded to 1.25x the "
+            "mean routed load (mixture-of-experts models only)"),
+        "expert capacity over the mean routed load"),
     "dp_bucket_bytes": Assumption(
         "dp_bucket_bytes", Q_(25e6, "byte"), assumption(
             "gradient bucket size",
@@ -80,7 +87,7 @@ ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
 
 #: parts of ``step_time`` in the per-operation model (``DistributedResult.breakdown``)
 OPS_PARTS = ["gemm_step_time", "kernel_step_time", "tp_exposed_step_time", "recompute_step_time",
-             "stage_imbalance_step_time", "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time"]
+             "cp_comm_step_time", "ep_alltoall_step_time", "stage_imbalance_step_time", "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time"]
 #: parts of ``step_time`` in the flat Iron Law model
 FLAT_PARTS = ["compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "dp_exposed_time"]
 
@@ -334,6 +341,7 @@ class DistributedSolver(Solver):
         "allow_cross_node_tp": "permit tp larger than a node",
         "attention_kernel": "unfused (score matrix in memory) or flash (fused)",
         "dropout": "dropout layers present (True/False)",
+        "training_tokens": "tokens of the whole run (for time_to_train)",
     }
 
     def __init__(self, **assumption_overrides):
@@ -354,7 +362,10 @@ class DistributedSolver(Solver):
             if not hasattr(value, "units") or value.magnitude <= 0:
                 raise DomainError(f"{name} must be a positive Quantity in {default.value.units}; got {value!r}")
             return default.with_value(value.to(default.value.units))
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        if name == "capacity_factor":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+                raise DomainError(f"capacity_factor must be a number >= 1; got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise DomainError(f"{name} must be a fraction with 0 <= x <= 1; got {value!r}")
         return default.with_value(float(value))
 
@@ -475,11 +486,33 @@ class DistributedSolver(Solver):
                 ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
                 assumptions["link_efficiency"]]
         grad_b = ops["grad_bytes_per_element"].value
+        cost0 = Equations.TransformerCost.evaluate(outputs=["expert_parameters"], **model.knowns_for("TransformerCost"))
         dp_bytes = Equations.TrainingStep.evaluate(
             outputs=["dp_message_bytes"], parameters=k["parameters"], tp=tp, pp=int(L["pp"]),
-            grad_bytes_per_element=grad_b).dp_message_bytes
+            num_layers=model.num_layers, num_experts=model.num_experts, ep=int(L.get("ep", 1)),
+            expert_parameters=float(cost0.expert_parameters), grad_bytes_per_element=grad_b).dp_message_bytes
         buckets = max(1, math.ceil(dp_bytes.m_as("byte") / ops["dp_bucket_bytes"].value.m_as("byte")))
         k.update(stage_layers(model.num_layers, int(L["pp"])))
+        # context and expert parallelism (Megatron-LM rank order tp, cp, ep within dp, then pp): each group stays
+        # inside a node while its ranks times the inner degrees fit in one
+        cp, ep, pp = int(L.get("cp", 1)), int(L.get("ep", 1)), int(L["pp"])
+        intra, inter = fleet.intra_node_fabric, fleet.inter_node_fabric
+        cp_in, ep_in, pp_in = tp * cp <= g, tp * cp * ep <= g, tp * cp * pp <= g
+        k.update(
+            cp=cp, ep=ep, num_experts=model.num_experts, experts_per_token=model.experts_per_token,
+            expert_parameters=float(cost0.expert_parameters), capacity_factor=(
+                ops["capacity_factor"].value if model.num_experts > 1 else 1.0),
+            dp_local=float(placement(tp, pp, int(L["dp"]) * cp, g)["dp_local"]),
+            cp_link_bandwidth=(intra if cp_in else inter).link_bandwidth,
+            cp_link_latency=(intra if cp_in else inter).link_latency,
+            ep_link_bandwidth=(intra if ep_in else inter).link_bandwidth,
+            ep_link_latency=(intra if ep_in else inter).link_latency,
+            ep_oversubscription=1.0 if ep_in else float(inter.oversubscription),
+            pp_link_bandwidth=(intra if pp_in else inter).link_bandwidth,
+            pp_link_latency=(intra if pp_in else inter).link_latency,
+            pp_oversubscription=1.0 if pp_in else float(inter.oversubscription))
+        if model.num_experts > 1:
+            used.append(ops["capacity_factor"])
         k.update(
             num_kv_heads=model.num_kv_heads, head_dim=model.head_dim, ffn_hidden_size=model.ffn_hidden_size,
             ffn_matrices=3 if model.gated_ffn else 2, attention_context=seq_len,
@@ -499,23 +532,37 @@ class DistributedSolver(Solver):
         return k, used
 
     def _validate(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
-                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=False):
+                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=False, cp=1, ep=1):
         tp = _int("tp", tp)
         pp = _int("pp", pp)
+        cp = _int("cp", cp)
+        ep = _int("ep", ep)
         n = fleet.num_devices
         if dp is None:
-            if n % (tp * pp):
-                raise DomainError(f"tp * pp = {tp * pp} does not divide the fleet's {n} devices")
-            dp = n // (tp * pp)
+            if n % (tp * cp * pp):
+                raise DomainError(f"tp * cp * pp = {tp * cp * pp} does not divide the fleet's {n} devices")
+            dp = n // (tp * cp * pp)
         dp = _int("dp", dp)
+        if (cp > 1 or ep > 1) and not uneven:
+            raise DomainError("cp and ep need the per-operation model: give no compute_efficiency")
+        if seq_len is not None and not isinstance(seq_len, bool) and isinstance(seq_len, int) and seq_len % cp:
+            raise DomainError(f"cp = {cp} must divide seq_len = {seq_len} (each rank holds seq_len / cp tokens)")
+        if ep > 1:
+            if model.num_experts == 1:
+                raise DomainError(f"ep = {ep} needs a mixture-of-experts model; {model.name} is dense")
+            if model.num_experts % ep:
+                raise DomainError(f"ep = {ep} must divide {model.name}'s {model.num_experts} experts")
+            if (dp * cp) % ep:
+                raise DomainError(f"ep = {ep} must divide dp * cp = {dp * cp} (expert parallelism splits the "
+                                  f"data-parallel ranks' experts)")
         global_batch = _int("global_batch", global_batch)
         seq_len = _int("seq_len", seq_len)
         micro_batch_size = _int("micro_batch_size", micro_batch_size)
         pipeline_interleave = _int("pipeline_interleave", pipeline_interleave)
         precision = normalize_precision(precision)
-        if tp * pp * dp != n:
-            raise DomainError(f"layout tp * pp * dp = {tp} * {pp} * {dp} = {tp * pp * dp} does not match the "
-                              f"fleet's {n} devices ({fleet.name}); choose degrees whose product is {n}")
+        if tp * cp * pp * dp != n:
+            raise DomainError(f"layout tp * cp * pp * dp = {tp} * {cp} * {pp} * {dp} = {tp * cp * pp * dp} does not "
+                              f"match the fleet's {n} devices ({fleet.name}); choose degrees whose product is {n}")
         if model.num_heads % tp:
             raise DomainError(f"tp = {tp} must divide the model's {model.num_heads} attention heads")
         if pp > model.num_layers:
@@ -552,9 +599,11 @@ class DistributedSolver(Solver):
                 raise DomainError("pipeline_interleave > 1 needs pipeline parallelism (pp > 1)")
             if m % pp:
                 raise DomainError(f"the interleaved schedule needs the {m} microbatches to be a multiple of pp = {pp}")
-        return dict(tp=tp, pp=pp, dp=dp, micro_batch_size=micro_batch_size, zero_stage=int(zero_stage),
-                    recompute=recompute, sequence_parallel=sequence_parallel,
-                    pipeline_interleave=pipeline_interleave), global_batch, seq_len, precision
+        lay = dict(tp=tp, pp=pp, dp=dp, micro_batch_size=micro_batch_size, zero_stage=int(zero_stage),
+                   recompute=recompute, sequence_parallel=sequence_parallel, pipeline_interleave=pipeline_interleave)
+        if uneven:
+            lay.update(cp=cp, ep=ep)
+        return lay, global_batch, seq_len, precision
 
     # ------------------------------------------------------------------ forward
     def per_operation(self, compute_efficiency=None) -> bool:
@@ -565,7 +614,7 @@ class DistributedSolver(Solver):
 
     def _prepare(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency,
-                 dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True):
+                 dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True, cp=1, ep=1):
         """Resolve and validate one layout and bind it to the knowns of ``TrainingStep`` (per-operation model)
         or ``Parallelism`` (flat, when ``compute_efficiency`` is given); shared by solve/solve_for.
 
@@ -581,7 +630,7 @@ class DistributedSolver(Solver):
             raise DomainError(f"dropout must be True or False; got {dropout!r}")
         layout, global_batch, seq_len, precision = self._validate(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
-            sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops)
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops, cp=cp, ep=ep)
         assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
         if ops:
             knowns, used = self._knowns_ops(model, fleet, layout, precision, seq_len, global_batch, assumptions,
@@ -597,7 +646,7 @@ class DistributedSolver(Solver):
               recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
               compute_efficiency=None, dp_overlap=None, link_efficiency=None,
               allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
-              dropout: bool = True) -> DistributedResult:
+              dropout: bool = True, cp: int = 1, ep: int = 1) -> DistributedResult:
         """Step time, breakdown, MFU and memory of one layout.
 
         Parameters
@@ -637,6 +686,10 @@ class DistributedSolver(Solver):
             2021-22); ``"flash"`` fuses them into the attention kernel (per-operation model).
         dropout : bool
             Dropout layers present (1-byte masks in the kernels' traffic; per-operation model).
+        cp, ep : int
+            Context-parallel degree (the sequence split over cp ranks; devices = tp cp pp dp) and
+            expert-parallel degree (a mixture-of-experts model's experts split over ep of the data-parallel
+            ranks) [1]; per-operation model only.
 
         Returns
         -------
@@ -653,7 +706,7 @@ class DistributedSolver(Solver):
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout)
+            link_efficiency, attention_kernel, dropout, cp, ep)
         res = eqset.evaluate(outputs=OPS_OUTPUTS if eqset.name == "TrainingStep" else OUTPUTS, **knowns)
         full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
         if eqset.name == "TrainingStep":
@@ -754,14 +807,14 @@ class DistributedSolver(Solver):
              seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16", zero_stage: int = 1,
              recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
              compute_efficiency=None, dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False,
-             attention_kernel: str = "unfused", dropout: bool = True, training_tokens=None,
-             _unknown: str | None = None) -> Binding:
+             attention_kernel: str = "unfused", dropout: bool = True, training_tokens=None, cp: int = 1,
+             ep: int = 1, _unknown: str | None = None) -> Binding:
         """The knowns of ``TrainingStep`` (or ``Parallelism`` when ``compute_efficiency`` is given) for one
         layout, the assumptions used and the source of every known (same arguments as :meth:`solve`)."""
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout)
+            link_efficiency, attention_kernel, dropout, cp, ep)
         b = Binding(entries={"model": model, "fleet": fleet, "hardware": fleet.hardware})
         by_name = {a.name: a for a in used}
         layout_src = derived("DistributedSolver layout", f"{getattr(model, 'name', model)} on {fleet.name}: "

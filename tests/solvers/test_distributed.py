@@ -293,3 +293,64 @@ def test_solver_base_binding():
     assert b.entries["equation_set"] == "TrainingStep" and b.knowns["tp"] == 8
     assert b.assumptions["gemm_efficiency_max"].source.kind == "fit"
     assert "tp_overlap" in DistributedSolver.accepted_arguments()
+
+
+# ------------------------------------------------------------------ issue 18: context and expert parallelism
+def test_issue18_acceptance_calls_run_and_break_down():
+    D = DistributedSolver()
+    f = mlsysim.Fleet(hardware=mlsysim.Hardware.H100, num_nodes=2048, devices_per_node=8)
+    M = mlsysim.Models
+    for kw in (dict(tp=8, pp=16, dp=128, global_batch=2048, seq_len=8192),          # uneven stages: 126 / 16
+               dict(tp=8, pp=16, dp=8, cp=16, global_batch=128, seq_len=131072)):
+        r = D.solve(model=M.Llama3_405B, fleet=f, micro_batch_size=1, precision="bf16", **kw)
+        parts = r.breakdown()
+        assert sum(q.to("s").magnitude for q in parts.values()) == pytest.approx(r.step_time.to("s").magnitude,
+                                                                                 rel=1e-9)
+        assert (parts["cp_comm_step_time"].to("s").magnitude > 0) == ("cp" in kw)
+    r = D.solve(model=M.Mixtral_8x7B, fleet=mlsysim.Fleet(hardware=mlsysim.Hardware.H100, num_nodes=8,
+                                                          devices_per_node=8),
+                tp=1, pp=1, dp=64, ep=8, global_batch=512, seq_len=4096, micro_batch_size=1, precision="bf16")
+    assert r.breakdown()["ep_alltoall_step_time"].to("s").magnitude > 0
+
+
+def test_expert_parallel_memory_by_hand():
+    # Mixtral 8x7B, ep = 8 over dp = 64, ZeRO-1, selective recompute, no SP, micro-batch 1, seq 4096:
+    # one expert = 3 x 4096 x 14336 = 176,160,768 parameters; each device keeps 1 of the 8 experts of 32 layers:
+    # P_dev = P - 32 x 8 x 176,160,768 x (1 - 1/8)
+    D = DistributedSolver()
+    m = mlsysim.Models.Mixtral_8x7B
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=8, devices_per_node=8)
+    r = D.solve(model=m, fleet=fleet, tp=1, pp=1, dp=64, ep=8, global_batch=512, seq_len=4096)
+    n_exp = 3 * 4096 * 14336
+    p_dev = m.parameters - 32 * 8 * n_exp * 7 / 8
+    states = p_dev * (2 + 2 + 12 / 64)                 # bf16 weights, grads, Adam states over 64 ranks
+    acts = 32 * 34 * 4096 * 4096                       # Korthikanti: (10 + 24) s b h per layer, one microbatch
+    assert r.model_state_bytes.to("B").magnitude == pytest.approx(states, rel=1e-9)
+    assert r.memory_per_device.to("B").magnitude == pytest.approx(states + acts, rel=1e-9)
+
+
+def test_context_parallel_memory_and_traffic_by_hand():
+    # Llama 3 8B on 2 x 8 H100: tp = 1, cp = 8, dp = 2, seq 32768, full recompute
+    D = DistributedSolver()
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=2, devices_per_node=8)
+    r = D.solve(model="Llama3_8B", fleet=fleet, tp=1, cp=8, pp=1, dp=2, global_batch=16, seq_len=32768,
+                recompute="full", zero_stage=1, attention_kernel="flash", dropout=False)
+    # activations: full recompute keeps 2 s_loc b h per layer, s_loc = 32768 / 8 = 4096, h = 4096, 32 layers
+    acts = 32 * 2 * 4096 * 4096
+    assert r.activation_memory.to("B").magnitude == pytest.approx(acts, rel=1e-9)
+    # K/V all-gather per layer: 2 x 32768 tokens x 8 KV heads x 128 x 2 bytes = 134,217,728 B over 8 ranks of
+    # NVLink 4 at 0.8 x 450 GB/s: 7/8 M / 360e9 + 7 x 1 us; 3 per layer with full recompute (fwd, recompute, bwd)
+    ag = 7 / 8 * 134_217_728 / 360e9 + 7e-6
+    assert r.cp_comm_step_time.to("s").magnitude == pytest.approx(3 * ag * 32 * 8, rel=1e-9)   # 8 microbatches
+    with pytest.raises(DomainError, match="cp = 3 must divide"):
+        D.solve(model="Llama3_8B", fleet=fleet.replace(num_nodes=3), tp=1, cp=3, pp=1, dp=8, global_batch=16,
+                seq_len=32768)
+
+
+def test_cp_ep_refused_where_they_do_not_apply():
+    D = DistributedSolver()
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=1, devices_per_node=8)
+    with pytest.raises(DomainError, match="mixture-of-experts"):
+        D.solve(model="Llama3_8B", fleet=fleet, tp=1, pp=1, dp=8, ep=2, global_batch=16)
+    with pytest.raises(DomainError, match="per-operation"):
+        D.solve(model="Llama3_8B", fleet=fleet, tp=1, pp=1, dp=4, cp=2, global_batch=16, compute_efficiency=0.5)

@@ -54,8 +54,16 @@ overlaps the backward pass of the last microbatch except its last bucket:
 The optimizer step is one memory-bound pass over the device's optimizer state (Adam: read and write fp32
 master weights, two moments, read the gradient, write the 16-bit weights).
 
+Context parallelism (``cp``; Dubey et al. 2024 Sec. 3.3.2): every token-linear term works on ``s / cp`` local
+tokens, the keys and values of the whole sequence are all-gathered per layer (their gradients reduce-scattered
+backward), and gradients are reduced over ``dp cp`` ranks. Expert parallelism (``ep``; Lepikhin et al. 2020,
+Fedus et al. 2021): the MLP GEMMs run on ``k c_cap`` routed tokens per token, four all-to-alls per MoE layer
+(dispatch and combine, forward and backward), and each device keeps ``E / ep`` experts. Devices:
+``tp cp pp dp``.
+
 Every part of ``step_time`` is its own variable and they add up exactly: ``gemm``, ``kernel``,
-``tp_exposed``, ``recompute``, ``stage_imbalance``, ``bubble``, ``pp_comm``, ``dp_exposed``, ``optimizer``.
+``tp_exposed``, ``recompute``, ``cp_comm``, ``ep_alltoall``, ``stage_imbalance``, ``bubble``, ``pp_comm``,
+``dp_exposed``, ``optimizer``.
 """
 from __future__ import annotations
 
@@ -93,6 +101,32 @@ _var("tp_collective_latency", "s", r"\alpha_{\text{TP}}", "fitted latency of one
      "nonnegative")
 _var("tp_collective_bandwidth", "GB/s", r"B_{\text{TP}}", "fitted effective bandwidth of one tensor-parallel all-reduce")
 _var("tp_collective_time", "s", r"T_{\text{TP,1}}", "time of one tensor-parallel all-reduce equivalent")
+_var("cp", "", r"n_{\text{CP}}", "context-parallel degree (sequence split over cp ranks)", "count")
+_var("ep", "", r"n_{\text{EP}}", "expert-parallel degree (experts split over ep ranks)", "count")
+_var("local_seq_len", "", r"s_{\text{loc}}", "tokens of a sequence on one context-parallel rank: seq_len / cp")
+_var("num_experts", "", r"n_{\text{exp}}", "MLP experts per layer (1 for a dense model)", "count")
+_var("experts_per_token", "", r"k_{\text{exp}}", "experts each token is routed to (1 for a dense model)", "count")
+_var("expert_parameters", "", r"N_{\text{exp}}", "parameters of one MLP (one expert)")
+_var("capacity_factor", "", r"c_{\text{cap}}", "expert capacity over the mean routed load (1 for a dense model)",
+     "ge1")
+_var("cp_message_bytes", "byte", r"M_{\text{CP}}", "bytes of the all-gathered keys and values of one layer")
+_var("cp_link_bandwidth", "GB/s", r"B_{\text{cp}}", "link bandwidth between context-parallel ranks, each direction")
+_var("cp_link_latency", "us", r"\alpha_{\text{cp}}", "latency between context-parallel ranks", "nonnegative")
+_var("cp_effective_bandwidth", "GB/s", r"B_{\text{cp,eff}}", "achievable bandwidth between context-parallel ranks")
+_var("cp_allgather_time", "s", r"T_{\text{AG,CP}}", "one all-gather of keys and values over the cp ranks",
+     "nonnegative")
+_var("cp_layer_time", "s", r"T_{\text{CP,L}}", "context-parallel communication of one layer and microbatch",
+     "nonnegative")
+_var("ep_message_bytes", "byte", r"M_{\text{EP}}", "bytes one rank dispatches in one expert all-to-all")
+_var("ep_link_bandwidth", "GB/s", r"B_{\text{ep}}", "link bandwidth between expert-parallel ranks, each direction")
+_var("ep_link_latency", "us", r"\alpha_{\text{ep}}", "latency between expert-parallel ranks", "nonnegative")
+_var("ep_oversubscription", "", r"r_{\text{ep}}", "oversubscription seen by the all-to-all (1 inside a node)",
+     "ge1")
+_var("ep_achieved_bandwidth", "GB/s", r"B_{\text{ep,ach}}", "achievable bandwidth between expert-parallel ranks")
+_var("ep_effective_bandwidth", "GB/s", r"B_{\text{ep,eff}}",
+     "achievable bandwidth between expert-parallel ranks after oversubscription")
+_var("ep_alltoall_time", "s", r"T_{\text{A2A,EP}}", "one expert all-to-all (dispatch or combine)", "nonnegative")
+_var("ep_layer_time", "s", r"T_{\text{EP,L}}", "expert all-to-all time of one layer and microbatch", "nonnegative")
 _var("first_stage_layers", "", r"n_{1}", "layers on the first pipeline stage", "count")
 _var("middle_stage_layers", "", r"n_{\text{mid}}", "layers on the largest middle stage (0 if pp <= 2)", "count0")
 _var("last_stage_layers", "", r"n_{p}", "layers on the last pipeline stage (0 if pp = 1)", "count0")
@@ -135,7 +169,9 @@ _var("head_stage_time", "s", r"T_{\text{head}}", "LM head and loss, forward and 
 _var("stage_pace_time", "s", r"T_{\text{pace}}", "per-microbatch time of the slowest pipeline stage")
 _var("dp_overlap_window", "s", r"T_{\text{win}}", "backward time of the last microbatch, which can hide DP traffic")
 _var("optimizer_time", "s", r"T_{\text{opt}}", "optimizer step time", "nonnegative")
-for _part, _what in (("gemm", "GEMMs (forward and backward) of the layers at the pace"),
+for _part, _what in (("cp_comm", "context-parallel key/value all-gathers and gradient reduce-scatters"),
+                     ("ep_alltoall", "expert-parallel all-to-alls (dispatch and combine)"),
+                     ("gemm", "GEMMs (forward and backward) of the layers at the pace"),
                      ("kernel", "memory-bound kernels (forward and backward) of the layers at the pace"),
                      ("tp_exposed", "exposed tensor-parallel communication"),
                      ("recompute", "activation recomputation"),
@@ -185,9 +221,27 @@ LOSS = derived(
     "softmax cross-entropy traffic",
     "forward reads the 16-bit logits and writes fp32 probabilities; backward reads them and writes 16-bit "
     "gradients: 2 + 4 + 4 + 2 = 12 bytes per logit")
-MFU_OPS = derived("model FLOPs from the operations", "forward FLOPs of every GEMM of every layer and the LM head, "
+MFU_OPS = derived("model FLOPs from the operations", "forward FLOPs of every GEMM of every layer and the LM head "
+                  "(expert GEMMs without the capacity padding), "
                   "times 3 (forward and backward, no recomputation; Chowdhery et al. 2022 App. B), over all "
                   "tensor-parallel shards and microbatches of the global batch")
+
+CONTEXT_PARALLEL = derived(
+    "context parallelism (all-gather form)",
+    "Dubey et al. 2024 (Llama 3, Sec. 3.3.2): the sequence is split over cp ranks; before attention each rank "
+    "all-gathers the keys and values of the whole sequence (2 b s k d elements per layer, split over the TP heads) "
+    "and the backward pass reduce-scatters their gradients (same ring cost); queries, MLP and norms work on the "
+    "s/cp local tokens (Liu et al. 2023, ring attention, for the same split); weights are replicated over cp, so "
+    "gradients are reduced over dp x cp ranks")
+EXPERT_PARALLEL = derived(
+    "expert parallelism",
+    "Lepikhin et al. 2020 (GShard) and Fedus et al. 2021 (Switch): each token is routed to k of E experts; ranks "
+    "hold E/ep experts; a dispatch and a combine all-to-all per MoE layer in the forward pass and two in the "
+    "backward (Thakur et al. 2005 pairwise exchange); each expert GEMM runs on the tokens routed to it, padded to "
+    "the capacity factor: k c_cap times a dense MLP's FLOPs per token")
+EP_PARAMS = derived("parameters per device with expert parallelism", "tensor and pipeline parallelism split the model "
+                    "evenly; expert parallelism keeps E/ep of each layer's E experts: P - L E N_exp (1 - 1/ep) "
+                    "over t p")
 
 #: bytes the optimizer step moves per parameter (OPTIMIZER)
 ADAM_STEP_BYTES = 30.0
@@ -205,20 +259,26 @@ def training_step_equations() -> dict:
         return _EQ
     eff = _eff.efficiency_equations()
     par = _par.parallelism_equations()
-    c, b, s, h, t = sym.flops_per_mac, sym.micro_batch_size, sym.seq_len, sym.hidden_size, sym.tp
+    c, b, s, h, t = sym.flops_per_mac, sym.micro_batch_size, sym.local_seq_len, sym.hidden_size, sym.tp
     a, k, d, f, nf, V = (sym.num_heads, sym.num_kv_heads, sym.head_dim, sym.ffn_hidden_size, sym.ffn_matrices,
                          sym.vocab_size)
     sbar, be, m, p, v = sym.attention_context, sym.bytes_per_element, sym.microbatches, sym.pp, sym.pipeline_interleave
+    moe = sym.experts_per_token * sym.capacity_factor
     eqs = []
     add = eqs.append
-    add(par["dp"])
+    add(Equation("dp", "dp", sym.num_devices / (t * sym.cp * p), source=CONTEXT_PARALLEL,
+                 description="data-parallel degree: devices over tp cp pp"))
+    add(Equation("local_seq_len", "local_seq_len", sym.seq_len / sym.cp, source=CONTEXT_PARALLEL,
+                 description="tokens of a sequence on one context-parallel rank"))
     add(par["microbatches"])
     # ---- GEMMs
     shapes = {"qkv": c * b * s * h * (a + 2 * k) * d / t, "score": c * b * s * sbar * a * d / t,
-              "proj": c * b * s * a * d * h / t, "fc1": c * b * s * h * f * (nf - 1) / t, "fc2": c * b * s * f * h / t,
+              "proj": c * b * s * a * d * h / t, "fc1": c * b * s * h * f * (nf - 1) * moe / t,
+              "fc2": c * b * s * f * h * moe / t,
               "head": c * b * s * h * V / t}
     for op, rhs in shapes.items():
-        add(Equation(f"{op}_flops", f"{op}_flops", rhs, source=GEMM_SHAPES, description=f"forward FLOPs: {op}"))
+        add(Equation(f"{op}_flops", f"{op}_flops", rhs, source=EXPERT_PARALLEL if op in ("fc1", "fc2") else GEMM_SHAPES,
+                     description=f"forward FLOPs: {op}"))
         add(eff["gemm_efficiency"].renamed({"gemm_flops": f"{op}_flops", "gemm_efficiency": f"{op}_gemm_efficiency"},
                                            key=f"{op}_gemm_efficiency", description=f"GEMM efficiency: {op}"))
         add(eff["gemm_time"].renamed({"gemm_flops": f"{op}_flops", "gemm_efficiency": f"{op}_gemm_efficiency",
@@ -229,7 +289,7 @@ def training_step_equations() -> dict:
     # ---- memory-bound kernels
     sp_ = sym.sp_shards
     kern = {"norm": 2 * be * s * b * h / sp_, "residual": (3 * be + sym.dropout_mask_bytes) * s * b * h / sp_,
-            "act": nf * be * s * b * f / t,
+            "act": nf * be * s * b * f * moe / t,
             "softmax": (4 * be + sym.dropout_mask_bytes) * a * s * sbar * b / t,
             "embedding": 2 * (1 + sym.backward_kernel_factor) * be * s * b * h,
             "loss": sym.loss_bytes_per_logit * s * b * V / t}
@@ -265,6 +325,36 @@ def training_step_equations() -> dict:
                  combine="max", source=TP_OVERLAP, description="exposed tensor-parallel time of one layer",
                  display=r"n_{\text{TP,f}} T_{\text{TP,1}} + \max\left((1 - f_{\text{TP}}) n_{\text{TP,b}} "
                          r"T_{\text{TP,1}},\ n_{\text{TP,b}} T_{\text{TP,1}} - T_{\text{G}}\right)"))
+    # ---- context parallel: all-gather K/V forward, reduce-scatter their gradients backward
+    add(Equation("cp_message_bytes", "cp_message_bytes", 2 * b * sym.seq_len * k * d * be / t,
+                 source=CONTEXT_PARALLEL, description="keys and values of the whole sequence, one TP shard"))
+    ach = _coll.bandwidth_equations()["achieved"]
+    add(ach.renamed({"link_bandwidth": "cp_link_bandwidth", "achieved_bandwidth": "cp_effective_bandwidth"},
+                    key="cp_effective_bandwidth", description="achievable bandwidth between context-parallel ranks"))
+    flat = _coll.collective_equations()
+    add(flat["allgather"].renamed({"num_devices": "cp", "message_bytes": "cp_message_bytes",
+                                   "link_bandwidth": "cp_effective_bandwidth", "link_latency": "cp_link_latency",
+                                   "allgather_time": "cp_allgather_time"}, key="cp_allgather",
+                                  description="all-gather of keys and values over the cp ranks"))
+    add(Equation("cp_layer_time", "cp_layer_time", (2 + sym.recompute_full) * sym.cp_allgather_time,
+                 source=CONTEXT_PARALLEL, description="K/V all-gathers (forward, recompute) and gradient "
+                                                      "reduce-scatter (backward) of one layer"))
+    # ---- expert parallel: dispatch + combine all-to-all, forward and backward
+    add(Equation("ep_message_bytes", "ep_message_bytes", b * s * h * be * moe, source=EXPERT_PARALLEL,
+                 description="routed token activations one rank exchanges in an all-to-all"))
+    add(ach.renamed({"link_bandwidth": "ep_link_bandwidth", "achieved_bandwidth": "ep_achieved_bandwidth"},
+                    key="ep_achieved_bandwidth", description="achievable bandwidth between expert-parallel ranks"))
+    add(_coll.bandwidth_equations()["inter_eff"].renamed(
+        {"inter_node_achieved_bandwidth": "ep_achieved_bandwidth", "oversubscription": "ep_oversubscription",
+         "inter_node_effective_bandwidth": "ep_effective_bandwidth"}, key="ep_effective_bandwidth",
+        description="expert-parallel bandwidth after oversubscription"))
+    add(flat["alltoall"].renamed({"num_devices": "ep", "message_bytes": "ep_message_bytes",
+                                  "link_bandwidth": "ep_effective_bandwidth", "link_latency": "ep_link_latency",
+                                  "alltoall_time": "ep_alltoall_time"}, key="ep_alltoall",
+                                 description="one expert all-to-all over the ep ranks"))
+    add(Equation("ep_layer_time", "ep_layer_time", (4 + 2 * sym.recompute_full) * sym.ep_alltoall_time,
+                 source=EXPERT_PARALLEL, description="dispatch and combine all-to-alls of one layer, forward, "
+                                                     "backward and recompute"))
     # ---- recomputation and the layer
     add(Equation("recompute_layer_time", "recompute_layer_time",
                  sym.recompute_full * (sym.layer_gemm_time + sym.layer_kernel_time
@@ -273,7 +363,8 @@ def training_step_equations() -> dict:
                  description="recomputation time of one layer"))
     add(Equation("layer_time", "layer_time",
                  3 * sym.layer_gemm_time + (1 + sym.backward_kernel_factor) * sym.layer_kernel_time
-                 + sym.tp_exposed_layer_time + sym.recompute_layer_time, source=BACKWARD,
+                 + sym.tp_exposed_layer_time + sym.recompute_layer_time + sym.cp_layer_time + sym.ep_layer_time,
+                 source=BACKWARD,
                  description="forward + backward (+ recompute) of one layer and microbatch"))
     add(Equation("head_stage_time", "head_stage_time", 3 * sym.head_time + sym.loss_kernel_time, source=BACKWARD,
                  description="LM head (forward + 2 x backward) and loss per microbatch"))
@@ -294,6 +385,10 @@ def training_step_equations() -> dict:
                  description="step share of exposed tensor-parallel communication"))
     add(Equation("recompute_step_time", "recompute_step_time", Lc * sym.recompute_layer_time, source=STEP_PARTS,
                  description="step share of recomputation"))
+    add(Equation("cp_comm_step_time", "cp_comm_step_time", Lc * sym.cp_layer_time, source=STEP_PARTS,
+                 description="step share of context-parallel communication"))
+    add(Equation("ep_alltoall_step_time", "ep_alltoall_step_time", Lc * sym.ep_layer_time, source=STEP_PARTS,
+                 description="step share of expert all-to-alls"))
     add(Equation("stage_imbalance_step_time", "stage_imbalance_step_time",
                  m * (sym.stage_pace_time - sym.stage_layers * TL), source=STEP_PARTS,
                  description="step share of the slowest stage's embedding / LM head / loss"))
@@ -302,13 +397,18 @@ def training_step_equations() -> dict:
     add(par["bubble_fraction"])
     add(Equation("bubble_time", "bubble_time", sym.bubble_ratio * m * sym.stage_pace_time, source=_par.BUBBLE_TIME,
                  description="idle pipeline time per step"))
-    for key in ("pp_message_bytes", "pp_achieved_bandwidth", "pp_effective_bandwidth", "pp_p2p", "pp_comm_time"):
+    add(par["pp_message_bytes"].renamed({"seq_len": "local_seq_len"}, key="pp_message_bytes",
+                                        description="bytes of one pipeline send (local tokens, scatter/gather)"))
+    for key in ("pp_achieved_bandwidth", "pp_effective_bandwidth", "pp_p2p", "pp_comm_time"):
         add(par[key])
     # ---- data parallel (gradient precision) and optimizer
-    add(par["params_per_device"])
+    add(Equation("params_per_device", "params_per_device",
+                 (sym.parameters - sym.num_layers * sym.num_experts * sym.expert_parameters * (1 - 1 / sym.ep))
+                 / (t * p), source=EP_PARAMS, description="parameters held by one device"))
     add(par["dp_message_bytes"].renamed({"bytes_per_element": "grad_bytes_per_element"}, key="dp_message_bytes",
                                         description="gradient bytes one device reduces, at the gradient precision"))
-    add(par["dp_nodes"])
+    add(Equation("dp_nodes", "dp_nodes", sym.dp * sym.cp / sym.dp_local, source=CONTEXT_PARALLEL,
+                 description="nodes the gradient-reduction group (dp x cp ranks) spans"))
     bw = _coll.bandwidth_equations()
     add(bw["intra"])
     add(bw["inter_ach"])
@@ -339,11 +439,12 @@ def training_step_equations() -> dict:
     # ---- step
     add(Equation("step_time", "step_time",
                  sym.gemm_step_time + sym.kernel_step_time + sym.tp_exposed_step_time + sym.recompute_step_time
-                 + sym.stage_imbalance_step_time + sym.bubble_time + sym.pp_comm_time + sym.dp_exposed_time
+                 + sym.cp_comm_step_time + sym.ep_alltoall_step_time + sym.stage_imbalance_step_time + sym.bubble_time + sym.pp_comm_time + sym.dp_exposed_time
                  + sym.optimizer_time, source=STEP_PARTS, description="time of one optimizer step"))
     add(Equation("ops_model_flops", "model_flops_per_iteration",
-                 3 * t * (sym.global_batch / b) * (sym.num_layers * (sym.qkv_flops + 2 * sym.score_flops + sym.proj_flops
-                                                                      + sym.fc1_flops + sym.fc2_flops) + sym.head_flops),
+                 3 * t * sym.cp * (sym.global_batch / b)
+                 * (sym.num_layers * (sym.qkv_flops + 2 * sym.score_flops + sym.proj_flops
+                                      + (sym.fc1_flops + sym.fc2_flops) / sym.capacity_factor) + sym.head_flops),
                  source=MFU_OPS, description="model FLOPs of one iteration from the operations"))
     add(par["mfu"])
     add(transformer_flops())
@@ -352,8 +453,10 @@ def training_step_equations() -> dict:
     add(Equation("scaling_efficiency", "scaling_efficiency", sym.gemm_step_time / sym.step_time,
                  source=_par.SCALING, description="GEMM time of the layers over the step time"))
     # ---- memory (uneven stages: the largest stage's layers)
-    for key in ("model_state_bytes", "activation_bytes_per_layer", "inflight_microbatches"):
-        add(par[key])
+    add(par["model_state_bytes"])
+    add(par["activation_bytes_per_layer"].renamed({"seq_len": "local_seq_len"}, key="activation_bytes_per_layer",
+                                                  description="activation memory of one layer (local tokens)"))
+    add(par["inflight_microbatches"])
     add(Equation("activation_memory", "activation_memory",
                  sym.activation_bytes_per_layer * sym.stage_layers * sym.inflight_microbatches,
                  source=_par.KORTHIKANTI_2022, description="activation memory of the largest stage (uneven stages)"))
