@@ -18,6 +18,10 @@ SETS = list(mlsysim.Equations)
 #: variables whose random draws never give a well-posed round trip (documented per set); empty by default
 _DEGENERATE: dict = {}
 RTOL = 1e-9
+#: (set, target) -> the unknown that covers the target, where the alphabetical first input is a poor choice:
+#: TrainingStep's MFU is not monotonic in attention_context (it rises while the attention GEMMs grow efficient,
+#: then falls), and the engine's log-spaced root scan can miss two roots that close (reported to the engine)
+_COVER_UNKNOWN = {("TrainingStep", "mfu"): "peak_flops"}
 
 
 def _draw_value(name, rng_or_draw):
@@ -40,7 +44,10 @@ def _draw_value(name, rng_or_draw):
 _LAYOUTS = [("GPT3", "A100_Megatron", 8, 8, 48, 1536, 2048, {}),
             ("Llama3_8B", "H100_1024", 2, 4, 128, 1024, 4096, {"recompute": "none"}),
             ("Llama3_70B", "H100_1024", 16, 4, 16, 512, 8192, {"allow_cross_node_tp": True}),
-            ("GPT2", "Research_256_100GbE", 1, 1, 256, 512, 1024, {"recompute": "none", "zero_stage": 3})]
+            ("GPT2", "Research_256_100GbE", 1, 1, 256, 512, 1024, {"recompute": "none", "zero_stage": 3}),
+            # context and expert parallelism (per-operation model only; the flat knowns drop them)
+            ("Llama3_8B", "H100_1024", 2, 2, 64, 512, 8192, {"cp": 4, "recompute": "full"}),
+            ("Mixtral_8x7B", "H100_1024", 2, 1, 512, 1024, 4096, {"ep": 8})]
 _LAYOUT_KNOWNS: list = []
 
 
@@ -51,8 +58,10 @@ def _layout_point(eqset, u):
     if not _LAYOUT_KNOWNS:
         for m, f, tp, pp, dp, gb, sl, kw in _LAYOUTS:
             # the knowns of both models: the flat one (compute_efficiency given) and the per-operation one
-            flat = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp, dp=dp,
-                                             global_batch=gb, seq_len=sl, compute_efficiency=0.5, **kw)
+            fkw = {k: v for k, v in kw.items() if k not in ("cp", "ep")}
+            flat = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp,
+                                             dp=dp * kw.get("cp", 1), global_batch=gb, seq_len=sl,
+                                             compute_efficiency=0.5, **fkw)
             ops = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp, dp=dp, global_batch=gb,
                                             seq_len=sl, **kw)
             _LAYOUT_KNOWNS.append({**flat._knowns, **ops._knowns})
@@ -176,7 +185,7 @@ def _cover_pairs(eqset):
             pairs.add((min(ts, key=lambda t: (len(eqset.input_deps(t)), t)), u))
     for t in eqset.derived:
         if not any(p[0] == t for p in pairs):
-            pairs.add((t, min(sorted(eqset.input_deps(t)))))
+            pairs.add((t, _COVER_UNKNOWN.get((eqset.name, t)) or min(sorted(eqset.input_deps(t)))))
     return sorted(pairs)
 
 
