@@ -481,12 +481,14 @@ class DistributedSolver(Solver):
         laws = laws_for(fleet.hardware, precision)
         coll = laws.collective("all_reduce", num_workers=max(tp, 2), devices_per_node=min(max(tp, 2), g))
         ops = self.ops_assumptions
-        elt_eta, elt_half = laws.elementwise_eta_max("all"), laws.elementwise_b_half("all")
-        # the elementwise law's parameters under the names the set gives them (the weight-streaming law keeps
-        # memory_efficiency_max / memory_half_bytes)
-        elt_eta = Assumption("elementwise_efficiency_max", elt_eta.value, elt_eta.source, elt_eta.description)
-        elt_half = Assumption("elementwise_half_bytes", elt_half.value, elt_half.source, elt_half.description)
-        used = [laws.gemm_eta_max, laws.gemm_f_half, elt_eta, elt_half,
+        # the elementwise laws' parameters under the names the set gives them, one pair per kernel kind (the
+        # weight-streaming law keeps memory_efficiency_max / memory_half_bytes)
+        elt = []
+        for kind, fit in (("elementwise", "all"), ("norm", "norm"), ("add", "add"), ("act", "act")):
+            e, hb = laws.elementwise_eta_max(fit), laws.elementwise_b_half(fit)
+            elt += [Assumption(f"{kind}_efficiency_max", e.value, e.source, e.description),
+                    Assumption(f"{kind}_half_bytes", hb.value, hb.source, hb.description)]
+        used = [laws.gemm_eta_max, laws.gemm_f_half, *elt,
                 laws.mem_eta_max, laws.mem_b_half, *([coll.alpha, coll.bandwidth] if tp > 1 else []),
                 ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
                 assumptions["link_efficiency"]]
@@ -523,7 +525,7 @@ class DistributedSolver(Solver):
             ffn_matrices=3 if model.gated_ffn else 2, attention_context=seq_len,
             peak_flops=fleet.hardware.peak_flops(precision), memory_bandwidth=fleet.hardware.memory_bandwidth,
             gemm_efficiency_max=laws.gemm_eta_max.value, gemm_half_flops=laws.gemm_f_half.value,
-            elementwise_efficiency_max=elt_eta.value, elementwise_half_bytes=elt_half.value,
+            **{a.name: a.value for a in elt},
             memory_efficiency_max=laws.mem_eta_max.value, memory_half_bytes=laws.mem_b_half.value,
             score_materialized=ATTENTION_KERNELS[attention_kernel],
             dropout_mask_bytes=Q_(1 if dropout else 0, "byte"), backward_kernel_factor=BACKWARD_KERNEL_FACTOR,

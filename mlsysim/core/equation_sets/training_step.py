@@ -26,12 +26,14 @@ Each GEMM takes ``F / (eta_gemm(F) R_peak)`` with the calibrated saturating law 
 GEMM (input gradient and weight gradient): twice the forward time. Full recomputation repeats the forward
 pass; selective recomputation repeats the attention core (Korthikanti et al. 2022, Sec. 5).
 
-Memory-bound kernels move bytes given by the activations Korthikanti et al. 2022 (Sec. 4.1) list per layer:
+Memory-bound kernels (each on the calibrated law of its kind: norms on the normalisation fit, residual adds
+on the add fit, the MLP activation on the activation fit, the rest on the pooled elementwise fit) move bytes
+given by the activations Korthikanti et al. 2022 (Sec. 4.1) list per layer:
 two norms (read and write ``s b h`` elements each), two dropout-residual adds (read two, write one, plus a
 1-byte dropout mask where dropout is on), the MLP activation (read ``n_f - 1``, write 1 per ``s b f / t``
 element) and, where the score matrix is materialised (no fused attention kernel), softmax and dropout over
 ``a s \\bar{s} b / t`` elements. Norms and residual adds are split ``t`` ways with sequence parallelism. Each
-kernel takes ``D / (eta_mem(D) BW)`` on the calibrated elementwise law; its backward moves twice its bytes.
+kernel takes ``D / (eta_mem(D) BW)``; its backward moves twice its bytes.
 
 Tensor-parallel communication: 2 all-reduce equivalents per layer forward (an all-gather plus a
 reduce-scatter each with sequence parallelism: the same ring traffic), exposed; 2 backward, overlapped with
@@ -83,6 +85,14 @@ _var("elementwise_efficiency_max", "", r"\eta_{\text{elt,max}}",
      "asymptotic fraction of the datasheet bandwidth elementwise kernels reach (fitted)", "fraction")
 _var("elementwise_half_bytes", "byte", r"D_{1/2,\text{elt}}",
      "bytes at which an elementwise kernel reaches half its asymptotic bandwidth efficiency (fitted)")
+for _kind, _what in (("norm", "normalisation"), ("add", "residual-add"), ("act", "activation-function")):
+    _var(f"{_kind}_efficiency_max", "", rf"\eta_{{\text{{{_kind},max}}}}",
+         f"asymptotic fraction of the datasheet bandwidth {_what} kernels reach (fitted)", "fraction")
+    _var(f"{_kind}_half_bytes", "byte", rf"D_{{1/2,\text{{{_kind}}}}}",
+         f"bytes at which a {_what} kernel reaches half its asymptotic bandwidth efficiency (fitted)")
+#: which fitted elementwise law each kernel of a layer runs on (the others: the pooled elementwise fit)
+KERNEL_LAW = {"norm": "norm", "residual": "add", "act": "act", "softmax": "elementwise", "embedding": "elementwise",
+              "loss": "elementwise"}
 _var("score_materialized", "", r"u_{\text{score}}",
      "1 if the attention score matrix is written to memory (softmax, dropout as kernels), 0 if fused", "count0")
 _var("dropout_mask_bytes", "byte", r"b_{\text{mask}}", "bytes per element of a dropout mask (0 without dropout)",
@@ -297,7 +307,8 @@ def training_step_equations() -> dict:
         add(Equation(f"{kk}_kernel_bytes", f"{kk}_kernel_bytes", rhs, source=LOSS if kk == "loss" else
                      KORTHIKANTI_KERNELS, description=f"bytes moved: {kk}"))
         ren = {"kernel_bytes": f"{kk}_kernel_bytes", "memory_efficiency": f"{kk}_memory_efficiency",
-               "memory_efficiency_max": "elementwise_efficiency_max", "memory_half_bytes": "elementwise_half_bytes",
+               "memory_efficiency_max": f"{KERNEL_LAW[kk]}_efficiency_max",
+               "memory_half_bytes": f"{KERNEL_LAW[kk]}_half_bytes",
                "kernel_memory_time": f"{kk}_kernel_time"}
         add(eff["memory_efficiency"].renamed(ren, key=f"{kk}_memory_efficiency",
                                              description=f"bandwidth efficiency: {kk}"))
