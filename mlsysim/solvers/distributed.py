@@ -18,6 +18,7 @@ Efficiency assumptions (one set, used for every configuration; override any by k
 """
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -411,8 +412,13 @@ class DistributedSolver(Solver):
 
     def _knowns(self, model, fleet, L, precision, seq_len, global_batch, assumptions):
         """Set inputs for layouts ``L`` (dict of equal-length arrays, or scalars)."""
-        from ..core.equation_sets.parallelism import (ACTIVATION_COEFFICIENTS, ADAM_K_BYTES, TP_ALLREDUCES_PER_LAYER,
-                                                TRAINING_PASSES, ZERO_COMM_FACTOR)
+        from ..core.equation_sets.parallelism import (
+            ACTIVATION_COEFFICIENTS,
+            ADAM_K_BYTES,
+            TP_ALLREDUCES_PER_LAYER,
+            TRAINING_PASSES,
+            ZERO_COMM_FACTOR,
+        )
         from ..core.equation_sets.transformer import FLOPS_PER_MAC
 
         hw = fleet.hardware
@@ -471,7 +477,11 @@ class DistributedSolver(Solver):
         assumptions)."""
         from ..calibration import laws_for
         from ..core.equation_sets import Equations
-        from ..core.equation_sets.training_step import ADAM_STEP_BYTES, BACKWARD_KERNEL_FACTOR, LOSS_BYTES_PER_LOGIT
+        from ..core.equation_sets.training_step import (
+            ADAM_STEP_BYTES,
+            BACKWARD_KERNEL_FACTOR,
+            LOSS_BYTES_PER_LOGIT,
+        )
 
         k = self._knowns(model, fleet, L, precision, seq_len, global_batch, assumptions)
         inputs = Equations.TrainingStep.inputs

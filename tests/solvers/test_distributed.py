@@ -362,3 +362,14 @@ def test_cp_ep_refused_where_they_do_not_apply():
         D.solve(model="Llama3_8B", fleet=fleet, tp=1, pp=1, dp=8, ep=2, global_batch=16)
     with pytest.raises(DomainError, match="per-operation"):
         D.solve(model="Llama3_8B", fleet=fleet, tp=1, pp=1, dp=4, cp=2, global_batch=16, compute_efficiency=0.5)
+
+
+def test_compute_efficiency_selects_the_flat_model():
+    lay = dict(model=gpt(24, 2304, 24), fleet=Systems.A100_Megatron.replace(num_nodes=4), tp=1, pp=1, dp=32,
+               global_batch=512, recompute="full")
+    assert S.solve(**lay).model_kind == "per_operation"
+    assert S.solve(compute_efficiency=0.5, **lay).model_kind == "flat"
+    flat = DistributedSolver(compute_efficiency=0.5)
+    r = flat.solve(**lay)
+    assert r.model_kind == "flat" and set(r.breakdown()) == {"compute_time", "tp_comm_time", "pp_comm_time",
+                                                             "bubble_time", "dp_exposed_time"}

@@ -157,8 +157,8 @@ for _op, _what in (("qkv", "QKV projection"), ("score", "one attention batched m
          "fraction")
     _var(f"{_op}_time", "s", rf"T_{{\text{{{_op}}}}}", f"forward time of the {_what}")
 for _k, _what in (("norm", "one norm"), ("residual", "one dropout-residual add"), ("act", "the MLP activation"),
-                  ("softmax", "softmax and dropout over the scores"), ("embedding", "the embedding look-up "
-                                                                                     "(forward and backward)"),
+                  ("softmax", "softmax and dropout over the scores"),
+                  ("embedding", "the embedding look-up (forward and backward)"),
                   ("loss", "softmax cross-entropy (forward and backward)")):
     _var(f"{_k}_kernel_bytes", "byte", rf"D_{{\text{{{_k}}}}}", f"bytes moved by {_what}")
     _var(f"{_k}_memory_efficiency", "", rf"\eta_{{\text{{mem,{_k}}}}}", f"achieved / datasheet bandwidth of {_what}",
@@ -272,7 +272,7 @@ def training_step_equations() -> dict:
     c, b, s, h, t = sym.flops_per_mac, sym.micro_batch_size, sym.local_seq_len, sym.hidden_size, sym.tp
     a, k, d, f, nf, V = (sym.num_heads, sym.num_kv_heads, sym.head_dim, sym.ffn_hidden_size, sym.ffn_matrices,
                          sym.vocab_size)
-    sbar, be, m, p, v = sym.attention_context, sym.bytes_per_element, sym.microbatches, sym.pp, sym.pipeline_interleave
+    sbar, be, m, p = sym.attention_context, sym.bytes_per_element, sym.microbatches, sym.pp
     moe = sym.experts_per_token * sym.capacity_factor
     eqs = []
     add = eqs.append
