@@ -373,3 +373,13 @@ def test_compute_efficiency_selects_the_flat_model():
     r = flat.solve(**lay)
     assert r.model_kind == "flat" and set(r.breakdown()) == {"compute_time", "tp_comm_time", "pp_comm_time",
                                                              "bubble_time", "dp_exposed_time"}
+
+
+def test_num_devices_inverse_rounds_to_a_valid_layout():
+    lay = dict(_layout(), compute_efficiency=None)
+    r = S.solve(**lay)
+    sol = S.solve_for("num_devices", time_to_train=r.time_to_train(1e11) * 1.3, training_tokens=1e11, **lay)
+    # the continuous answer (~387) is no layout: devices come in replicas of tp * pp = 16 whose count divides the
+    # 1,536 sequences; 384 (dp 24) is too slow, 400-496 give dp 25-31, none of which divides 1,536; so dp = 32
+    assert float(sol.value.m_as("")) == 512
+    assert "nearest whole number allowed by the layout" in sol.note
