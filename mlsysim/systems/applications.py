@@ -948,7 +948,7 @@ def _frontier() -> Scenario:
     # 8,192, 16M tokens per batch = 2,048 sequences. Not published, assumed: micro-batch 1; the interleaved
     # schedule (Sec. 3.3.2) at v = 4 (Megatron-LM's interleaved runs, Narayanan et al. 2021); full recomputation
     # (selective does not fit 80 GiB in this model); ZeRO-1 sharded optimizer; fused (flash) attention, no dropout.
-    layout = dict(tp=8, pp=16, dp=128, global_batch=2048, seq_len=8192, micro_batch_size=1, zero_stage=1,
+    layout = dict(tp=8, cp=1, pp=16, dp=128, global_batch=2048, seq_len=8192, micro_batch_size=1, zero_stage=1,
                   recompute="full", sequence_parallel=True, pipeline_interleave=4, attention_kernel="flash",
                   dropout=False)
     return Scenario(

@@ -130,7 +130,7 @@ def test_frontier_memory_per_device_after_sharding(frontier):
 
 def test_frontier_layout_is_metas():
     lay = Applications.Frontier.layout
-    assert (lay["tp"], lay["pp"], lay["dp"], lay["global_batch"], lay["seq_len"]) == (8, 16, 128, 2048, 8192)
+    assert (lay["tp"], lay["cp"], lay["pp"], lay["dp"], lay["global_batch"], lay["seq_len"]) == (8, 1, 16, 128, 2048, 8192)
 
 
 def test_frontier_time_to_train_and_mfu_by_hand(frontier):
