@@ -16,12 +16,19 @@ from mlsysim.core.variables import VARIABLES
 
 SETS = list(mlsysim.Equations)
 #: variables whose random draws never give a well-posed round trip (documented per set); empty by default
-_DEGENERATE: dict = {}
+_DEGENERATE: dict = {
+    # counts that enter a max() (the slowest pipeline stage sets the pace; the DP reduction exposes the larger of
+    # its last bucket and what the backward window cannot hide): where another branch binds they sit on a
+    # plateau, and the engine answers with the regime boundary without flagging it as a bound (reported)
+    "TrainingStep": {"first_stage_layers", "middle_stage_layers", "last_stage_layers", "single_stage", "dp_buckets"},
+}
 RTOL = 1e-9
 #: (set, target) -> the unknown that covers the target, where the alphabetical first input is a poor choice:
 #: TrainingStep's MFU is not monotonic in attention_context (it rises while the attention GEMMs grow efficient,
 #: then falls), and the engine's log-spaced root scan can miss two roots that close (reported to the engine)
-_COVER_UNKNOWN = {("TrainingStep", "mfu"): "peak_flops"}
+#: TrainingStep's stage imbalance is a difference (pace minus the largest stage's layers): inverting it for a
+#: kernel efficiency loses digits to cancellation, for the global batch (a plain factor m) it does not
+_COVER_UNKNOWN = {("TrainingStep", "mfu"): "peak_flops", ("TrainingStep", "stage_imbalance_step_time"): "global_batch"}
 
 
 def _draw_value(name, rng_or_draw):
@@ -175,17 +182,20 @@ def _check_pair(eqset, values, target, unknown):
     return "ok"
 
 
-def _cover_pairs(eqset):
+def _cover_pairs(eqset, skip=frozenset()):
     """Pairs that cover every variable of the set: each input as the unknown (with the target that
-    depends on it most directly) and each derived quantity as the target at least once."""
+    depends on it most directly) and each derived quantity as the target at least once (``skip``: unknowns
+    left out, see _DEGENERATE)."""
     pairs = set()
     for u in eqset.inputs:
+        if u in skip:
+            continue
         ts = [t for t in eqset.derived if u in eqset.input_deps(t)]
         if ts:
             pairs.add((min(ts, key=lambda t: (len(eqset.input_deps(t)), t)), u))
     for t in eqset.derived:
         if not any(p[0] == t for p in pairs):
-            pairs.add((t, _COVER_UNKNOWN.get((eqset.name, t)) or min(sorted(eqset.input_deps(t)))))
+            pairs.add((t, _COVER_UNKNOWN.get((eqset.name, t)) or min(sorted(eqset.input_deps(t) - set(skip)))))
     return sorted(pairs)
 
 
@@ -197,7 +207,7 @@ def test_every_variable_round_trips_at_fixed_points(set_name):
     def u(kind, lo, hi):
         return int(rng.integers(lo, hi + 1)) if kind == "int" else float(rng.uniform(lo, hi))
 
-    pairs = _cover_pairs(eqset)
+    pairs = _cover_pairs(eqset, _DEGENERATE.get(set_name, frozenset()))
     ok = set()
     for _ in range(4):
         values = _point(eqset, u)
@@ -213,7 +223,7 @@ def test_every_variable_round_trips_at_fixed_points(set_name):
 @pytest.mark.parametrize("set_name", SETS)
 def test_round_trip_property(set_name):
     eqset = mlsysim.Equations[set_name]
-    pairs = _pairs(eqset)
+    pairs = [p for p in _pairs(eqset) if p[1] not in _DEGENERATE.get(set_name, set())]
 
     outcomes = []
 

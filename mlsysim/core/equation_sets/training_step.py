@@ -46,7 +46,7 @@ A stage holds ``n_i`` layers; the first also the embedding look-up, the last the
 .. math:: T_{\\text{pace}} = \\max(n_1 T_L + T_{\\text{emb}} + u T_{\\text{head}},\\ n_{\\text{mid}} T_L,\\
           n_p T_L + T_{\\text{head}})
 
-with ``u`` = 1 when one stage holds everything. One step is ``m`` microbatches at that pace, the interleaved
+with ``u_single`` = 1 when one stage holds everything. One step is ``m`` microbatches at that pace, the interleaved
 bubble ``(p - 1)/(v m)`` of it, the pipeline sends, the exposed data-parallel gradient reduction and the
 optimizer step. The data-parallel reduction runs at the gradient precision (fp32 in Megatron-LM) and
 overlaps the backward pass of the last microbatch except its last bucket:
@@ -141,7 +141,7 @@ _var("first_stage_layers", "", r"n_{1}", "layers on the first pipeline stage", "
 _var("middle_stage_layers", "", r"n_{\text{mid}}", "layers on the largest middle stage (0 if pp <= 2)", "count0")
 _var("last_stage_layers", "", r"n_{p}", "layers on the last pipeline stage (0 if pp = 1)", "count0")
 _var("stage_layers", "", r"n_{\max}", "layers on the largest stage: ceil(num_layers / pp)", "count")
-_var("single_stage", "", "u", "1 if one stage holds the whole model (pp = 1), else 0", "count0")
+_var("single_stage", "", r"u_{\text{single}}", "1 if one stage holds the whole model (pp = 1), else 0", "count0")
 _var("grad_bytes_per_element", "byte", r"b_{\text{g}}", "bytes per gradient element in the data-parallel reduction")
 _var("dp_buckets", "", r"n_{\text{bucket}}", "gradient buckets of the data-parallel reduction", "count")
 _var("optimizer_step_bytes_per_param", "byte", r"c_{\text{opt}}",
@@ -175,7 +175,7 @@ _var("tp_exposed_layer_time", "s", r"T_{\text{TP,L}}", "exposed tensor-parallel 
 _var("recompute_layer_time", "s", r"T_{\text{re,L}}", "recomputation time of one layer and microbatch",
      "nonnegative")
 _var("layer_time", "s", r"T_{L}", "forward + backward (+ recompute) time of one layer and microbatch")
-_var("head_stage_time", "s", r"T_{\text{head}}", "LM head and loss, forward and backward, per microbatch")
+_var("head_stage_time", "s", r"T_{\text{head+loss}}", "LM head and loss, forward and backward, per microbatch")
 _var("stage_pace_time", "s", r"T_{\text{pace}}", "per-microbatch time of the slowest pipeline stage")
 _var("dp_overlap_window", "s", r"T_{\text{win}}", "backward time of the last microbatch, which can hide DP traffic")
 _var("optimizer_time", "s", r"T_{\text{opt}}", "optimizer step time", "nonnegative")
@@ -186,7 +186,7 @@ for _part, _what in (("cp_comm", "context-parallel key/value all-gathers and gra
                      ("tp_exposed", "exposed tensor-parallel communication"),
                      ("recompute", "activation recomputation"),
                      ("stage_imbalance", "the slowest stage's extra work (embedding, LM head, loss)")):
-    _var(f"{_part}_step_time", "s", rf"T_{{\text{{{_part.replace('_', ' ')}}}}}", f"step share: {_what}",
+    _var(f"{_part}_step_time", "s", rf"T_{{\text{{step,{_part.replace('_', ' ')}}}}}", f"step share: {_what}",
          "nonnegative")
 
 # ---------------------------------------------------------------- sources
