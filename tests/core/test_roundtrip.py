@@ -19,10 +19,16 @@ SETS = list(mlsysim.Equations)
 _DEGENERATE: dict = {
     # counts that enter a max() (the slowest pipeline stage sets the pace; the DP reduction exposes the larger of
     # its last bucket and what the backward window cannot hide): where another branch binds they sit on a
-    # plateau, and the engine answers with the regime boundary without flagging it as a bound (reported)
-    "TrainingStep": {"first_stage_layers", "middle_stage_layers", "last_stage_layers", "single_stage", "dp_buckets"},
+    # plateau, and the engine answers with the regime boundary without flagging it as a bound (reported);
+    # ffn_matrices rounded to 1 leaves the up-projection with 0 FLOPs, whose GEMM law is then 0/0
+    "TrainingStep": {"first_stage_layers", "middle_stage_layers", "last_stage_layers", "single_stage", "dp_buckets",
+                     "ffn_matrices"},
 }
 RTOL = 1e-9
+#: targets that random pairs skip: TrainingStep's stage imbalance (the slowest stage's pace minus the largest
+#: stage's layers) is a difference of two maxima, not monotonic in most inputs, with many roots; it is covered
+#: at fixed points through the global batch (_COVER_UNKNOWN)
+_ILL_CONDITIONED_TARGETS = {"TrainingStep": {"stage_imbalance_step_time"}}
 #: (set, target) -> the unknown that covers the target, where the alphabetical first input is a poor choice:
 #: TrainingStep's MFU is not monotonic in attention_context (it rises while the attention GEMMs grow efficient,
 #: then falls), and the engine's log-spaced root scan can miss two roots that close (reported to the engine)
@@ -223,7 +229,8 @@ def test_every_variable_round_trips_at_fixed_points(set_name):
 @pytest.mark.parametrize("set_name", SETS)
 def test_round_trip_property(set_name):
     eqset = mlsysim.Equations[set_name]
-    pairs = [p for p in _pairs(eqset) if p[1] not in _DEGENERATE.get(set_name, set())]
+    pairs = [p for p in _pairs(eqset) if p[1] not in _DEGENERATE.get(set_name, set())
+             and p[0] not in _ILL_CONDITIONED_TARGETS.get(set_name, set())]
 
     outcomes = []
 
