@@ -382,4 +382,4 @@ def test_num_devices_inverse_rounds_to_a_valid_layout():
     # the continuous answer (~387) is no layout: devices come in replicas of tp * pp = 16 whose count divides the
     # 1,536 sequences; 384 (dp 24) is too slow, 400-496 give dp 25-31, none of which divides 1,536; so dp = 32
     assert float(sol.value.m_as("")) == 512
-    assert "nearest whole number allowed by the layout" in sol.note
+    assert "nearest whole number the layout allows" in sol.note
