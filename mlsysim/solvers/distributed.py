@@ -88,7 +88,8 @@ ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
 
 #: parts of ``step_time`` in the per-operation model (``DistributedResult.breakdown``)
 OPS_PARTS = ["gemm_step_time", "kernel_step_time", "tp_exposed_step_time", "recompute_step_time",
-             "cp_comm_step_time", "ep_alltoall_step_time", "stage_imbalance_step_time", "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time"]
+             "cp_comm_step_time", "ep_alltoall_step_time", "stage_imbalance_step_time",
+             "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time"]
 #: parts of ``step_time`` in the flat Iron Law model
 FLAT_PARTS = ["compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "dp_exposed_time"]
 
@@ -178,7 +179,8 @@ class DistributedResult:
 
     Attributes (pint Quantities unless noted): ``step_time`` [s] and its parts ``compute_time``,
     ``tp_comm_time``, ``pp_comm_time``, ``bubble_time``, ``dp_exposed_time`` [s]; ``dp_comm_time`` [s]
-    (before overlap); ``bubble_ratio`` (bubble / ideal time), ``bubble_fraction`` (bubble / step), ``mfu``, ``hfu``, ``scaling_efficiency`` [1];
+    (before overlap); ``bubble_ratio`` (bubble / ideal time), ``bubble_fraction`` (bubble / step),
+    ``mfu``, ``hfu``, ``scaling_efficiency`` [1];
     ``tokens_per_second`` [1/s]; ``device_flops_rate`` [TFLOP/s]; ``memory_per_device``,
     ``model_state_bytes``, ``activation_memory`` [GB]; ``fits`` (bool); ``layout`` (dict);
     ``assumptions`` (list of :class:`~mlsysim.core.assumptions.Assumption`).

@@ -51,7 +51,8 @@ bubble ``(p - 1)/(v m)`` of it, the pipeline sends, the exposed data-parallel gr
 optimizer step. The data-parallel reduction runs at the gradient precision (fp32 in Megatron-LM) and
 overlaps the backward pass of the last microbatch except its last bucket:
 
-.. math:: T_{\\text{DP,exp}} = \\max\\left(T_{\\text{DP}} / n_{\\text{bucket}},\\ T_{\\text{DP}} - T_{\\text{win}}\\right)
+.. math:: T_{\\text{DP,exp}} =
+    \\max\\left(T_{\\text{DP}} / n_{\\text{bucket}},\\ T_{\\text{DP}} - T_{\\text{win}}\\right)
 
 The optimizer step is one memory-bound pass over the device's optimizer state (Adam: read and write fp32
 master weights, two moments, read the gradient, write the 16-bit weights).
@@ -109,7 +110,8 @@ _var("tp_overlap", "", r"f_{\text{TP}}",
      "fraction of the backward tensor-parallel traffic that can run under the weight-gradient GEMMs", "nonnegative")
 _var("tp_collective_latency", "s", r"\alpha_{\text{TP}}", "fitted latency of one tensor-parallel all-reduce",
      "nonnegative")
-_var("tp_collective_bandwidth", "GB/s", r"B_{\text{TP}}", "fitted effective bandwidth of one tensor-parallel all-reduce")
+_var("tp_collective_bandwidth", "GB/s", r"B_{\text{TP}}",
+     "fitted effective bandwidth of one tensor-parallel all-reduce")
 _var("tp_collective_time", "s", r"T_{\text{TP,1}}", "time of one tensor-parallel all-reduce equivalent")
 _var("cp", "", r"n_{\text{CP}}", "context-parallel degree (sequence split over cp ranks)", "count")
 _var("ep", "", r"n_{\text{EP}}", "expert-parallel degree (experts split over ep ranks)", "count")
@@ -430,19 +432,22 @@ def training_step_equations() -> dict:
             add(e)
     add(par["dp_comm_time"])
     add(Equation("dp_overlap_window", "dp_overlap_window",
-                 sym.first_stage_layers * (2 * sym.layer_gemm_time + sym.backward_kernel_factor * sym.layer_kernel_time),
+                 sym.first_stage_layers
+                 * (2 * sym.layer_gemm_time + sym.backward_kernel_factor * sym.layer_kernel_time),
                  source=DP_BUCKETS, description="backward time of the last microbatch on the first stage"))
     add(Equation("dp_exposed_time", "dp_exposed_time",
                  regimes={"last_bucket": sym.dp_comm_time / sym.dp_buckets,
                           "window_limited": sym.dp_comm_time - sym.dp_overlap_window},
-                 combine="max", source=DP_BUCKETS, description="data-parallel reduction not hidden by the backward pass",
+                 combine="max", source=DP_BUCKETS,
+                 description="data-parallel reduction not hidden by the backward pass",
                  display=r"\max\left(T_{\text{DP}} / n_{\text{bucket}},\ T_{\text{DP}} - T_{\text{win}}\right)"))
     add(Equation("optimizer_kernel_bytes", "optimizer_kernel_bytes",
                  sym.params_per_device * sym.optimizer_step_bytes_per_param / sym.optimizer_shards, source=OPTIMIZER,
                  description="bytes of the optimizer step on one device"))
     add(eff["memory_efficiency"].renamed({"kernel_bytes": "optimizer_kernel_bytes",
                                           "memory_efficiency": "optimizer_memory_efficiency"},
-                                         key="optimizer_memory_efficiency", description="optimizer bandwidth efficiency"))
+                                         key="optimizer_memory_efficiency",
+                                         description="optimizer bandwidth efficiency"))
     add(eff["kernel_memory_time"].renamed({"kernel_bytes": "optimizer_kernel_bytes",
                                            "memory_efficiency": "optimizer_memory_efficiency",
                                            "kernel_memory_time": "optimizer_time"}, key="optimizer_time",
@@ -450,7 +455,8 @@ def training_step_equations() -> dict:
     # ---- step
     add(Equation("step_time", "step_time",
                  sym.gemm_step_time + sym.kernel_step_time + sym.tp_exposed_step_time + sym.recompute_step_time
-                 + sym.cp_comm_step_time + sym.ep_alltoall_step_time + sym.stage_imbalance_step_time + sym.bubble_time + sym.pp_comm_time + sym.dp_exposed_time
+                 + sym.cp_comm_step_time + sym.ep_alltoall_step_time + sym.stage_imbalance_step_time
+                 + sym.bubble_time + sym.pp_comm_time + sym.dp_exposed_time
                  + sym.optimizer_time, source=STEP_PARTS, description="time of one optimizer step"))
     add(Equation("ops_model_flops", "model_flops_per_iteration",
                  3 * t * sym.cp * (sym.global_batch / b)
