@@ -339,3 +339,24 @@ def test_scorecard_says_when_it_rests_on_secondary_or_assumed_values():
     # a scenario on the Snapdragon says that its 45 TOPS is an unsupported assumption
     ev = Applications.OnDeviceLLM.replace(hardware="Snapdragon").evaluate()
     assert any("Snapdragon.peak_flops:int8" in n and "UNSUPPORTED" in n for n in ev.notes)
+
+
+def test_frontier_reports_goodput_and_time_to_train_with_failures():
+    # Meta (Llama 3 paper, Sec. 3.3.4): 419 interruptions in 54 days on 16,384 GPUs -> job MTBF M = 54*24/419 h
+    # = 11,135 s. One checkpoint: parameters x (2 B bf16 weights + 12 B Adam state) at 2 TB/s; Young's interval
+    # tau = sqrt(2 delta M); restart R = 600 s; goodput G = tau / (M e^{R/M} (e^{(tau+delta)/M} - 1)) (Daly 2006).
+    import math
+
+    from mlsysim import Applications, Models
+
+    ev = Applications.Frontier.evaluate()
+    m = 54 * 24 / 419 * 3600
+    delta = Models.Llama3_405B.parameters * 14 / 2e12
+    tau = math.sqrt(2 * delta * m)
+    g = tau / (m * math.exp(600 / m) * (math.exp((tau + delta) / m) - 1))
+    assert 0.90 < g < 0.95
+    assert float(ev.extra["goodput"].m) == pytest.approx(g, rel=1e-9)
+    ttt = ev.results["training"].time_to_train(15.6e12).m_as("day")
+    assert ev.extra["time_to_train_with_failures"].m_as("day") == pytest.approx(ttt / g, rel=1e-9)
+    text = ev.scorecard()
+    assert "Goodput" in text and "Time to train with failures" in text
