@@ -348,6 +348,46 @@ def cmd_node(args) -> int:
     return 0
 
 
+_TRAIN_OPTS = [
+    ("--tp", "tp", _positive_int, "tensor-parallel degree [1] (default 1)"),
+    ("--pp", "pp", _positive_int, "pipeline-parallel degree [1] (default 1; need not divide the layers)"),
+    ("--dp", "dp", _positive_int, "data-parallel degree [1] (default: devices / (tp cp pp))"),
+    ("--cp", "cp", _positive_int, "context-parallel degree [1] (default 1)"),
+    ("--ep", "ep", _positive_int, "expert-parallel degree for a mixture-of-experts model [1] (default 1)"),
+    ("--global-batch", "global_batch", _positive_int, "sequences per optimizer step [1]"),
+    ("--seq-len", "seq_len", _positive_int, "training sequence length [tokens] (default: the model's)"),
+    ("--micro-batch-size", "micro_batch_size", _positive_int, "sequences per microbatch [1] (default 1)"),
+    ("--interleave", "pipeline_interleave", _positive_int, "model chunks per device (interleaved 1F1B) [1]"),
+    ("--zero-stage", "zero_stage", int, "ZeRO stage 0-3 (default 1)"),
+    ("--recompute", "recompute", str, "activation recomputation: none, selective, full (default selective)"),
+    ("--precision", "precision", str, "training precision (default bf16)"),
+    ("--attention-kernel", "attention_kernel", str, "unfused (score matrix in memory, default) or flash"),
+    ("--compute-efficiency", "compute_efficiency", _fraction,
+     "one efficiency for all arithmetic: selects the flat Iron Law model (default: per-operation model)"),
+]
+
+
+def cmd_train(args) -> int:
+    from .solvers import DistributedSolver
+
+    kw = _given(args, _TRAIN_OPTS)
+    if kw.get("global_batch") is None:
+        raise CLIError("train needs --global-batch (sequences per optimizer step)")
+    if args.sequence_parallel:
+        kw["sequence_parallel"] = True
+    if args.no_dropout:
+        kw["dropout"] = False
+    r = DistributedSolver().solve(model=args.model, fleet=args.fleet, **kw)
+    data = r.to_dict()
+    text = repr(r)
+    if args.tokens is not None:
+        ttt = r.time_to_train(args.tokens)
+        data["time_to_train"] = {"value": float(ttt.m_as("day")), "unit": "day"}
+        text += f"\n  time to train {args.tokens:.4g} tokens: {ttt.m_as('day'):,.1f} days"
+    _emit(args, text, data)
+    return 0
+
+
 def _unique(names):
     seen, out = set(), []
     for n in names:
@@ -634,6 +674,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add(p, _OVERRIDE_OPTS)
     _json_flag(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("train", help="distributed training forward: step time, breakdown, MFU, memory "
+                                     "(DistributedSolver)",
+                       description="e.g. mlsysim train --model Llama3_405B --fleet Llama3_Cluster --tp 8 --pp 16 "
+                                   "--dp 128 --global-batch 2048 --seq-len 8192 --recompute full --interleave 4")
+    p.add_argument("--model", required=True, help="Models name (a transformer)")
+    p.add_argument("--fleet", required=True, help="Systems name (a cluster)")
+    _add(p, _TRAIN_OPTS)
+    p.add_argument("--sequence-parallel", action="store_true", help="Megatron sequence parallelism")
+    p.add_argument("--no-dropout", action="store_true", help="the model trains without dropout")
+    p.add_argument("--tokens", type=float, default=None, help="training tokens, for the time to train")
+    _json_flag(p)
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("node", help="single-node forward: latency, throughput, bottleneck (SingleNodeSolver)",
                        description="e.g. mlsysim node --model ResNet50 --hardware H100 --batch-size 256")

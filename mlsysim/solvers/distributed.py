@@ -18,14 +18,17 @@ Efficiency assumptions (one set, used for every configuration; override any by k
 """
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
 from ..core.assumptions import Assumption
+from ..core.defaults import LINK_EFFICIENCY
 from ..core.errors import DomainError, UnknownNameError, UnknownVariableError
 from ..core.precision import bytes_per_element, normalize_precision
-from ..core.sources import assumption
+from ..core.sources import assumption, derived
 from ..core.units import Q_
+from .base import Binding, Solver, given_source
 
 RECOMPUTE_MODES = ("none", "selective", "full")
 
@@ -40,13 +43,7 @@ DEFAULT_ASSUMPTIONS: dict[str, Assumption] = {
             "one round value for every configuration, not fitted per case (with it the five Megatron-LM Table 1 "
             "rows are predicted within 15%, see tests/test_distributed.py)"),
         "achieved / peak compute of the arithmetic"),
-    "link_efficiency": Assumption(
-        "link_efficiency", 0.8, assumption(
-            "mlsysim achievable link bandwidth",
-            "nccl-tests all-reduce bus bandwidth of 8 x A100 over NVLink 3 is typically 230-250 GB/s against "
-            "300 GB/s per direction, i.e. about 0.8 (published_cases.json nccl_allreduce_8x_h100_nvlink_typical, "
-            "a practitioner's blog, unverified); applied to every link"),
-        "achievable fraction of a link's nominal bandwidth"),
+    "link_efficiency": LINK_EFFICIENCY,
     "dp_overlap": Assumption(
         "dp_overlap", 0.0, assumption(
             "mlsysim data-parallel overlap",
@@ -56,11 +53,91 @@ DEFAULT_ASSUMPTIONS: dict[str, Assumption] = {
         "fraction of the gradient all-reduce hidden by the backward pass"),
 }
 
+#: assumptions of the per-operation model (``Equations.TrainingStep``), besides the calibrated laws
+OPS_ASSUMPTIONS: dict[str, Assumption] = {
+    "tp_overlap": Assumption(
+        "tp_overlap", 1.0, assumption(
+            "backward tensor-parallel overlap",
+            "Megatron-LM issues the input-gradient all-reduce of a column-parallel layer asynchronously and computes "
+            "the weight gradient meanwhile (Korthikanti et al. 2022, Sec. 4.2.2); 1 = all of the backward traffic "
+            "may hide, up to the weight-gradient GEMMs' length (the set caps it there)"),
+        "fraction of the backward tensor-parallel traffic that can overlap the weight-gradient GEMMs"),
+    "grad_bytes_per_element": Assumption(
+        "grad_bytes_per_element", Q_(4, "byte"), assumption(
+            "gradient reduction precision",
+            "Megatron-LM accumulates and all-reduces gradients in fp32 when training in bf16 "
+            "(--accumulate-allreduce-grads-in-fp32, on by default for bf16): 4 bytes per element"),
+        "bytes per gradient element in the data-parallel reduction"),
+    "capacity_factor": Assumption(
+        "capacity_factor", 1.25, assumption(
+            "expert capacity factor",
+            "Switch Transformer trains with capacity factors 1.0-1.25 (Fedus et al. 2021, Sec. 2.2 and Table 1); "
+            "GShard uses 2 (Lepikhin et al. 2020); 1.25: expert GEMMs and all-to-alls are padded to 1.25x the "
+            "mean routed load (mixture-of-experts models only)"),
+        "expert capacity over the mean routed load"),
+    "dp_bucket_bytes": Assumption(
+        "dp_bucket_bytes", Q_(25e6, "byte"), assumption(
+            "gradient bucket size",
+            "PyTorch DDP's default bucket_cap_mb = 25 (Li et al. 2020, VLDB 13(12), Sec. 3.2.3); the last bucket of "
+            "a step cannot overlap the backward pass"),
+        "bytes per data-parallel gradient bucket"),
+}
+
+#: attention kernels: (score matrix materialised, description)
+ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
+
+#: parts of ``step_time`` in the per-operation model (``DistributedResult.breakdown``)
+OPS_PARTS = ["gemm_step_time", "kernel_step_time", "tp_exposed_step_time", "recompute_step_time",
+             "cp_comm_step_time", "ep_alltoall_step_time", "stage_imbalance_step_time",
+             "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time"]
+#: parts of ``step_time`` in the flat Iron Law model
+FLAT_PARTS = ["compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "dp_exposed_time"]
+
+
+def stage_layers(num_layers: int, pp: int) -> dict:
+    """Layers per pipeline stage, as even as possible (placement, not physics).
+
+    Every stage gets ``ceil(L / p)`` layers; the ``p ceil(L/p) - L`` missing ones are taken first from the
+    last stage (which also runs the LM head and loss), then from the first (which runs the embedding), then
+    from middle stages: Llama 3's 126 layers on 16 stages give 7, 8 x 14, 7 (Dubey et al. 2024, Sec. 3.3.2).
+
+    Returns
+    -------
+    dict
+        ``first_stage_layers``, ``middle_stage_layers`` (the largest middle stage; 0 if pp <= 2),
+        ``last_stage_layers`` (0 if pp = 1), ``stage_layers`` (the largest), ``single_stage`` (1 if pp = 1).
+    """
+    L, p = int(num_layers), int(pp)
+    n = -(-L // p)
+    if p == 1:
+        return dict(first_stage_layers=L, middle_stage_layers=0, last_stage_layers=0, stage_layers=L, single_stage=1)
+    deficit = p * n - L
+    last = n - (1 if deficit >= 1 else 0)
+    first = n - (1 if deficit >= 2 else 0)
+    middle = n if p > 2 else 0
+    return dict(first_stage_layers=first, middle_stage_layers=middle, last_stage_layers=last,
+                stage_layers=max(first, middle, last), single_stage=0)
+
+
 #: outputs computed for every layout
-OUTPUTS = ["step_time", "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "bubble_fraction",
+OUTPUTS = ["step_time", "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "bubble_ratio",
+           "bubble_fraction",
            "dp_comm_time", "dp_exposed_time", "mfu", "hfu", "device_flops_rate", "scaling_efficiency",
            "tokens_per_second", "flops_per_iteration", "model_flops_per_iteration", "microbatches",
            "model_state_bytes", "activation_memory", "memory_per_device", "memory_utilization"]
+
+
+OPS_OUTPUTS = ["step_time", *OPS_PARTS, "bubble_ratio", "bubble_fraction", "dp_comm_time", "stage_pace_time",
+               "layer_time", "layer_gemm_time", "layer_kernel_time", "tp_exposed_layer_time", "head_stage_time",
+               "mfu", "hfu", "device_flops_rate", "scaling_efficiency", "tokens_per_second", "flops_per_iteration",
+               "model_flops_per_iteration", "microbatches", "model_state_bytes", "activation_memory",
+               "memory_per_device", "memory_utilization"]
+
+
+def _training_step():
+    from ..core.equation_sets import Equations
+
+    return Equations.TrainingStep
 
 
 def _parallelism():
@@ -102,7 +179,8 @@ class DistributedResult:
 
     Attributes (pint Quantities unless noted): ``step_time`` [s] and its parts ``compute_time``,
     ``tp_comm_time``, ``pp_comm_time``, ``bubble_time``, ``dp_exposed_time`` [s]; ``dp_comm_time`` [s]
-    (before overlap); ``bubble_fraction``, ``mfu``, ``hfu``, ``scaling_efficiency`` [1];
+    (before overlap); ``bubble_ratio`` (bubble / ideal time), ``bubble_fraction`` (bubble / step),
+    ``mfu``, ``hfu``, ``scaling_efficiency`` [1];
     ``tokens_per_second`` [1/s]; ``device_flops_rate`` [TFLOP/s]; ``memory_per_device``,
     ``model_state_bytes``, ``activation_memory`` [GB]; ``fits`` (bool); ``layout`` (dict);
     ``assumptions`` (list of :class:`~mlsysim.core.assumptions.Assumption`).
@@ -122,7 +200,8 @@ class DistributedResult:
         try:
             return self._r[name]
         except KeyError:
-            raise AttributeError(f"DistributedResult has no {name!r}; available: {', '.join(OUTPUTS)}") from None
+            names = OPS_OUTPUTS if self._r._set.name == "TrainingStep" else OUTPUTS
+            raise AttributeError(f"DistributedResult has no {name!r}; available: {', '.join(names)}") from None
 
     @property
     def fits(self) -> bool:
@@ -133,10 +212,15 @@ class DistributedResult:
     def memory_capacity(self):
         return self._knowns["memory_capacity"]
 
+    @property
+    def model_kind(self) -> str:
+        """``"per_operation"`` (``Equations.TrainingStep``, the default) or ``"flat"`` (``Parallelism``)."""
+        return "per_operation" if self._r._set.name == "TrainingStep" else "flat"
+
     def breakdown(self) -> dict:
-        """The additive parts of ``step_time`` [s]."""
-        return {k: self._r[k] for k in ("compute_time", "tp_comm_time", "pp_comm_time", "bubble_time",
-                                        "dp_exposed_time")}
+        """The additive parts of ``step_time`` [s]: they sum to it (to rounding)."""
+        parts = OPS_PARTS if self.model_kind == "per_operation" else FLAT_PARTS
+        return {k: self._r[k] for k in parts}
 
     def time_to_train(self, tokens):
         """Wall-clock time to train on ``tokens`` tokens [day] (``Parallelism.time_to_train``)."""
@@ -144,12 +228,13 @@ class DistributedResult:
             raise DomainError(f"tokens is a plain count of training tokens; got {tokens!r}")
         k = dict(self._knowns)
         k["training_tokens"] = tokens
-        return _parallelism().evaluate(outputs=["time_to_train"], **k).time_to_train
+        eqset = _training_step() if self.model_kind == "per_operation" else _parallelism()
+        return eqset.evaluate(outputs=["time_to_train"], **k).time_to_train
 
     def to_dict(self) -> dict:
         out = {"model": getattr(self.model, "name", str(self.model)), "fleet": self.fleet.name,
                "layout": dict(self.layout), "fits": self.fits}
-        for k in OUTPUTS:
+        for k in (OPS_OUTPUTS if self.model_kind == "per_operation" else OUTPUTS):
             q = self._r[k]
             out[k] = {"value": float(q.magnitude) if hasattr(q, "magnitude") else float(q),
                       "unit": f"{q.units:~C}" if hasattr(q, "units") else ""}
@@ -162,9 +247,9 @@ class DistributedResult:
         lay = ", ".join(f"{k}={v}" for k, v in self.layout.items())
         lines = [f"DistributedResult: {getattr(self.model, 'name', self.model)} on {self.fleet.name}",
                  f"  layout: {lay}",
-                 f"  step_time           {fmt_quantity(self.step_time)}"]
+                 f"  step_time                    {fmt_quantity(self.step_time)}"]
         for k, q in self.breakdown().items():
-            lines.append(f"    {k:<18}{fmt_quantity(q)}")
+            lines.append(f"    {k:<26} {fmt_quantity(q)}")
         lines += [f"  mfu / hfu           {float(self.mfu):.3f} / {float(self.hfu):.3f}",
                   f"  per-device rate     {fmt_quantity(self.device_flops_rate)}",
                   f"  tokens/s            {float(self.tokens_per_second.m_as('1/s')):.4g}",
@@ -236,7 +321,7 @@ def _int(name, value, minimum=1):
     return int(value)
 
 
-class DistributedSolver:
+class DistributedSolver(Solver):
     """3D-parallel training time, utilisation and memory of a transformer on a fleet.
 
     Examples
@@ -246,15 +331,51 @@ class DistributedSolver:
     >>> r.step_time, r.mfu, r.fits                                                      # doctest: +SKIP
     """
 
+    equation_set = "TrainingStep"
+    assumption_catalogue = {**DEFAULT_ASSUMPTIONS, **OPS_ASSUMPTIONS}
+    registry_arguments = {
+        "model": "the transformer (TransformerWorkload or a Models name)",
+        "fleet": "the cluster (Fleet or a Systems name)",
+        "dp": "data-parallel degree [1] (default num_devices / (tp pp))",
+        "precision": "training precision of weights and activations (bf16)",
+        "zero_stage": "ZeRO stage 0-3",
+        "recompute": "activation recomputation: none, selective, full",
+        "sequence_parallel": "Megatron sequence parallelism (True/False)",
+        "allow_cross_node_tp": "permit tp larger than a node",
+        "attention_kernel": "unfused (score matrix in memory) or flash (fused)",
+        "dropout": "dropout layers present (True/False)",
+        "training_tokens": "tokens of the whole run (for time_to_train)",
+    }
+
     def __init__(self, **assumption_overrides):
         self.assumptions = dict(DEFAULT_ASSUMPTIONS)
+        self.ops_assumptions = dict(OPS_ASSUMPTIONS)
         for k, v in assumption_overrides.items():
-            self.assumptions[k] = self._assumption(k, v)
+            if k in OPS_ASSUMPTIONS:
+                self.ops_assumptions[k] = self._ops_assumption(k, v)
+            else:
+                self.assumptions[k] = self._assumption(k, v)
+
+    @staticmethod
+    def _ops_assumption(name, value):
+        if isinstance(value, Assumption):
+            return value
+        default = OPS_ASSUMPTIONS[name]
+        if hasattr(default.value, "units"):
+            if not hasattr(value, "units") or value.magnitude <= 0:
+                raise DomainError(f"{name} must be a positive Quantity in {default.value.units}; got {value!r}")
+            return default.with_value(value.to(default.value.units))
+        if name == "capacity_factor":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+                raise DomainError(f"capacity_factor must be a number >= 1; got {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise DomainError(f"{name} must be a fraction with 0 <= x <= 1; got {value!r}")
+        return default.with_value(float(value))
 
     def _assumption(self, name, value):
         if name not in DEFAULT_ASSUMPTIONS:
             raise UnknownVariableError(f"DistributedSolver has no assumption {name!r}; its assumptions are "
-                                       f"{', '.join(DEFAULT_ASSUMPTIONS)}")
+                                       f"{', '.join([*DEFAULT_ASSUMPTIONS, *OPS_ASSUMPTIONS])}")
         if isinstance(value, Assumption):
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -293,8 +414,13 @@ class DistributedSolver:
 
     def _knowns(self, model, fleet, L, precision, seq_len, global_batch, assumptions):
         """Set inputs for layouts ``L`` (dict of equal-length arrays, or scalars)."""
-        from ..core.equation_sets.parallelism import (ACTIVATION_COEFFICIENTS, ADAM_K_BYTES, TP_ALLREDUCES_PER_LAYER,
-                                                TRAINING_PASSES, ZERO_COMM_FACTOR)
+        from ..core.equation_sets.parallelism import (
+            ACTIVATION_COEFFICIENTS,
+            ADAM_K_BYTES,
+            TP_ALLREDUCES_PER_LAYER,
+            TRAINING_PASSES,
+            ZERO_COMM_FACTOR,
+        )
         from ..core.equation_sets.transformer import FLOPS_PER_MAC
 
         hw = fleet.hardware
@@ -346,33 +472,133 @@ class DistributedSolver:
         )
         return k
 
+    def _knowns_ops(self, model, fleet, L, precision, seq_len, global_batch, assumptions, attention_kernel,
+                    dropout):
+        """``TrainingStep`` inputs for one layout: the flat model's layout inputs, the calibrated laws of the
+        device (``mlsysim.calibration.laws_for``) and the per-operation assumptions. Returns (knowns, used
+        assumptions)."""
+        from ..calibration import laws_for
+        from ..core.equation_sets import Equations
+        from ..core.equation_sets.training_step import (
+            ADAM_STEP_BYTES,
+            BACKWARD_KERNEL_FACTOR,
+            LOSS_BYTES_PER_LOGIT,
+        )
+
+        k = self._knowns(model, fleet, L, precision, seq_len, global_batch, assumptions)
+        inputs = Equations.TrainingStep.inputs
+        k = {n: v for n, v in k.items() if n in inputs}
+        k["training_passes"] = 4 if L["recompute"] == "full" else 3
+        tp, g = int(L["tp"]), fleet.devices_per_node
+        laws = laws_for(fleet.hardware, precision)
+        coll = laws.collective("all_reduce", num_workers=max(tp, 2), devices_per_node=min(max(tp, 2), g))
+        ops = self.ops_assumptions
+        # the elementwise laws' parameters under the names the set gives them, one pair per kernel kind (the
+        # weight-streaming law keeps memory_efficiency_max / memory_half_bytes)
+        elt = []
+        for kind, fit in (("elementwise", "all"), ("norm", "norm"), ("add", "add"), ("act", "act")):
+            e, hb = laws.elementwise_eta_max(fit), laws.elementwise_b_half(fit)
+            elt += [Assumption(f"{kind}_efficiency_max", e.value, e.source, e.description),
+                    Assumption(f"{kind}_half_bytes", hb.value, hb.source, hb.description)]
+        used = [laws.gemm_eta_max, laws.gemm_f_half, *elt,
+                laws.mem_eta_max, laws.mem_b_half, *([coll.alpha, coll.bandwidth] if tp > 1 else []),
+                ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
+                assumptions["link_efficiency"]]
+        grad_b = ops["grad_bytes_per_element"].value
+        cost0 = Equations.TransformerCost.evaluate(outputs=["expert_parameters"], **model.knowns_for("TransformerCost"))
+        dp_bytes = Equations.TrainingStep.evaluate(
+            outputs=["dp_message_bytes"], parameters=k["parameters"], tp=tp, pp=int(L["pp"]),
+            num_layers=model.num_layers, num_experts=model.num_experts, ep=int(L.get("ep", 1)),
+            expert_parameters=float(cost0.expert_parameters), grad_bytes_per_element=grad_b).dp_message_bytes
+        buckets = max(1, math.ceil(dp_bytes.m_as("byte") / ops["dp_bucket_bytes"].value.m_as("byte")))
+        k.update(stage_layers(model.num_layers, int(L["pp"])))
+        # context and expert parallelism (Megatron-LM rank order tp, cp, ep within dp, then pp): each group stays
+        # inside a node while its ranks times the inner degrees fit in one
+        cp, ep, pp = int(L.get("cp", 1)), int(L.get("ep", 1)), int(L["pp"])
+        intra, inter = fleet.intra_node_fabric, fleet.inter_node_fabric
+        cp_in, ep_in, pp_in = tp * cp <= g, tp * cp * ep <= g, tp * cp * pp <= g
+        k.update(
+            cp=cp, ep=ep, num_experts=model.num_experts, experts_per_token=model.experts_per_token,
+            expert_parameters=float(cost0.expert_parameters), capacity_factor=(
+                ops["capacity_factor"].value if model.num_experts > 1 else 1.0),
+            dp_local=float(placement(tp, pp, int(L["dp"]) * cp, g)["dp_local"]),
+            cp_link_bandwidth=(intra if cp_in else inter).link_bandwidth,
+            cp_link_latency=(intra if cp_in else inter).link_latency,
+            ep_link_bandwidth=(intra if ep_in else inter).link_bandwidth,
+            ep_link_latency=(intra if ep_in else inter).link_latency,
+            ep_oversubscription=1.0 if ep_in else float(inter.oversubscription),
+            pp_link_bandwidth=(intra if pp_in else inter).link_bandwidth,
+            pp_link_latency=(intra if pp_in else inter).link_latency,
+            pp_oversubscription=1.0 if pp_in else float(inter.oversubscription))
+        if model.num_experts > 1:
+            used.append(ops["capacity_factor"])
+        k.update(
+            num_kv_heads=model.num_kv_heads, head_dim=model.head_dim, ffn_hidden_size=model.ffn_hidden_size,
+            ffn_matrices=3 if model.gated_ffn else 2, attention_context=seq_len,
+            peak_flops=fleet.hardware.peak_flops(precision), memory_bandwidth=fleet.hardware.memory_bandwidth,
+            gemm_efficiency_max=laws.gemm_eta_max.value, gemm_half_flops=laws.gemm_f_half.value,
+            **{a.name: a.value for a in elt},
+            memory_efficiency_max=laws.mem_eta_max.value, memory_half_bytes=laws.mem_b_half.value,
+            score_materialized=ATTENTION_KERNELS[attention_kernel],
+            dropout_mask_bytes=Q_(1 if dropout else 0, "byte"), backward_kernel_factor=BACKWARD_KERNEL_FACTOR,
+            recompute_full=int(L["recompute"] == "full"), recompute_selective=int(L["recompute"] == "selective"),
+            tp_forward_collectives=2 if tp > 1 else 0, tp_backward_collectives=2 if tp > 1 else 0,
+            tp_overlap=ops["tp_overlap"].value, tp_collective_latency=coll.alpha.value,
+            tp_collective_bandwidth=coll.bandwidth.value, grad_bytes_per_element=grad_b, dp_buckets=buckets,
+            optimizer_step_bytes_per_param=Q_(ADAM_STEP_BYTES, "byte"),
+            loss_bytes_per_logit=Q_(LOSS_BYTES_PER_LOGIT, "byte"))
+        return k, used
+
     def _validate(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
-                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp):
+                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=False, cp=1, ep=1):
         tp = _int("tp", tp)
         pp = _int("pp", pp)
+        cp = _int("cp", cp)
+        ep = _int("ep", ep)
         n = fleet.num_devices
         if dp is None:
-            if n % (tp * pp):
-                raise DomainError(f"tp * pp = {tp * pp} does not divide the fleet's {n} devices")
-            dp = n // (tp * pp)
+            if n % (tp * cp * pp):
+                raise DomainError(f"tp * cp * pp = {tp * cp * pp} does not divide the fleet's {n} devices")
+            dp = n // (tp * cp * pp)
         dp = _int("dp", dp)
+        if (cp > 1 or ep > 1) and not uneven:
+            raise DomainError("cp and ep need the per-operation model: give no compute_efficiency")
+        if seq_len is not None and not isinstance(seq_len, bool) and isinstance(seq_len, int) and seq_len % cp:
+            raise DomainError(f"cp = {cp} must divide seq_len = {seq_len} (each rank holds seq_len / cp tokens)")
+        if ep > 1:
+            if model.num_experts == 1:
+                raise DomainError(f"ep = {ep} needs a mixture-of-experts model; {model.name} is dense")
+            if model.num_experts % ep:
+                raise DomainError(f"ep = {ep} must divide {model.name}'s {model.num_experts} experts")
+            if (dp * cp) % ep:
+                raise DomainError(f"ep = {ep} must divide dp * cp = {dp * cp} (expert parallelism splits the "
+                                  f"data-parallel ranks' experts)")
         global_batch = _int("global_batch", global_batch)
         seq_len = _int("seq_len", seq_len)
         micro_batch_size = _int("micro_batch_size", micro_batch_size)
         pipeline_interleave = _int("pipeline_interleave", pipeline_interleave)
         precision = normalize_precision(precision)
-        if tp * pp * dp != n:
-            raise DomainError(f"layout tp * pp * dp = {tp} * {pp} * {dp} = {tp * pp * dp} does not match the "
-                              f"fleet's {n} devices ({fleet.name}); choose degrees whose product is {n}")
+        if tp * cp * pp * dp != n:
+            raise DomainError(f"layout tp * cp * pp * dp = {tp} * {cp} * {pp} * {dp} = {tp * cp * pp * dp} does not "
+                              f"match the fleet's {n} devices ({fleet.name}); choose degrees whose product is {n}")
         if model.num_heads % tp:
             raise DomainError(f"tp = {tp} must divide the model's {model.num_heads} attention heads")
-        if model.num_layers % (pp * pipeline_interleave):
+        if pp > model.num_layers:
+            raise DomainError(f"pp = {pp} exceeds the model's {model.num_layers} layers (every stage needs one)")
+        if uneven and pipeline_interleave > min(v for v in stage_layers(model.num_layers, pp).values() if v > 1):
+            raise DomainError(f"pipeline_interleave = {pipeline_interleave} exceeds the layers of the smallest of "
+                              f"{pp} stages of {model.num_layers} layers (each model chunk needs a layer)")
+        if not uneven and model.num_layers % (pp * pipeline_interleave):
             raise DomainError(f"pp * pipeline_interleave = {pp} * {pipeline_interleave} must divide the model's "
-                              f"{model.num_layers} layers")
+                              f"{model.num_layers} layers" + ("" if uneven else " in the flat model (give no "
+                              "compute_efficiency to use the per-operation model, which allows uneven stages)"))
         if global_batch % (dp * micro_batch_size):
             raise DomainError(f"dp * micro_batch_size = {dp} * {micro_batch_size} must divide global_batch = "
                               f"{global_batch} (whole microbatches per replica)")
         g = fleet.devices_per_node
+        if tp <= g and g % tp:
+            raise DomainError(f"tp = {tp} does not divide the {g} devices of a node ({fleet.name}): some tensor-"
+                              f"parallel groups would straddle two nodes; choose tp dividing {g}")
         if tp > g:
             if not allow_cross_node_tp:
                 raise DomainError(f"tp = {tp} is larger than a node ({g} devices): tensor parallelism would cross "
@@ -391,30 +617,54 @@ class DistributedSolver:
                 raise DomainError("pipeline_interleave > 1 needs pipeline parallelism (pp > 1)")
             if m % pp:
                 raise DomainError(f"the interleaved schedule needs the {m} microbatches to be a multiple of pp = {pp}")
-        return dict(tp=tp, pp=pp, dp=dp, micro_batch_size=micro_batch_size, zero_stage=int(zero_stage),
-                    recompute=recompute, sequence_parallel=sequence_parallel,
-                    pipeline_interleave=pipeline_interleave), global_batch, seq_len, precision
+        lay = dict(tp=tp, pp=pp, dp=dp, micro_batch_size=micro_batch_size, zero_stage=int(zero_stage),
+                   recompute=recompute, sequence_parallel=sequence_parallel, pipeline_interleave=pipeline_interleave)
+        if uneven:
+            lay.update(cp=cp, ep=ep)
+        return lay, global_batch, seq_len, precision
 
     # ------------------------------------------------------------------ forward
+    def per_operation(self, compute_efficiency=None) -> bool:
+        """True when the per-operation model (``TrainingStep``) applies: no ``compute_efficiency`` was given
+        (to this call or to the constructor). Giving one selects the flat Iron Law model (``Parallelism``)."""
+        return compute_efficiency is None and self.assumptions["compute_efficiency"] is DEFAULT_ASSUMPTIONS[
+            "compute_efficiency"]
+
     def _prepare(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency,
-                 dp_overlap, link_efficiency):
-        """Resolve and validate one layout and bind it to the ``Parallelism`` knowns (shared by solve/solve_for)."""
+                 dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True, cp=1, ep=1):
+        """Resolve and validate one layout and bind it to the knowns of ``TrainingStep`` (per-operation model)
+        or ``Parallelism`` (flat, when ``compute_efficiency`` is given); shared by solve/solve_for.
+
+        Returns (model, fleet, layout, global_batch, seq_len, precision, assumptions used (list), knowns, set)."""
         model, fleet = self._resolve(model, fleet)
         if seq_len is None:
             seq_len = model.seq_len
+        ops = self.per_operation(compute_efficiency)
+        if attention_kernel not in ATTENTION_KERNELS:
+            raise UnknownNameError(f"attention_kernel must be one of {', '.join(ATTENTION_KERNELS)}; got "
+                                   f"{attention_kernel!r}")
+        if not isinstance(dropout, bool):
+            raise DomainError(f"dropout must be True or False; got {dropout!r}")
         layout, global_batch, seq_len, precision = self._validate(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
-            sequence_parallel, pipeline_interleave, allow_cross_node_tp)
+            sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops, cp=cp, ep=ep)
         assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
-        knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
-        return model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns
+        if ops:
+            knowns, used = self._knowns_ops(model, fleet, layout, precision, seq_len, global_batch, assumptions,
+                                            attention_kernel, dropout)
+            eqset = _training_step()
+        else:
+            knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
+            used, eqset = list(assumptions.values()), _parallelism()
+        return model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset
 
     def solve(self, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None, global_batch: int,
               seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16", zero_stage: int = 1,
               recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
               compute_efficiency=None, dp_overlap=None, link_efficiency=None,
-              allow_cross_node_tp: bool = False) -> DistributedResult:
+              allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
+              dropout: bool = True, cp: int = 1, ep: int = 1) -> DistributedResult:
         """Step time, breakdown, MFU and memory of one layout.
 
         Parameters
@@ -441,10 +691,23 @@ class DistributedSolver:
             Megatron sequence parallelism (shards the layer-norm/dropout activations over tp).
         pipeline_interleave : int
             Model chunks per device (interleaved 1F1B) [1].
-        compute_efficiency, dp_overlap, link_efficiency : float, optional
-            Override the solver's assumptions for this call [1].
+        compute_efficiency : float, optional
+            Given: the flat Iron Law model (``Equations.Parallelism``), one efficiency for all arithmetic.
+            Omitted (default): the per-operation model (``Equations.TrainingStep``) on the device's calibrated
+            GEMM, kernel and collective laws; then ``pp`` need not divide the layers (uneven stages).
+        dp_overlap, link_efficiency : float, optional
+            Override the solver's assumptions for this call [1] (``dp_overlap``: flat model only).
         allow_cross_node_tp : bool
             Permit tp larger than a node.
+        attention_kernel : {"unfused", "flash"}
+            ``"unfused"`` writes the score matrix (softmax and dropout as memory-bound kernels: Megatron-LM
+            2021-22); ``"flash"`` fuses them into the attention kernel (per-operation model).
+        dropout : bool
+            Dropout layers present (1-byte masks in the kernels' traffic; per-operation model).
+        cp, ep : int
+            Context-parallel degree (the sequence split over cp ranks; devices = tp cp pp dp) and
+            expert-parallel degree (a mixture-of-experts model's experts split over ep of the data-parallel
+            ranks) [1]; per-operation model only.
 
         Returns
         -------
@@ -458,13 +721,15 @@ class DistributedSolver:
         UnknownNameError
             Unknown model, fleet, precision or recompute mode.
         """
-        model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns = self._prepare(
+        model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency)
-        res = _parallelism().evaluate(outputs=OUTPUTS, **knowns)
+            link_efficiency, attention_kernel, dropout, cp, ep)
+        res = eqset.evaluate(outputs=OPS_OUTPUTS if eqset.name == "TrainingStep" else OUTPUTS, **knowns)
         full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
-        return DistributedResult(res, full_layout, list(assumptions.values()), model, fleet, knowns)
+        if eqset.name == "TrainingStep":
+            full_layout.update(attention_kernel=attention_kernel, dropout=dropout)
+        return DistributedResult(res, full_layout, used, model, fleet, knowns)
 
     # ------------------------------------------------------------------ search
     def search(self, *, model, fleet, global_batch: int, seq_len: int | None = None, precision: str = "bf16",
@@ -547,42 +812,85 @@ class DistributedSolver:
                         "compute_time": float(mag["compute_time"][i]), "tp_comm_time": float(mag["tp_comm_time"][i]),
                         "pp_comm_time": float(mag["pp_comm_time"][i]), "bubble_time": float(mag["bubble_time"][i]),
                         "dp_exposed_time": float(mag["dp_exposed_time"][i])})
+        # the search runs the flat model (vectorised over every layout): its rows re-solve on the same model
         context = dict(model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len, precision=precision,
-                       compute_efficiency=compute_efficiency, dp_overlap=dp_overlap, link_efficiency=link_efficiency)
+                       compute_efficiency=assumptions["compute_efficiency"].value, dp_overlap=dp_overlap,
+                       link_efficiency=link_efficiency)
         return LayoutTable(out, objective, len(rows), self, context)
 
     # ------------------------------------------------------------------ inverse
     ALIASES = {"link_bandwidth": "inter_node_bandwidth"}
 
-    def solve_for(self, unknown: str, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None,
-                  global_batch: int, seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16",
-                  zero_stage: int = 1, recompute: str = "selective", sequence_parallel: bool = False,
-                  pipeline_interleave: int = 1, compute_efficiency=None, dp_overlap=None, link_efficiency=None,
-                  allow_cross_node_tp: bool = False, training_tokens=None, method: str = "auto", **target):
-        """Solve ``Parallelism`` for one input given one target (``step_time=``, ``time_to_train=``, ``mfu=`` ...).
-
-        ``unknown`` is any input of the set; ``"link_bandwidth"`` means the inter-node (NIC) bandwidth
-        per device. The layout given is the starting point: its placement of ranks on nodes is kept,
-        and the returned value is continuous (e.g. a fractional ``num_devices``: round up to a valid
-        layout). Returns the :class:`~mlsysim.core.equations.Solution` of ``EquationSet.solve``.
-        """
-        if len(target) != 1:
-            raise UnknownVariableError(f"give exactly one target such as step_time=Q_(10, 's'); got "
-                                       f"{', '.join(target) or 'none'}")
-        P = _parallelism()
-        unknown = self.ALIASES.get(unknown, unknown)
-        if unknown not in P.inputs:
-            raise UnknownVariableError(f"cannot solve for {unknown!r}; Parallelism inputs: {', '.join(P.inputs)}")
-        model, fleet, layout, global_batch, seq_len, precision, assumptions, knowns = self._prepare(
+    def bind(self, *, model, fleet, tp: int = 1, pp: int = 1, dp: int | None = None, global_batch: int,
+             seq_len: int | None = None, micro_batch_size: int = 1, precision: str = "bf16", zero_stage: int = 1,
+             recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
+             compute_efficiency=None, dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False,
+             attention_kernel: str = "unfused", dropout: bool = True, training_tokens=None, cp: int = 1,
+             ep: int = 1, _unknown: str | None = None) -> Binding:
+        """The knowns of ``TrainingStep`` (or ``Parallelism`` when ``compute_efficiency`` is given) for one
+        layout, the assumptions used and the source of every known (same arguments as :meth:`solve`)."""
+        model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency)
+            link_efficiency, attention_kernel, dropout, cp, ep)
+        b = Binding(entries={"model": model, "fleet": fleet, "hardware": fleet.hardware})
+        by_name = {a.name: a for a in used}
+        layout_src = derived("DistributedSolver layout", f"{getattr(model, 'name', model)} on {fleet.name}: "
+                             f"tp={layout['tp']}, pp={layout['pp']}, dp={layout['dp']}, global_batch={global_batch}, "
+                             f"seq_len={seq_len}, {precision}; architecture from the model, devices and fabrics "
+                             f"from the fleet")
+        for name, value in knowns.items():
+            if name in by_name:
+                b.put(name, value, by_name[name].source)
+                b.assumptions[name] = by_name[name]
+            else:
+                b.put(name, value, layout_src)
+        for a in used:
+            b.assumptions.setdefault(a.name, a)
         if training_tokens is not None:
-            knowns["training_tokens"] = training_tokens
-        knowns.pop(unknown)
-        (tname, tval), = target.items()
-        knowns[tname] = tval
-        # keep only what the target depends on (the set refuses unused derived inputs)
-        needed = P.input_deps(tname) | {tname}
-        knowns = {k: v for k, v in knowns.items() if k in needed}
-        return P.solve(unknown, method=method, **knowns)
+            b.put("training_tokens", training_tokens, given_source("training_tokens"))
+        b.entries["equation_set"] = eqset.name
+        return b
+
+    @property
+    def equations(self):
+        """``Equations.TrainingStep`` (per-operation, the default) or ``Equations.Parallelism`` (flat, when
+        the solver was built with ``compute_efficiency=``)."""
+        return _training_step() if self.per_operation() else _parallelism()
+
+    def inverse_targets(self, unknown: str, targets: dict, kwargs: dict) -> dict:
+        """``dp`` is derived in the set (num_devices / (tp pp)) but a layout argument here: not a target."""
+        if "dp" in targets:
+            kwargs["dp"] = targets.pop("dp")
+        return targets
+
+    def admissible(self, unknown: str, value: int, binding: Binding) -> bool:
+        """A whole ``num_devices`` must hold whole data-parallel replicas of ``tp * pp`` devices, each with
+        whole microbatches of the global batch."""
+        if unknown != "num_devices":
+            return True
+        k = binding.knowns
+        tpp = int(k["tp"]) * int(k["pp"])
+        if value % tpp:
+            return False
+        return int(k["global_batch"]) % ((value // tpp) * int(k["micro_batch_size"])) == 0
+
+    def solve_for(self, unknown: str, **kwargs):
+        """Solve the step's set for one input given one target (``step_time=``, ``time_to_train=``, ``mfu=``).
+
+        Same arguments as :meth:`solve` plus one target (and ``training_tokens=`` for ``time_to_train``).
+        ``unknown`` is any input of the set (``TrainingStep``; ``Parallelism`` when ``compute_efficiency`` is
+        given); ``"link_bandwidth"`` means the inter-node (NIC) bandwidth per device. The layout given is the
+        starting point: its placement of ranks on nodes is kept. A count (``num_devices``) is rounded to the
+        nearest layout-valid whole number that still meets the target (``Solution.note``). Errors as
+        :meth:`mlsysim.solvers.base.Solver.solve_for` (no target: ``UnderdeterminedError``).
+        """
+        kwargs.pop("method", None)
+        unknown = self.ALIASES.get(unknown, unknown)
+        ce = kwargs.get("compute_efficiency")
+        if ce is not None and self.per_operation():
+            flat = DistributedSolver(compute_efficiency=ce, **{k: v for k, v in self.ops_assumptions.items()
+                                                               if v is not OPS_ASSUMPTIONS[k]})
+            kwargs.pop("compute_efficiency")
+            return flat.solve_for(unknown, **kwargs)
+        return super().solve_for(unknown, **kwargs)

@@ -149,6 +149,75 @@ class Fleet:
         return self.replace(inter_node_fabric=self.inter_node_fabric.replace(oversubscription=ratio),
                             name=f"{self.name} ({ratio:g}:1 oversubscribed)")
 
+    # ------------------------------------------------------------------ collectives
+    COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv")
+
+    def collective_time(self, collective: str, message_bytes, num_devices: int | None = None,
+                        link_efficiency: float | None = None, precision: str = "bf16"):
+        """Time of one collective of ``message_bytes`` among ``num_devices`` of this fleet's devices [s].
+
+        Parameters
+        ----------
+        collective : {"all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv"}
+            The operation; ``message_bytes`` is the full buffer each rank contributes (for ``send_recv``, the
+            message sent).
+        message_bytes : Quantity
+            Payload [byte].
+        num_devices : int, optional
+            Ranks taking part (default: the whole fleet), packed onto as few nodes as possible.
+        link_efficiency : float, optional
+            Achievable fraction of a link's nominal bandwidth where no fitted law applies
+            (``mlsysim.core.defaults.LINK_EFFICIENCY``, 0.8).
+
+        Notes
+        -----
+        Inside one node, all-reduce and send/recv use the device's calibrated alpha-beta laws (NCCL
+        measurements, ``mlsysim.calibration.laws_for(...).collective``: ``Equations.CollectiveAlphaBeta``).
+        Other collectives, and every collective that crosses nodes, use the alpha-beta relations on the
+        fleet's fabrics at ``link_efficiency``: inside a node ``Equations.Collectives`` (ring reduce-scatter /
+        all-gather, pairwise all-to-all); across nodes ``Equations.HierarchicalCollectives`` for all-reduce
+        (its reduce-scatter and all-gather halves for those two), and the pairwise all-to-all and the
+        point-to-point message over each device's own NIC, divided by the fabric's oversubscription (an upper
+        bound for all-to-all: the intra-node share of its traffic is priced at NIC speed too).
+        """
+        from ..calibration import laws_for
+        from ..core.defaults import LINK_EFFICIENCY
+        from ..core.equation_sets import Equations
+        from ..core.units import Q_
+
+        if collective not in self.COLLECTIVES:
+            raise UnknownNameError(f"collective must be one of {', '.join(self.COLLECTIVES)}; got {collective!r}")
+        if not hasattr(message_bytes, "units"):
+            raise DomainError(f"message_bytes must be a Quantity in bytes, e.g. Q_(1, 'GB'); got {message_bytes!r}")
+        n = self.num_devices if num_devices is None else _count("num_devices", num_devices)
+        if n > self.num_devices:
+            raise DomainError(f"num_devices = {n} exceeds the fleet's {self.num_devices} devices ({self.name})")
+        eta = LINK_EFFICIENCY.value if link_efficiency is None else link_efficiency
+        if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not 0 < eta <= 1:
+            raise DomainError(f"link_efficiency must be a fraction with 0 < x <= 1; got {eta!r}")
+        if n == 1 and collective != "send_recv":
+            return Q_(0.0, "s")
+        g = self.devices_per_node
+        intra, inter = self.intra_node_fabric, self.inter_node_fabric
+        if n <= g and collective in ("all_reduce", "send_recv"):
+            laws = laws_for(self.hardware, precision)
+            return laws.collective_time(collective, message_bytes, num_workers=max(n, 2), devices_per_node=max(n, 2))
+        if collective in ("all_reduce", "all_gather", "reduce_scatter"):
+            t = Equations.HierarchicalCollectives.evaluate(
+                outputs=["hierarchical_allreduce_time"], message_bytes=message_bytes, devices_per_node=g,
+                num_nodes=-(-n // g), intra_node_bandwidth=intra.link_bandwidth, intra_node_latency=intra.link_latency,
+                inter_node_bandwidth=inter.link_bandwidth, inter_node_latency=inter.link_latency,
+                oversubscription=float(inter.oversubscription), link_efficiency=eta).hierarchical_allreduce_time
+            # a ring all-reduce is a reduce-scatter then an all-gather of equal cost at each level (Thakur et al.
+            # 2005, Sec. 4), so the two-level reduce-scatter and all-gather each take half the two-level all-reduce
+            return t if collective == "all_reduce" else t / 2
+        fabric = intra if n <= g else inter
+        bw = fabric.link_bandwidth * eta / (1 if n <= g else float(inter.oversubscription))
+        out = {"all_gather": "allgather_time", "reduce_scatter": "reduce_scatter_time", "all_to_all": "alltoall_time",
+               "send_recv": "p2p_time"}[collective]
+        return Equations.Collectives.evaluate(outputs=[out], num_devices=n, message_bytes=message_bytes,
+                                              link_bandwidth=bw, link_latency=fabric.link_latency)[out]
+
     def to_dict(self) -> dict:
         return {"name": self.name, "hardware": self.hardware.key, "num_nodes": self.num_nodes,
                 "devices_per_node": self.devices_per_node, "num_devices": self.num_devices,

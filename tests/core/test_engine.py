@@ -319,8 +319,9 @@ def test_fractional_microbatches_refused():
     P = mlsysim.Equations.PipelineBubble
     with pytest.raises(DomainError, match="microbatches must be a whole number"):
         P.evaluate(microbatches=0.5, pp=4, pipeline_interleave=1)
-    # (p - 1) / m = 3 / 8 for 1F1B with v = 1 (Narayanan 2021)
-    assert P.evaluate(microbatches=8, pp=4, pipeline_interleave=1).bubble_fraction.m_as("") == pytest.approx(0.375)
+    # bubble / ideal = (p - 1) / m = 3 / 8 for 1F1B with v = 1 (Narayanan 2021); idle share 3 / (8 + 3)
+    assert P.evaluate(microbatches=8, pp=4, pipeline_interleave=1).bubble_ratio.m_as("") == pytest.approx(0.375)
+    assert P.evaluate(microbatches=8, pp=4, pipeline_interleave=1).bubble_fraction.m_as("") == pytest.approx(3 / 11)
 
 
 def test_unknown_solve_method_is_typed_and_lists_the_allowed():

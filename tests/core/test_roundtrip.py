@@ -22,8 +22,24 @@ _DEGENERATE: dict = {
     "ServingOperations": {"prefill_experts_read",
                           # the LM head's bytes are its V x h weights: the batch's activations move them < 1e-10
                           "decode_lm_head_memory_efficiency"},
+    # counts that enter a max() (the slowest pipeline stage sets the pace; the DP reduction exposes the larger of
+    # its last bucket and what the backward window cannot hide): where another branch binds they sit on a
+    # plateau, and the engine answers with the regime boundary without flagging it as a bound (reported);
+    # ffn_matrices rounded to 1 leaves the up-projection with 0 FLOPs, whose GEMM law is then 0/0
+    "TrainingStep": {"first_stage_layers", "middle_stage_layers", "last_stage_layers", "single_stage", "dp_buckets",
+                     "ffn_matrices"},
 }
 RTOL = 1e-9
+#: targets that random pairs skip: TrainingStep's stage imbalance (the slowest stage's pace minus the largest
+#: stage's layers) is a difference of two maxima, not monotonic in most inputs, with many roots; it is covered
+#: at fixed points through the global batch (_COVER_UNKNOWN)
+_ILL_CONDITIONED_TARGETS = {"TrainingStep": {"stage_imbalance_step_time"}}
+#: (set, target) -> the unknown that covers the target, where the alphabetical first input is a poor choice:
+#: TrainingStep's MFU is not monotonic in attention_context (it rises while the attention GEMMs grow efficient,
+#: then falls), and the engine's log-spaced root scan can miss two roots that close (reported to the engine)
+#: TrainingStep's stage imbalance is a difference (pace minus the largest stage's layers): inverting it for a
+#: kernel efficiency loses digits to cancellation, for the global batch (a plain factor m) it does not
+_COVER_UNKNOWN = {("TrainingStep", "mfu"): "peak_flops", ("TrainingStep", "stage_imbalance_step_time"): "global_batch"}
 
 
 def _draw_value(name, rng_or_draw):
@@ -46,7 +62,10 @@ def _draw_value(name, rng_or_draw):
 _LAYOUTS = [("GPT3", "A100_Megatron", 8, 8, 48, 1536, 2048, {}),
             ("Llama3_8B", "H100_1024", 2, 4, 128, 1024, 4096, {"recompute": "none"}),
             ("Llama3_70B", "H100_1024", 16, 4, 16, 512, 8192, {"allow_cross_node_tp": True}),
-            ("GPT2", "Research_256_100GbE", 1, 1, 256, 512, 1024, {"recompute": "none", "zero_stage": 3})]
+            ("GPT2", "Research_256_100GbE", 1, 1, 256, 512, 1024, {"recompute": "none", "zero_stage": 3}),
+            # context and expert parallelism (per-operation model only; the flat knowns drop them)
+            ("Llama3_8B", "H100_1024", 2, 2, 64, 512, 8192, {"cp": 4, "recompute": "full"}),
+            ("Mixtral_8x7B", "H100_1024", 2, 1, 512, 1024, 4096, {"ep": 8})]
 _LAYOUT_KNOWNS: list = []
 
 
@@ -56,9 +75,14 @@ def _layout_point(eqset, u):
 
     if not _LAYOUT_KNOWNS:
         for m, f, tp, pp, dp, gb, sl, kw in _LAYOUTS:
-            r = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp, dp=dp, global_batch=gb,
-                                          seq_len=sl, **kw)
-            _LAYOUT_KNOWNS.append(r._knowns)
+            # the knowns of both models: the flat one (compute_efficiency given) and the per-operation one
+            fkw = {k: v for k, v in kw.items() if k not in ("cp", "ep")}
+            flat = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp,
+                                             dp=dp * kw.get("cp", 1), global_batch=gb, seq_len=sl,
+                                             compute_efficiency=0.5, **fkw)
+            ops = DistributedSolver().solve(model=Models[m], fleet=Systems[f], tp=tp, pp=pp, dp=dp, global_batch=gb,
+                                            seq_len=sl, **kw)
+            _LAYOUT_KNOWNS.append({**flat._knowns, **ops._knowns})
     k = _LAYOUT_KNOWNS[u("int", 0, len(_LAYOUT_KNOWNS) - 1)]
     values = {}
     for n in eqset.inputs:
@@ -152,7 +176,7 @@ def _goodput_point(eqset, u):
 
 _POINT_BUILDERS = {"Goodput": _goodput_point, "Queueing": _queue_point, "QueueingQuantile": _queue_point,
                    "Parallelism": _layout_point, "PipelineBubble": _layout_point, "ZeROMemory": _layout_point,
-                   "ActivationMemory": _layout_point, "Serving": _serving_point,
+                   "ActivationMemory": _layout_point, "TrainingStep": _layout_point, "Serving": _serving_point,
                    "ServingOperations": _serving_point, "SpeculativeDecoding": _speculative_point}
 
 
@@ -248,17 +272,20 @@ def _check_pair(eqset, values, target, unknown):
     return "ok"
 
 
-def _cover_pairs(eqset):
+def _cover_pairs(eqset, skip=frozenset()):
     """Pairs that cover every variable of the set: each input as the unknown (with the target that
-    depends on it most directly) and each derived quantity as the target at least once."""
+    depends on it most directly) and each derived quantity as the target at least once (``skip``: unknowns
+    left out, see _DEGENERATE)."""
     pairs = set()
     for u in eqset.inputs:
+        if u in skip:
+            continue
         ts = [t for t in eqset.derived if u in eqset.input_deps(t)]
         if ts:
             pairs.add((min(ts, key=lambda t: (len(eqset.input_deps(t)), t)), u))
     for t in eqset.derived:
         if not any(p[0] == t for p in pairs):
-            pairs.add((t, min(sorted(eqset.input_deps(t)))))
+            pairs.add((t, _COVER_UNKNOWN.get((eqset.name, t)) or min(sorted(eqset.input_deps(t) - set(skip)))))
     return sorted(pairs)
 
 
@@ -270,7 +297,7 @@ def test_every_variable_round_trips_at_fixed_points(set_name):
     def u(kind, lo, hi):
         return int(rng.integers(lo, hi + 1)) if kind == "int" else float(rng.uniform(lo, hi))
 
-    pairs = _cover_pairs(eqset)
+    pairs = _cover_pairs(eqset, _DEGENERATE.get(set_name, frozenset()))
     ok = set()
     for _ in range(4):
         values = _point(eqset, u)
@@ -286,7 +313,10 @@ def test_every_variable_round_trips_at_fixed_points(set_name):
 @pytest.mark.parametrize("set_name", SETS)
 def test_round_trip_property(set_name):
     eqset = mlsysim.Equations[set_name]
-    pairs = _pairs(eqset)
+    pairs = [p for p in _pairs(eqset) if p[1] not in _DEGENERATE.get(set_name, set())
+             and p[0] not in _ILL_CONDITIONED_TARGETS.get(set_name, set())]
+
+    outcomes = []
 
     @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
     @given(st.data())
@@ -298,6 +328,9 @@ def test_round_trip_property(set_name):
 
         values = _point(eqset, u)
         target, unknown = data.draw(st.sampled_from(pairs))
-        _check_pair(eqset, values, target, unknown)
+        outcomes.append(_check_pair(eqset, values, target, unknown))
 
     run()
+    # the property was tested: at least a quarter of the draws were real round trips, not skips
+    ok = outcomes.count("ok")
+    assert ok >= len(outcomes) // 4 and ok > 0, f"{set_name}: {ok} of {len(outcomes)} draws round-tripped"

@@ -33,15 +33,29 @@ def test_reduce_scatter_allgather_alltoall_p2p_tree():
     # alpha + M/B = 5e-7 + 0.02
     assert out.p2p_time.to("s").magnitude == pytest.approx(0.0200005, rel=1e-12)
     # 2 log2(8) alpha + 2 M/B = 6 * 5e-7 + 0.04
-    assert out.tree_allreduce_time.to("s").magnitude == pytest.approx(0.040003, rel=1e-12)
+    assert mlsysim.Equations.TreeAllReduce.evaluate(**BASE).tree_allreduce_time.to("s").magnitude == pytest.approx(0.040003, rel=1e-12)
 
 
 def test_bus_bandwidth_equals_link_bandwidth_without_latency():
     # nccl-tests: busbw = algbw * 2(n-1)/n; with alpha = 0 the ring runs at link speed, busbw = B
-    out = C.evaluate(**dict(BASE, link_latency=Q_(0, "s")))
+    out = mlsysim.Equations.BusBandwidth.evaluate(**dict(BASE, link_latency=Q_(0, "s")))
     assert out.bus_bandwidth.to("GB/s").magnitude == pytest.approx(50.0, rel=1e-12)
     # algbw = M / T = 1e9 / 0.035 = 28.571 GB/s
     assert out.algorithm_bandwidth.to("GB/s").magnitude == pytest.approx(1 / 0.035, rel=1e-12)
+
+
+def test_one_device_collectives_cost_nothing():
+    # one rank: p - 1 = 0 steps, so ring all-reduce, reduce-scatter, all-gather and all-to-all take 0 s;
+    # a point-to-point message still pays alpha + M/B = 5e-7 + 0.02 s
+    out = C.evaluate(**dict(BASE, num_devices=1))
+    for name in ("allreduce_time", "reduce_scatter_time", "allgather_time", "alltoall_time"):
+        assert out[name].to("s").magnitude == 0.0, name
+    assert out.p2p_time.to("s").magnitude == pytest.approx(0.0200005, rel=1e-12)
+
+
+def test_bus_bandwidth_of_one_rank_is_refused():
+    with pytest.raises(DomainError):
+        mlsysim.Equations.BusBandwidth.evaluate(**dict(BASE, num_devices=1))
 
 
 def test_solve_link_bandwidth_for_100ms_allreduce():
@@ -137,3 +151,56 @@ def test_bad_inputs_raise_documented_errors():
         C.evaluate(**dict(BASE, bandwidth=Q_(1, "GB/s")))
     with pytest.raises(DomainError, match="oversubscription"):
         H.evaluate(**dict(HIER, oversubscription=0.5))
+
+
+# ------------------------------------------------------------------------------ Fleet.collective_time
+def _dgx_h100(nodes=2):
+    return mlsysim.Fleet(hardware="H100", num_nodes=nodes, devices_per_node=8)   # NVLink4 + InfiniBand NDR
+
+
+def test_fleet_collective_of_one_device_is_free():
+    f = _dgx_h100()
+    for c in ("all_reduce", "all_gather", "reduce_scatter", "all_to_all"):
+        assert f.collective_time(c, Q_(1, "GB"), num_devices=1).to("s").magnitude == 0.0
+
+
+def test_fleet_two_level_all_reduce_by_hand():
+    # 16 H100 = 2 DGX nodes, M = 256 MB, link efficiency 0.8:
+    # intra reduce-scatter over 8: 7/8 M / (0.8 * 450 GB/s) + 7 * 1 us = 0.6222 ms + 7 us
+    # inter all-reduce of M/8 over 2 nodes: 2 * 1/2 * 32 MB / (0.8 * 50 GB/s) + 2 * 5 us = 0.8 ms + 10 us
+    # intra all-gather = intra reduce-scatter
+    M = 256e6
+    rs = 7 / 8 * M / 360e9 + 7e-6
+    ar = (M / 8) / 40e9 + 10e-6
+    f = _dgx_h100()
+    t = f.collective_time("all_reduce", Q_(M, "B")).to("s").magnitude
+    assert t == pytest.approx(2 * rs + ar, rel=1e-12)
+    # all-gather / reduce-scatter: one half of each level
+    assert f.collective_time("all_gather", Q_(M, "B")).to("s").magnitude == pytest.approx(rs + ar / 2, rel=1e-12)
+    assert f.collective_time("reduce_scatter", Q_(M, "B")).to("s").magnitude == pytest.approx(rs + ar / 2, rel=1e-12)
+
+
+def test_fleet_intra_node_collectives_by_hand_and_bounds():
+    f = _dgx_h100()
+    M = 256e6
+    # pairwise all-to-all among 8: 7/8 M / (0.8 * 450 GB/s) + 7 * 1 us
+    t = f.collective_time("all_to_all", Q_(M, "B"), num_devices=8).to("s").magnitude
+    assert t == pytest.approx(7 / 8 * M / 360e9 + 7e-6, rel=1e-12)
+    # the calibrated NCCL all-reduce cannot beat the ring at NVLink 4's full 450 GB/s per direction
+    ar = f.collective_time("all_reduce", Q_(M, "B"), num_devices=8).to("s").magnitude
+    assert ar > 2 * 7 / 8 * M / 450e9
+    # a point-to-point message across nodes: 5 us + M / (0.8 * 50 GB/s)
+    p2p = f.collective_time("send_recv", Q_(M, "B"), num_devices=16).to("s").magnitude
+    assert p2p == pytest.approx(5e-6 + M / 40e9, rel=1e-12)
+    # RoCE 400G exists as a fabric (400 Gb/s per port = 50 GB/s)
+    assert mlsysim.Fabrics.RoCE_400G.link_bandwidth.to("GB/s").magnitude == pytest.approx(50.0)
+
+
+def test_fleet_collective_refuses_bad_input():
+    f = _dgx_h100()
+    with pytest.raises(mlsysim.MlsysimError, match="collective"):
+        f.collective_time("broadcast", Q_(1, "GB"))
+    with pytest.raises(DomainError, match="message_bytes"):
+        f.collective_time("all_reduce", 1e9)
+    with pytest.raises(DomainError, match="exceeds"):
+        f.collective_time("all_reduce", Q_(1, "GB"), num_devices=17)

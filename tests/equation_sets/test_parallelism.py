@@ -19,16 +19,35 @@ def test_sets_are_dimensionally_consistent():
 
 def test_pipeline_bubble_published_examples():
     B = mlsysim.Equations.PipelineBubble
-    # Narayanan et al. 2021 Sec. 2.2: (p-1)/m = 7/32 = 0.21875; interleaved (p-1)/(v m) = 7/128 = 0.0546875
-    assert float(B.evaluate(pp=8, microbatches=32, pipeline_interleave=1).bubble_fraction) == pytest.approx(0.21875)
-    assert float(B.evaluate(pp=8, microbatches=32, pipeline_interleave=4).bubble_fraction) == pytest.approx(0.0546875)
+    # Narayanan et al. 2021 Sec. 2.2: bubble / ideal = (p-1)/m = 7/32 = 0.21875; interleaved (p-1)/(v m) = 7/128
+    assert float(B.evaluate(pp=8, microbatches=32, pipeline_interleave=1).bubble_ratio) == pytest.approx(0.21875)
+    assert float(B.evaluate(pp=8, microbatches=32, pipeline_interleave=4).bubble_ratio) == pytest.approx(0.0546875)
     assert float(B.evaluate(pp=1, microbatches=8, pipeline_interleave=1).bubble_fraction) == 0.0
+
+
+def test_bubble_fraction_is_a_true_fraction():
+    B = mlsysim.Equations.PipelineBubble
+    # p = 8, m = 1: the schedule is 8 slots long and the device works in 1 of them (ideal 1 slot, bubble 7):
+    # bubble / ideal = 7 (the ratio), bubble / (ideal + bubble) = 7/8 (the idle fraction)
+    out = B.evaluate(pp=8, microbatches=1, pipeline_interleave=1)
+    assert float(out.bubble_ratio) == pytest.approx(7.0, rel=1e-12)
+    assert float(out.bubble_fraction) == pytest.approx(0.875, rel=1e-12)
+    # p = 8, m = 32: 7 idle slots out of 32 + 7 = 39
+    out = B.evaluate(pp=8, microbatches=32, pipeline_interleave=1)
+    assert float(out.bubble_fraction) == pytest.approx(7 / 39, rel=1e-12)
 
 
 def test_bubble_inverse_microbatches():
     B = mlsysim.Equations.PipelineBubble
     # (p-1)/m = 0.05 with p = 8 -> m = 140
-    assert float(B.solve("microbatches", bubble_fraction=0.05, pp=8, pipeline_interleave=1)) == pytest.approx(140)
+    assert float(B.solve("microbatches", bubble_ratio=0.05, pp=8, pipeline_interleave=1)) == pytest.approx(140)
+    # idle fraction 7/(m + 7) = 0.05 -> m = 7 * 0.95 / 0.05 = 133
+    assert float(B.solve("microbatches", bubble_fraction=0.05, pp=8, pipeline_interleave=1)) == pytest.approx(133)
+
+
+def test_fractional_microbatches_are_refused():
+    with pytest.raises(DomainError, match="microbatches"):
+        mlsysim.Equations.PipelineBubble.evaluate(pp=4, microbatches=0.5, pipeline_interleave=1)
 
 
 @pytest.mark.parametrize("stage,shards,expected_gb", [

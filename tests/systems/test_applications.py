@@ -119,28 +119,39 @@ def frontier():
 
 def test_frontier_memory_per_device_after_sharding(frontier):
     r = frontier.results["training"]
-    # ZeRO-3 over all 16,384 GPUs: 16 bytes/param (bf16 weights 2 + grads 2 + Adam fp32 states 12)
+    # Meta's layout: TP 8 x PP 16 = 128 model shards; ZeRO-1 shards the 12 B/param Adam states over DP 128:
+    # P/128 x (2 + 2 + 12/128) bytes
     params = 405_853_388_800      # Llama 3 405B from its architecture (Models.Llama3_405B)
-    assert rel(r.model_state_bytes.m_as("B"), 16 * params / 16384) < 1e-6   # = 0.396 GB
+    assert rel(r.model_state_bytes.m_as("B"), params / 128 * (2 + 2 + 12 / 128)) < 1e-6   # = 12.98 GB
     mem = frontier.check("memory")
     assert mem.target.m_as("GiB") == 80 and mem.passed is True          # 80 GiB = 85.9 GB
     assert "per device after sharding" in mem.message
 
 
-def test_frontier_time_to_train_by_hand(frontier):
+def test_frontier_layout_is_metas():
+    lay = Applications.Frontier.layout
+    assert (lay["tp"], lay["cp"], lay["pp"], lay["dp"], lay["global_batch"], lay["seq_len"]) == (8, 1, 16, 128, 2048, 8192)
+
+
+def test_frontier_time_to_train_and_mfu_by_hand(frontier):
     r = frontier.results["training"]
     c = frontier.check("time_to_train")
     steps = 15.6e12 / (2048 * 8192)                # 929,832 optimizer steps of 16M tokens
-    # the scenario composes time to train = optimizer steps x the training solver's step time; the step time
-    # itself is pinned by hand calculations in tests/solvers/test_distributed.py (the distributed solver's
-    # model), so a "more than the ideal arithmetic time" bound here would assert nothing it does not already
-    assert rel(c.value.m_as("s"), steps * r.step_time.m_as("s")) < 1e-6
-    # the 90-day target binds: the message names the constraint and the excess
-    assert c.passed is False
-    days = c.value.m_as("day")
-    assert f"exceeds the 90 days target by {100 * (days / 90 - 1):.0f}%" in c.message
-    assert not frontier.passed
-    assert [f.name for f in frontier.failures] == ["time_to_train"]
+    T = r.step_time.m_as("s")
+    assert rel(c.value.m_as("s"), steps * T) < 1e-6
+    # MFU by hand: forward FLOPs per token of one layer, 2 x (QKV h (a + 2k) d + out-proj a d h + 3 MLP
+    # matrices h f) + QK^T and AV 4 s h; h = 16384, a = 128, k = 8, d = 128, f = 53248, s = 8192, 126 layers;
+    # LM head 2 h V, V = 128256; times 3 (forward + backward), 2048 x 8192 tokens, over T x 16384 x 989.4 TFLOP/s
+    h, a, k, d, f, s, L, V = 16384, 128, 8, 128, 53248, 8192, 126, 128256
+    layer = 2 * (h * (a + 2 * k) * d + a * d * h + 3 * h * f) + 4 * s * h
+    per_token = L * layer + 2 * h * V              # = 2.5e12 FLOP per token forward
+    mfu = 3 * per_token * 2048 * 8192 / (T * 16384 * 989.4e12)
+    assert rel(float(r.mfu), mfu) < 1e-3
+    assert f"MFU: {mfu:.3f}" in frontier.scorecard()
+    # Meta reports 38-43% MFU and ~54-78 days on this cluster; the per-operation model (nothing fitted to
+    # this run) gives about 0.33 and 88 days: within 50-90 days, MFU below Meta's range (docs/applications.md)
+    assert 50 < c.value.m_as("day") < 90 and c.passed
+    assert 0.25 < mfu < 0.48
 
 
 def test_frontier_energy_by_hand(frontier):
@@ -328,3 +339,24 @@ def test_scorecard_says_when_it_rests_on_secondary_or_assumed_values():
     # a scenario on the Snapdragon says that its 45 TOPS is an unsupported assumption
     ev = Applications.OnDeviceLLM.replace(hardware="Snapdragon").evaluate()
     assert any("Snapdragon.peak_flops:int8" in n and "UNSUPPORTED" in n for n in ev.notes)
+
+
+def test_frontier_reports_goodput_and_time_to_train_with_failures():
+    # Meta (Llama 3 paper, Sec. 3.3.4): 419 interruptions in 54 days on 16,384 GPUs -> job MTBF M = 54*24/419 h
+    # = 11,135 s. One checkpoint: parameters x (2 B bf16 weights + 12 B Adam state) at 2 TB/s; Young's interval
+    # tau = sqrt(2 delta M); restart R = 600 s; goodput G = tau / (M e^{R/M} (e^{(tau+delta)/M} - 1)) (Daly 2006).
+    import math
+
+    from mlsysim import Applications, Models
+
+    ev = Applications.Frontier.evaluate()
+    m = 54 * 24 / 419 * 3600
+    delta = Models.Llama3_405B.parameters * 14 / 2e12
+    tau = math.sqrt(2 * delta * m)
+    g = tau / (m * math.exp(600 / m) * (math.exp((tau + delta) / m) - 1))
+    assert 0.90 < g < 0.95
+    assert float(ev.extra["goodput"].m) == pytest.approx(g, rel=1e-9)
+    ttt = ev.results["training"].time_to_train(15.6e12).m_as("day")
+    assert ev.extra["time_to_train_with_failures"].m_as("day") == pytest.approx(ttt / g, rel=1e-9)
+    text = ev.scorecard()
+    assert "Goodput" in text and "Time to train with failures" in text

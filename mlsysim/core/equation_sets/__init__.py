@@ -26,6 +26,7 @@ TOPICS = [
     "checkpointing",
     "batching",
     "speculative",
+    "training_step",
 ]
 
 

@@ -1,10 +1,15 @@
 """Collective communication: alpha-beta (latency-bandwidth) cost models.
 
-Two sets are registered:
+Four sets are registered:
 
 ``Equations.Collectives``
     Flat collectives among ``num_devices`` ranks over links of per-device bandwidth ``link_bandwidth``
     (B, bytes per second in each direction) and per-step startup latency ``link_latency`` (alpha).
+``Equations.BusBandwidth``
+    nccl-tests' algorithm and bus bandwidth of an all-reduce (kept apart from ``Collectives`` so that a
+    collective over one rank costs 0 s there instead of dividing by that zero time).
+``Equations.TreeAllReduce``
+    the pipelined two-tree all-reduce (large-message limit, two ranks or more).
 ``Equations.HierarchicalCollectives``
     The two-level all-reduce used across nodes (intra-node reduce-scatter, inter-node all-reduce of
     one shard, intra-node all-gather), with the achievable fraction of link bandwidth and the fabric's
@@ -139,8 +144,6 @@ def collective_equations() -> dict:
     global _FLAT
     if _FLAT is None:
         p, M, B, a = sym.num_devices, sym.message_bytes, sym.link_bandwidth, sym.link_latency
-        import sympy as sp
-
         eqs = [
             Equation("allreduce", "allreduce_time", 2 * (p - 1) / p * M / B + 2 * (p - 1) * a,
                      source=PATARASUK_YUAN_2009, description="ring all-reduce: reduce-scatter then all-gather",
@@ -154,22 +157,35 @@ def collective_equations() -> dict:
                      source=THAKUR_2005, description="ring all-gather: p-1 steps of M/p bytes",
                      display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
                               r" + (n_{\text{dev}}-1)\,\alpha")),
-            Equation("tree_allreduce", "tree_allreduce_time", 2 * sp.log(p, 2) * a + 2 * M / B,
-                     source=SANDERS_2009, description="pipelined two-tree all-reduce (reduce + broadcast)",
-                     display=r"2\log_2(n_{\text{dev}})\,\alpha + 2\frac{M}{B_{\text{link}}}"),
             Equation("alltoall", "alltoall_time", (p - 1) / p * M / B + (p - 1) * a,
                      source=THAKUR_2005, description="pairwise-exchange all-to-all: p-1 steps of M/p bytes",
                      display=(r"\frac{n_{\text{dev}}-1}{n_{\text{dev}}}\frac{M}{B_{\text{link}}}"
                               r" + (n_{\text{dev}}-1)\,\alpha")),
             Equation("p2p", "p2p_time", a + M / B, source=HOCKNEY_1994,
                      description="one point-to-point message", display=r"\alpha + \frac{M}{B_{\text{link}}}"),
-            Equation("algbw", "algorithm_bandwidth", M / sym.allreduce_time, source=NCCL_TESTS_BUSBW,
-                     description="all-reduce algorithm bandwidth (nccl-tests algbw)"),
-            Equation("busbw", "bus_bandwidth", sym.algorithm_bandwidth * 2 * (p - 1) / p, source=NCCL_TESTS_BUSBW,
-                     description="all-reduce bus bandwidth (nccl-tests busbw)"),
         ]
         _FLAT = {e.key: e for e in eqs}
     return _FLAT
+
+
+def tree_allreduce_equation() -> Equation:
+    """The pipelined two-tree all-reduce in its large-message limit (two ranks or more)."""
+    import sympy as sp
+
+    p, M, B, a = sym.num_devices, sym.message_bytes, sym.link_bandwidth, sym.link_latency
+    return Equation("tree_allreduce", "tree_allreduce_time", 2 * sp.log(p, 2) * a + 2 * M / B,
+                    source=SANDERS_2009, description="pipelined two-tree all-reduce (reduce + broadcast)",
+                    display=r"2\log_2(n_{\text{dev}})\,\alpha + 2\frac{M}{B_{\text{link}}}")
+
+
+def bus_bandwidth_equations() -> list:
+    """nccl-tests' algorithm and bus bandwidth of a ring all-reduce (defined for two ranks or more)."""
+    p, M = sym.num_devices, sym.message_bytes
+    return [collective_equations()["allreduce"],
+            Equation("algbw", "algorithm_bandwidth", M / sym.allreduce_time, source=NCCL_TESTS_BUSBW,
+                     description="all-reduce algorithm bandwidth (nccl-tests algbw)"),
+            Equation("busbw", "bus_bandwidth", sym.algorithm_bandwidth * 2 * (p - 1) / p, source=NCCL_TESTS_BUSBW,
+                     description="all-reduce bus bandwidth (nccl-tests busbw)")]
 
 
 def bandwidth_equations() -> dict:
@@ -228,6 +244,18 @@ def build_collectives() -> EquationSet:
                        description="alpha-beta cost of flat collectives (ring, tree, all-to-all, point-to-point)")
 
 
+def build_tree_allreduce() -> EquationSet:
+    return EquationSet("TreeAllReduce", [tree_allreduce_equation()],
+                       description="pipelined two-tree all-reduce, large-message limit (num_devices >= 2: its "
+                                   "2 M/B term assumes there is a tree to traverse)")
+
+
+def build_bus_bandwidth() -> EquationSet:
+    return EquationSet("BusBandwidth", bus_bandwidth_equations(),
+                       description="nccl-tests algorithm and bus bandwidth of a ring all-reduce (num_devices >= 2: "
+                                   "one rank moves nothing, so its bandwidth is undefined)")
+
+
 def build_hierarchical() -> EquationSet:
     bw = bandwidth_equations()
     return EquationSet("HierarchicalCollectives",
@@ -237,3 +265,5 @@ def build_hierarchical() -> EquationSet:
 
 Equations.register("Collectives", factory=build_collectives)
 Equations.register("HierarchicalCollectives", factory=build_hierarchical)
+Equations.register("BusBandwidth", factory=build_bus_bandwidth)
+Equations.register("TreeAllReduce", factory=build_tree_allreduce)

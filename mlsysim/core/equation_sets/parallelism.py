@@ -17,7 +17,11 @@ device does ``F / N``; the Iron Law (``roofline.py``) gives ``T_comp = (F/N) / (
 Pipeline bubble (Narayanan et al. 2021, Sec. 2.2.1-2.2.2; case ``pipeline_bubble``), relative to the
 ideal time, and its cost on the per-stage work (compute and tensor-parallel communication):
 
-.. math:: \\beta = \\frac{p - 1}{v\\, m}, \\qquad T_{\\text{bubble}} = \\beta (T_{\\text{comp}} + T_{\\text{TP}})
+.. math:: \\beta = \\frac{p - 1}{v\\, m}, \\qquad T_{\\text{bubble}} = \\beta (T_{\\text{comp}} + T_{\\text{TP}}),
+          \\qquad \\phi_{\\text{bubble}} = \\frac{\\beta}{1 + \\beta}
+
+``bubble_ratio`` (beta) is Narayanan's "bubble time fraction", relative to the ideal time: it reaches
+``p - 1`` at ``m = 1``. ``bubble_fraction`` is the true idle share of the step, in [0, 1).
 
 Tensor parallelism (Narayanan et al. 2021, Sec. 3.2; Korthikanti et al. 2022, Sec. 4.2.2): per layer and
 microbatch, 2 all-reduces of ``b s h`` elements in the forward and 2 in the backward pass (with sequence
@@ -85,7 +89,9 @@ _var("dp", "", r"n_{\text{DP}}", "data-parallel degree", "count")
 _var("micro_batch_size", "", "b", "sequences per microbatch", "count")
 _var("microbatches", "", "m", "microbatches per pipeline flush", "count")
 _var("pipeline_interleave", "", "v", "model chunks per device (interleaved 1F1B); 1 = plain 1F1B", "count")
-_var("bubble_fraction", "", r"\beta", "pipeline bubble time over ideal time", "nonnegative")
+_var("bubble_ratio", "", r"\beta", "pipeline bubble time over ideal (bubble-free) time", "nonnegative")
+_var("bubble_fraction", "", r"\phi_{\text{bubble}}", "idle fraction of a pipeline step: bubble / (ideal + bubble)",
+     "nonnegative")
 _var("compute_efficiency", "", r"\eta", "achieved / peak compute", "fraction")
 _var("peak_flops", "FLOP/s", r"R_{\text{peak}}", "device peak compute at the precision used")
 _var("compute_time", "s", r"T_{\text{comp}}", "time the step's arithmetic takes at the achieved rate")
@@ -172,7 +178,9 @@ PP_COMM = derived(
     "pipeline point-to-point time",
     "one activation send forward and one gradient send backward per microbatch and model chunk (v chunks with "
     "interleaving, Narayanan et al. 2021 Sec. 2.2.2); p-1 stage boundaries shared by p stages; not overlapped")
-BUBBLE_TIME = derived("pipeline bubble time", "the bubble fraction of Narayanan et al. 2021 (relative to the ideal "
+BUBBLE_SHARE = derived("share of a step spent in the bubble", "bubble / (ideal + bubble) = beta / (1 + beta) with "
+                       "beta = bubble / ideal (Narayanan et al. 2021 Sec. 2.2.1); in [0, 1), e.g. 7/8 at p = 8, m = 1")
+BUBBLE_TIME = derived("pipeline bubble time", "the bubble ratio of Narayanan et al. 2021 (relative to the ideal "
                       "time) applied to the per-stage work: compute plus tensor-parallel communication")
 DP_COMM = derived("data-parallel traffic", "gradient all-reduce of the device's P/(t p) parameters at the "
                   "training precision; ZeRO-3 moves 1.5x as much (3 Psi vs 2 Psi, Rajbhandari et al. 2020 Sec. 7)")
@@ -257,10 +265,12 @@ def parallelism_equations() -> dict:
     iron_compute, _ = roofline.iron_law_equations()
     add(iron_compute.renamed({"flops": "flops_per_device"}, description="compute time of one device's share"))
     # pipeline bubble
-    bubble = Equation("bubble_fraction", "bubble_fraction", (p - 1) / (v * m), source=NARAYANAN_2021,
-                      description="pipeline bubble over ideal time (1F1B; interleaved with v chunks)",
-                      display=r"\frac{n_{\text{PP}} - 1}{v\, m}")
-    add(bubble)
+    add(Equation("bubble_ratio", "bubble_ratio", (p - 1) / (v * m), source=NARAYANAN_2021,
+                 description="pipeline bubble over ideal time (1F1B; interleaved with v chunks)",
+                 display=r"\frac{n_{\text{PP}} - 1}{v\, m}"))
+    add(Equation("bubble_fraction", "bubble_fraction", sym.bubble_ratio / (1 + sym.bubble_ratio), source=BUBBLE_SHARE,
+                 description="idle fraction of a pipeline step (bubble over ideal plus bubble)",
+                 display=r"\frac{\beta}{1 + \beta}"))
     # tensor parallel
     add(Equation("tp_message_bytes", "tp_message_bytes", b * s * h * sym.bytes_per_element, source=NARAYANAN_2021,
                  description="bytes of one tensor-parallel all-reduce (one microbatch's activations)"))
@@ -287,7 +297,7 @@ def parallelism_equations() -> dict:
         description="one pipeline send"))
     add(Equation("pp_comm_time", "pp_comm_time", 2 * v * m * (p - 1) / p * sym.pp_p2p_time, source=PP_COMM,
                  description="pipeline sends of a stage over a step"))
-    add(Equation("bubble_time", "bubble_time", sym.bubble_fraction * (sym.compute_time + sym.tp_comm_time),
+    add(Equation("bubble_time", "bubble_time", sym.bubble_ratio * (sym.compute_time + sym.tp_comm_time),
                  source=BUBBLE_TIME, description="idle pipeline time per step"))
     # data parallel
     add(Equation("params_per_device", "params_per_device", sym.parameters / (t * p), source=ZERO_SPLIT,
@@ -353,8 +363,10 @@ def build_parallelism() -> EquationSet:
 
 
 def build_pipeline_bubble() -> EquationSet:
-    return EquationSet("PipelineBubble", [parallelism_equations()["bubble_fraction"]],
-                       description="pipeline bubble fraction (Narayanan et al. 2021)")
+    e = parallelism_equations()
+    return EquationSet("PipelineBubble", [e["bubble_ratio"], e["bubble_fraction"]],
+                       description="pipeline bubble: ratio to the ideal time (Narayanan et al. 2021) and idle "
+                                   "fraction of the step")
 
 
 def build_zero_memory() -> EquationSet:

@@ -1,0 +1,498 @@
+"""A per-operation training step (``Equations.TrainingStep``): every GEMM, memory-bound kernel and collective
+of a transformer layer at its own size-dependent efficiency, assembled into the step of a 3D-parallel job.
+
+The single-efficiency Iron Law of ``Equations.Parallelism`` is the textbook's first model; this set is the
+default of :class:`~mlsysim.solvers.distributed.DistributedSolver` for transformers.
+
+Notes
+-----
+Per layer, per microbatch of ``b`` sequences of ``s`` tokens, on one device of a tensor-parallel group of
+``t`` (Megatron-LM's sharding, Narayanan et al. 2021, Sec. 3.2), the forward GEMMs and their FLOPs
+(``c`` = 2 FLOP per multiply-accumulate, ``a`` query heads and ``k`` KV heads of width ``d``, MLP width
+``f`` with ``n_f`` matrices, ``\\bar{s}`` the attended context):
+
+======== ======================================= ===============================================
+QKV      ``c b s h (a + 2k) d / t``              fused query/key/value projection
+QK^T, AV ``c b s \\bar{s} a d / t`` each           the two batched attention matmuls
+out-proj ``c b s a d h / t``                     attention output projection
+FC1      ``c b s h f (n_f - 1) / t``             up (and gate) projection
+FC2      ``c b s f h / t``                       down projection
+LM head  ``c b s h V / t``                       last stage only
+======== ======================================= ===============================================
+
+Each GEMM takes ``F / (eta_gemm(F) R_peak)`` with the calibrated saturating law of
+``Equations.GemmEfficiency`` (``efficiency.py``, fitted to Vidur's measurements by
+``python -m mlsysim.calibration.fit``). The backward pass runs two GEMMs of the same shape per forward
+GEMM (input gradient and weight gradient): twice the forward time. Full recomputation repeats the forward
+pass; selective recomputation repeats the attention core (Korthikanti et al. 2022, Sec. 5).
+
+Memory-bound kernels (each on the calibrated law of its kind: norms on the normalisation fit, residual adds
+on the add fit, the MLP activation on the activation fit, the rest on the pooled elementwise fit) move bytes
+given by the activations Korthikanti et al. 2022 (Sec. 4.1) list per layer:
+two norms (read and write ``s b h`` elements each), two dropout-residual adds (read two, write one, plus a
+1-byte dropout mask where dropout is on), the MLP activation (read ``n_f - 1``, write 1 per ``s b f / t``
+element) and, where the score matrix is materialised (no fused attention kernel), softmax and dropout over
+``a s \\bar{s} b / t`` elements. Norms and residual adds are split ``t`` ways with sequence parallelism. Each
+kernel takes ``D / (eta_mem(D) BW)``; its backward moves twice its bytes.
+
+Tensor-parallel communication: 2 all-reduce equivalents per layer forward (an all-gather plus a
+reduce-scatter each with sequence parallelism: the same ring traffic), exposed; 2 backward, overlapped with
+the weight-gradient GEMMs up to their length (a fraction ``f_TP`` of them can hide). Each on the calibrated
+alpha-beta law of the fabric (``Equations.CollectiveAlphaBeta``).
+
+A stage holds ``n_i`` layers; the first also the embedding look-up, the last the LM head and the loss
+(uneven stages: ``pp`` need not divide the layers). The slowest stage sets the pace:
+
+.. math:: T_{\\text{pace}} = \\max(n_1 T_L + T_{\\text{emb}} + u T_{\\text{head}},\\ n_{\\text{mid}} T_L,\\
+          n_p T_L + T_{\\text{head}})
+
+with ``u_single`` = 1 when one stage holds everything. One step is ``m`` microbatches at that pace, the interleaved
+bubble ``(p - 1)/(v m)`` of it, the pipeline sends, the exposed data-parallel gradient reduction and the
+optimizer step. The data-parallel reduction runs at the gradient precision (fp32 in Megatron-LM) and
+overlaps the backward pass of the last microbatch except its last bucket:
+
+.. math:: T_{\\text{DP,exp}} =
+    \\max\\left(T_{\\text{DP}} / n_{\\text{bucket}},\\ T_{\\text{DP}} - T_{\\text{win}}\\right)
+
+The optimizer step is one memory-bound pass over the device's optimizer state (Adam: read and write fp32
+master weights, two moments, read the gradient, write the 16-bit weights).
+
+Context parallelism (``cp``; Dubey et al. 2024 Sec. 3.3.2): every token-linear term works on ``s / cp`` local
+tokens, the keys and values of the whole sequence are all-gathered per layer (their gradients reduce-scattered
+backward), and gradients are reduced over ``dp cp`` ranks. Expert parallelism (``ep``; Lepikhin et al. 2020,
+Fedus et al. 2021): the MLP GEMMs run on ``k c_cap`` routed tokens per token, four all-to-alls per MoE layer
+(dispatch and combine, forward and backward), and each device keeps ``E / ep`` experts. Devices:
+``tp cp pp dp``.
+
+Every part of ``step_time`` is its own variable and they add up exactly: ``gemm``, ``kernel``,
+``tp_exposed``, ``recompute``, ``cp_comm``, ``ep_alltoall``, ``stage_imbalance``, ``bubble``, ``pp_comm``,
+``dp_exposed``, ``optimizer``.
+"""
+from __future__ import annotations
+
+from ..equations import Equation, EquationSet
+from ..sources import derived
+from ..variables import ensure_var as _var
+from ..variables import sym
+from . import Equations
+from . import collectives as _coll
+from . import efficiency as _eff
+from . import parallelism as _par
+
+# ---------------------------------------------------------------- nomenclature
+_var("attention_context", "", r"\bar{s}",
+     "mean context a token of a causal sequence of seq_len tokens attends to, as the kernel computes it")
+_var("elementwise_efficiency_max", "", r"\eta_{\text{elt,max}}",
+     "asymptotic fraction of the datasheet bandwidth elementwise kernels reach (fitted)", "fraction")
+_var("elementwise_half_bytes", "byte", r"D_{1/2,\text{elt}}",
+     "bytes at which an elementwise kernel reaches half its asymptotic bandwidth efficiency (fitted)")
+for _kind, _what in (("norm", "normalisation"), ("add", "residual-add"), ("act", "activation-function")):
+    _var(f"{_kind}_efficiency_max", "", rf"\eta_{{\text{{{_kind},max}}}}",
+         f"asymptotic fraction of the datasheet bandwidth {_what} kernels reach (fitted)", "fraction")
+    _var(f"{_kind}_half_bytes", "byte", rf"D_{{1/2,\text{{{_kind}}}}}",
+         f"bytes at which a {_what} kernel reaches half its asymptotic bandwidth efficiency (fitted)")
+#: which fitted elementwise law each kernel of a layer runs on (the others: the pooled elementwise fit)
+KERNEL_LAW = {"norm": "norm", "residual": "add", "act": "act", "softmax": "elementwise", "embedding": "elementwise",
+              "loss": "elementwise"}
+_var("score_materialized", "", r"u_{\text{score}}",
+     "1 if the attention score matrix is written to memory (softmax, dropout as kernels), 0 if fused", "count0")
+_var("dropout_mask_bytes", "byte", r"b_{\text{mask}}", "bytes per element of a dropout mask (0 without dropout)",
+     "nonnegative")
+_var("backward_kernel_factor", "", r"c_{\text{bwd}}", "bytes a kernel's backward moves over its forward's")
+_var("recompute_full", "", r"r_{\text{full}}", "1 with full activation recomputation, else 0", "count0")
+_var("recompute_selective", "", r"r_{\text{sel}}", "1 with selective (attention-core) recomputation, else 0",
+     "count0")
+_var("tp_forward_collectives", "", r"n_{\text{TP,f}}",
+     "tensor-parallel all-reduce equivalents per layer forward (2; 0 without TP)", "count0")
+_var("tp_backward_collectives", "", r"n_{\text{TP,b}}",
+     "tensor-parallel all-reduce equivalents per layer backward (2; 0 without TP)", "count0")
+_var("tp_overlap", "", r"f_{\text{TP}}",
+     "fraction of the backward tensor-parallel traffic that can run under the weight-gradient GEMMs", "nonnegative")
+_var("tp_collective_latency", "s", r"\alpha_{\text{TP}}", "fitted latency of one tensor-parallel all-reduce",
+     "nonnegative")
+_var("tp_collective_bandwidth", "GB/s", r"B_{\text{TP}}",
+     "fitted effective bandwidth of one tensor-parallel all-reduce")
+_var("tp_collective_time", "s", r"T_{\text{TP,1}}", "time of one tensor-parallel all-reduce equivalent")
+_var("cp", "", r"n_{\text{CP}}", "context-parallel degree (sequence split over cp ranks)", "count")
+_var("ep", "", r"n_{\text{EP}}", "expert-parallel degree (experts split over ep ranks)", "count")
+_var("local_seq_len", "", r"s_{\text{loc}}", "tokens of a sequence on one context-parallel rank: seq_len / cp")
+_var("num_experts", "", r"n_{\text{exp}}", "MLP experts per layer (1 for a dense model)", "count")
+_var("experts_per_token", "", r"k_{\text{exp}}", "experts each token is routed to (1 for a dense model)", "count")
+_var("expert_parameters", "", r"N_{\text{exp}}", "parameters of one MLP (one expert)")
+_var("capacity_factor", "", r"c_{\text{cap}}", "expert capacity over the mean routed load (1 for a dense model)",
+     "ge1")
+_var("cp_message_bytes", "byte", r"M_{\text{CP}}", "bytes of the all-gathered keys and values of one layer")
+_var("cp_link_bandwidth", "GB/s", r"B_{\text{cp}}", "link bandwidth between context-parallel ranks, each direction")
+_var("cp_link_latency", "us", r"\alpha_{\text{cp}}", "latency between context-parallel ranks", "nonnegative")
+_var("cp_effective_bandwidth", "GB/s", r"B_{\text{cp,eff}}", "achievable bandwidth between context-parallel ranks")
+_var("cp_allgather_time", "s", r"T_{\text{AG,CP}}", "one all-gather of keys and values over the cp ranks",
+     "nonnegative")
+_var("cp_layer_time", "s", r"T_{\text{CP,L}}", "context-parallel communication of one layer and microbatch",
+     "nonnegative")
+_var("ep_message_bytes", "byte", r"M_{\text{EP}}", "bytes one rank dispatches in one expert all-to-all")
+_var("ep_link_bandwidth", "GB/s", r"B_{\text{ep}}", "link bandwidth between expert-parallel ranks, each direction")
+_var("ep_link_latency", "us", r"\alpha_{\text{ep}}", "latency between expert-parallel ranks", "nonnegative")
+_var("ep_oversubscription", "", r"r_{\text{ep}}", "oversubscription seen by the all-to-all (1 inside a node)",
+     "ge1")
+_var("ep_achieved_bandwidth", "GB/s", r"B_{\text{ep,ach}}", "achievable bandwidth between expert-parallel ranks")
+_var("ep_effective_bandwidth", "GB/s", r"B_{\text{ep,eff}}",
+     "achievable bandwidth between expert-parallel ranks after oversubscription")
+_var("ep_alltoall_time", "s", r"T_{\text{A2A,EP}}", "one expert all-to-all (dispatch or combine)", "nonnegative")
+_var("ep_layer_time", "s", r"T_{\text{EP,L}}", "expert all-to-all time of one layer and microbatch", "nonnegative")
+_var("first_stage_layers", "", r"n_{1}", "layers on the first pipeline stage", "count")
+_var("middle_stage_layers", "", r"n_{\text{mid}}", "layers on the largest middle stage (0 if pp <= 2)", "count0")
+_var("last_stage_layers", "", r"n_{p}", "layers on the last pipeline stage (0 if pp = 1)", "count0")
+_var("stage_layers", "", r"n_{\max}", "layers on the largest stage: ceil(num_layers / pp)", "count")
+_var("single_stage", "", r"u_{\text{single}}", "1 if one stage holds the whole model (pp = 1), else 0", "count0")
+_var("grad_bytes_per_element", "byte", r"b_{\text{g}}", "bytes per gradient element in the data-parallel reduction")
+_var("dp_buckets", "", r"n_{\text{bucket}}", "gradient buckets of the data-parallel reduction", "count")
+_var("optimizer_step_bytes_per_param", "byte", r"c_{\text{opt}}",
+     "bytes the optimizer step reads and writes per parameter it updates")
+_var("loss_bytes_per_logit", "byte", r"c_{\text{loss}}",
+     "bytes the softmax cross-entropy (forward and backward) moves per logit")
+
+for _op, _what in (("qkv", "QKV projection"), ("score", "one attention batched matmul (QK^T or AV)"),
+                   ("proj", "attention output projection"), ("fc1", "MLP up (and gate) projection"),
+                   ("fc2", "MLP down projection"), ("head", "LM head")):
+    _var(f"{_op}_flops", "FLOP", rf"F_{{\text{{{_op}}}}}", f"forward FLOPs of the {_what} per device and microbatch")
+    _var(f"{_op}_gemm_efficiency", "", rf"\eta_{{\text{{{_op}}}}}", f"achieved / peak compute of the {_what}",
+         "fraction")
+    _var(f"{_op}_time", "s", rf"T_{{\text{{{_op}}}}}", f"forward time of the {_what}")
+for _k, _what in (("norm", "one norm"), ("residual", "one dropout-residual add"), ("act", "the MLP activation"),
+                  ("softmax", "softmax and dropout over the scores"),
+                  ("embedding", "the embedding look-up (forward and backward)"),
+                  ("loss", "softmax cross-entropy (forward and backward)")):
+    _var(f"{_k}_kernel_bytes", "byte", rf"D_{{\text{{{_k}}}}}", f"bytes moved by {_what}")
+    _var(f"{_k}_memory_efficiency", "", rf"\eta_{{\text{{mem,{_k}}}}}", f"achieved / datasheet bandwidth of {_what}",
+         "fraction")
+    _var(f"{_k}_kernel_time", "s", rf"T_{{\text{{{_k}}}}}", f"time of {_what}", "nonnegative")
+_var("optimizer_kernel_bytes", "byte", r"D_{\text{opt}}", "bytes the optimizer step moves on one device")
+_var("optimizer_memory_efficiency", "", r"\eta_{\text{mem,opt}}", "achieved / datasheet bandwidth of the optimizer "
+     "step", "fraction")
+_var("layer_gemm_time", "s", r"T_{\text{G}}", "forward GEMM time of one layer and microbatch")
+_var("attention_core_time", "s", r"T_{\text{core}}", "forward time of the attention core (QK^T, AV, softmax)")
+_var("layer_kernel_time", "s", r"T_{\text{K}}", "forward memory-bound kernel time of one layer and microbatch")
+_var("tp_exposed_layer_time", "s", r"T_{\text{TP,L}}", "exposed tensor-parallel time of one layer and microbatch",
+     "nonnegative")
+_var("recompute_layer_time", "s", r"T_{\text{re,L}}", "recomputation time of one layer and microbatch",
+     "nonnegative")
+_var("layer_time", "s", r"T_{L}", "forward + backward (+ recompute) time of one layer and microbatch")
+_var("head_stage_time", "s", r"T_{\text{head+loss}}", "LM head and loss, forward and backward, per microbatch")
+_var("stage_pace_time", "s", r"T_{\text{pace}}", "per-microbatch time of the slowest pipeline stage")
+_var("dp_overlap_window", "s", r"T_{\text{win}}", "backward time of the last microbatch, which can hide DP traffic")
+_var("optimizer_time", "s", r"T_{\text{opt}}", "optimizer step time", "nonnegative")
+for _part, _what in (("cp_comm", "context-parallel key/value all-gathers and gradient reduce-scatters"),
+                     ("ep_alltoall", "expert-parallel all-to-alls (dispatch and combine)"),
+                     ("gemm", "GEMMs (forward and backward) of the layers at the pace"),
+                     ("kernel", "memory-bound kernels (forward and backward) of the layers at the pace"),
+                     ("tp_exposed", "exposed tensor-parallel communication"),
+                     ("recompute", "activation recomputation"),
+                     ("stage_imbalance", "the slowest stage's extra work (embedding, LM head, loss)")):
+    _var(f"{_part}_step_time", "s", rf"T_{{\text{{step,{_part.replace('_', ' ')}}}}}", f"step share: {_what}",
+         "nonnegative")
+
+# ---------------------------------------------------------------- sources
+KORTHIKANTI_KERNELS = derived(
+    "memory-bound kernels of a transformer layer",
+    "Korthikanti et al. 2022 (arXiv:2205.05198, Sec. 4.1) list the activations of a layer: two layer norms, two "
+    "dropout-residual blocks with 1-byte masks, the MLP activation, softmax and attention dropout over the a s^2 b "
+    "scores; each kernel reads its inputs and writes its output once (bytes = elements x bytes per element); the "
+    "backward pass reads the saved input and the output gradient and writes the input gradient (2x)")
+GEMM_SHAPES = derived(
+    "GEMM shapes of a tensor-parallel transformer layer",
+    "Narayanan et al. 2021 (SC21, Sec. 3.2) and Shoeybi et al. 2019: QKV and FC1 column-parallel, out-projection "
+    "and FC2 row-parallel, attention heads split t ways; 2 FLOP per multiply-accumulate; GQA projects k KV heads")
+BACKWARD = derived("backward GEMMs", "each forward GEMM Y = X W has two backward GEMMs of the same size, dX = dY W^T "
+                   "and dW = X^T dY (Narayanan et al. 2021 Sec. 5.1: backward = 2 x forward)")
+RECOMPUTE = derived("activation recomputation", "full recomputation re-runs the layer's forward pass before its "
+                    "backward; selective recomputation re-runs only the attention core (Korthikanti et al. 2022 "
+                    "Sec. 5)")
+TP_OVERLAP = derived(
+    "tensor-parallel overlap",
+    "forward all-reduces sit on the critical path; in the backward pass the input-gradient all-reduce of a "
+    "column-parallel layer runs while the weight-gradient GEMM computes (Megatron-LM's asynchronous tensor-parallel "
+    "all-reduce; Korthikanti et al. 2022 Sec. 4.2.2), so at most the weight-gradient GEMM time can hide it")
+STAGES = derived(
+    "uneven pipeline stages",
+    "stage i holds n_i layers; the first also runs the embedding, the last the LM head and loss (Dubey et al. 2024, "
+    "Llama 3, Sec. 3.3.2: one layer fewer on the first and last stages); with 1F1B the slowest stage sets the pace")
+STEP_PARTS = derived(
+    "additive step breakdown",
+    "m microbatches at the slowest stage's pace, split into the layers' GEMMs, kernels, exposed TP traffic and "
+    "recomputation at the largest stage's layer count and the remainder of the pace (embedding, LM head); plus "
+    "the bubble (p-1)/(v m) of the pace work, the pipeline sends, the exposed DP reduction and the optimizer")
+DP_BUCKETS = derived(
+    "bucketed data-parallel reduction",
+    "gradients are reduced in buckets as the backward pass of the last microbatch produces them (Li et al. 2020, "
+    "PyTorch DDP, VLDB 13(12)); the last bucket cannot overlap, and no more than that backward pass can hide")
+OPTIMIZER = derived(
+    "optimizer step traffic",
+    "mixed-precision Adam (Rajbhandari et al. 2020 Sec. 3.1) reads and writes the fp32 master weight and both fp32 "
+    "moments (24 bytes), reads the fp32 gradient (4) and writes the 16-bit weight (2): 30 bytes per parameter")
+LOSS = derived(
+    "softmax cross-entropy traffic",
+    "forward reads the 16-bit logits and writes fp32 probabilities; backward reads them and writes 16-bit "
+    "gradients: 2 + 4 + 4 + 2 = 12 bytes per logit")
+MFU_OPS = derived("model FLOPs from the operations", "forward FLOPs of every GEMM of every layer and the LM head "
+                  "(expert GEMMs without the capacity padding), "
+                  "times 3 (forward and backward, no recomputation; Chowdhery et al. 2022 App. B), over all "
+                  "tensor-parallel shards and microbatches of the global batch")
+
+CONTEXT_PARALLEL = derived(
+    "context parallelism (all-gather form)",
+    "Dubey et al. 2024 (Llama 3, Sec. 3.3.2): the sequence is split over cp ranks; before attention each rank "
+    "all-gathers the keys and values of the whole sequence (2 b s k d elements per layer, split over the TP heads) "
+    "and the backward pass reduce-scatters their gradients (same ring cost); queries, MLP and norms work on the "
+    "s/cp local tokens (Liu et al. 2023, ring attention, for the same split); weights are replicated over cp, so "
+    "gradients are reduced over dp x cp ranks")
+EXPERT_PARALLEL = derived(
+    "expert parallelism",
+    "Lepikhin et al. 2020 (GShard) and Fedus et al. 2021 (Switch): each token is routed to k of E experts; ranks "
+    "hold E/ep experts; a dispatch and a combine all-to-all per MoE layer in the forward pass and two in the "
+    "backward (Thakur et al. 2005 pairwise exchange); each expert GEMM runs on the tokens routed to it, padded to "
+    "the capacity factor: k c_cap times a dense MLP's FLOPs per token")
+EP_PARAMS = derived("parameters per device with expert parallelism", "tensor and pipeline parallelism split the model "
+                    "evenly; expert parallelism keeps E/ep of each layer's E experts: P - L E N_exp (1 - 1/ep) "
+                    "over t p")
+
+#: bytes the optimizer step moves per parameter (OPTIMIZER)
+ADAM_STEP_BYTES = 30.0
+#: bytes the loss moves per logit (LOSS)
+LOSS_BYTES_PER_LOGIT = 12.0
+#: backward kernels move twice the forward bytes (KORTHIKANTI_KERNELS)
+BACKWARD_KERNEL_FACTOR = 2.0
+
+_EQ: dict = {}
+
+
+def training_step_equations() -> dict:
+    """Every Equation of the TrainingStep set, ``{key: Equation}`` (built once)."""
+    if _EQ:
+        return _EQ
+    eff = _eff.efficiency_equations()
+    par = _par.parallelism_equations()
+    c, b, s, h, t = sym.flops_per_mac, sym.micro_batch_size, sym.local_seq_len, sym.hidden_size, sym.tp
+    a, k, d, f, nf, V = (sym.num_heads, sym.num_kv_heads, sym.head_dim, sym.ffn_hidden_size, sym.ffn_matrices,
+                         sym.vocab_size)
+    sbar, be, m, p = sym.attention_context, sym.bytes_per_element, sym.microbatches, sym.pp
+    moe = sym.experts_per_token * sym.capacity_factor
+    eqs = []
+    add = eqs.append
+    add(Equation("dp", "dp", sym.num_devices / (t * sym.cp * p), source=CONTEXT_PARALLEL,
+                 description="data-parallel degree: devices over tp cp pp"))
+    add(Equation("local_seq_len", "local_seq_len", sym.seq_len / sym.cp, source=CONTEXT_PARALLEL,
+                 description="tokens of a sequence on one context-parallel rank"))
+    add(par["microbatches"])
+    # ---- GEMMs
+    shapes = {"qkv": c * b * s * h * (a + 2 * k) * d / t, "score": c * b * s * sbar * a * d / t,
+              "proj": c * b * s * a * d * h / t, "fc1": c * b * s * h * f * (nf - 1) * moe / t,
+              "fc2": c * b * s * f * h * moe / t,
+              "head": c * b * s * h * V / t}
+    for op, rhs in shapes.items():
+        add(Equation(f"{op}_flops", f"{op}_flops", rhs, source=EXPERT_PARALLEL if op in ("fc1", "fc2") else GEMM_SHAPES,
+                     description=f"forward FLOPs: {op}"))
+        add(eff["gemm_efficiency"].renamed({"gemm_flops": f"{op}_flops", "gemm_efficiency": f"{op}_gemm_efficiency"},
+                                           key=f"{op}_gemm_efficiency", description=f"GEMM efficiency: {op}"))
+        add(eff["gemm_time"].renamed({"gemm_flops": f"{op}_flops", "gemm_efficiency": f"{op}_gemm_efficiency",
+                                      "gemm_time": f"{op}_time"}, key=f"{op}_time", description=f"GEMM time: {op}"))
+    add(Equation("layer_gemm_time", "layer_gemm_time",
+                 sym.qkv_time + 2 * sym.score_time + sym.proj_time + sym.fc1_time + sym.fc2_time, source=GEMM_SHAPES,
+                 description="forward GEMM time of one layer"))
+    # ---- memory-bound kernels
+    sp_ = sym.sp_shards
+    kern = {"norm": 2 * be * s * b * h / sp_, "residual": (3 * be + sym.dropout_mask_bytes) * s * b * h / sp_,
+            "act": nf * be * s * b * f * moe / t,
+            "softmax": (4 * be + sym.dropout_mask_bytes) * a * s * sbar * b / t,
+            "embedding": 2 * (1 + sym.backward_kernel_factor) * be * s * b * h,
+            "loss": sym.loss_bytes_per_logit * s * b * V / t}
+    for kk, rhs in kern.items():
+        add(Equation(f"{kk}_kernel_bytes", f"{kk}_kernel_bytes", rhs, source=LOSS if kk == "loss" else
+                     KORTHIKANTI_KERNELS, description=f"bytes moved: {kk}"))
+        ren = {"kernel_bytes": f"{kk}_kernel_bytes", "memory_efficiency": f"{kk}_memory_efficiency",
+               "memory_efficiency_max": f"{KERNEL_LAW[kk]}_efficiency_max",
+               "memory_half_bytes": f"{KERNEL_LAW[kk]}_half_bytes",
+               "kernel_memory_time": f"{kk}_kernel_time"}
+        add(eff["memory_efficiency"].renamed(ren, key=f"{kk}_memory_efficiency",
+                                             description=f"bandwidth efficiency: {kk}"))
+        add(eff["kernel_memory_time"].renamed(ren, key=f"{kk}_kernel_time", description=f"kernel time: {kk}"))
+    add(Equation("layer_kernel_time", "layer_kernel_time",
+                 2 * sym.norm_kernel_time + 2 * sym.residual_kernel_time + sym.act_kernel_time
+                 + sym.score_materialized * sym.softmax_kernel_time, source=KORTHIKANTI_KERNELS,
+                 description="forward memory-bound kernel time of one layer"))
+    add(Equation("attention_core_time", "attention_core_time",
+                 2 * sym.score_time + sym.score_materialized * sym.softmax_kernel_time,
+                 source=RECOMPUTE, description="forward time of the attention core"))
+    # ---- tensor parallel
+    add(Equation("tp_message_bytes", "tp_message_bytes", b * s * h * be, source=_par.NARAYANAN_2021,
+                 description="bytes of one tensor-parallel all-reduce (one microbatch's activations)"))
+    add(eff["collective_time"].renamed({"message_bytes": "tp_message_bytes", "collective_latency":
+                                        "tp_collective_latency", "collective_bandwidth": "tp_collective_bandwidth",
+                                        "collective_time": "tp_collective_time"}, key="tp_collective_time",
+                                       description="one tensor-parallel all-reduce on the calibrated law"))
+    tb = sym.tp_backward_collectives * sym.tp_collective_time
+    add(Equation("tp_exposed_layer_time", "tp_exposed_layer_time",
+                 regimes={"overlapped": sym.tp_forward_collectives * sym.tp_collective_time
+                          + (1 - sym.tp_overlap) * tb,
+                          "gemm_limited": sym.tp_forward_collectives * sym.tp_collective_time + tb
+                          - sym.layer_gemm_time},
+                 combine="max", source=TP_OVERLAP, description="exposed tensor-parallel time of one layer",
+                 display=r"n_{\text{TP,f}} T_{\text{TP,1}} + \max\left((1 - f_{\text{TP}}) n_{\text{TP,b}} "
+                         r"T_{\text{TP,1}},\ n_{\text{TP,b}} T_{\text{TP,1}} - T_{\text{G}}\right)"))
+    # ---- context parallel: all-gather K/V forward, reduce-scatter their gradients backward
+    add(Equation("cp_message_bytes", "cp_message_bytes", 2 * b * sym.seq_len * k * d * be / t,
+                 source=CONTEXT_PARALLEL, description="keys and values of the whole sequence, one TP shard"))
+    ach = _coll.bandwidth_equations()["achieved"]
+    add(ach.renamed({"link_bandwidth": "cp_link_bandwidth", "achieved_bandwidth": "cp_effective_bandwidth"},
+                    key="cp_effective_bandwidth", description="achievable bandwidth between context-parallel ranks"))
+    flat = _coll.collective_equations()
+    add(flat["allgather"].renamed({"num_devices": "cp", "message_bytes": "cp_message_bytes",
+                                   "link_bandwidth": "cp_effective_bandwidth", "link_latency": "cp_link_latency",
+                                   "allgather_time": "cp_allgather_time"}, key="cp_allgather",
+                                  description="all-gather of keys and values over the cp ranks"))
+    add(Equation("cp_layer_time", "cp_layer_time", (2 + sym.recompute_full) * sym.cp_allgather_time,
+                 source=CONTEXT_PARALLEL, description="K/V all-gathers (forward, recompute) and gradient "
+                                                      "reduce-scatter (backward) of one layer"))
+    # ---- expert parallel: dispatch + combine all-to-all, forward and backward
+    add(Equation("ep_message_bytes", "ep_message_bytes", b * s * h * be * moe, source=EXPERT_PARALLEL,
+                 description="routed token activations one rank exchanges in an all-to-all"))
+    add(ach.renamed({"link_bandwidth": "ep_link_bandwidth", "achieved_bandwidth": "ep_achieved_bandwidth"},
+                    key="ep_achieved_bandwidth", description="achievable bandwidth between expert-parallel ranks"))
+    add(_coll.bandwidth_equations()["inter_eff"].renamed(
+        {"inter_node_achieved_bandwidth": "ep_achieved_bandwidth", "oversubscription": "ep_oversubscription",
+         "inter_node_effective_bandwidth": "ep_effective_bandwidth"}, key="ep_effective_bandwidth",
+        description="expert-parallel bandwidth after oversubscription"))
+    add(flat["alltoall"].renamed({"num_devices": "ep", "message_bytes": "ep_message_bytes",
+                                  "link_bandwidth": "ep_effective_bandwidth", "link_latency": "ep_link_latency",
+                                  "alltoall_time": "ep_alltoall_time"}, key="ep_alltoall",
+                                 description="one expert all-to-all over the ep ranks"))
+    add(Equation("ep_layer_time", "ep_layer_time", (4 + 2 * sym.recompute_full) * sym.ep_alltoall_time,
+                 source=EXPERT_PARALLEL, description="dispatch and combine all-to-alls of one layer, forward, "
+                                                     "backward and recompute"))
+    # ---- recomputation and the layer
+    add(Equation("recompute_layer_time", "recompute_layer_time",
+                 sym.recompute_full * (sym.layer_gemm_time + sym.layer_kernel_time
+                                       + sym.tp_forward_collectives * sym.tp_collective_time)
+                 + sym.recompute_selective * sym.attention_core_time, source=RECOMPUTE,
+                 description="recomputation time of one layer"))
+    add(Equation("layer_time", "layer_time",
+                 3 * sym.layer_gemm_time + (1 + sym.backward_kernel_factor) * sym.layer_kernel_time
+                 + sym.tp_exposed_layer_time + sym.recompute_layer_time + sym.cp_layer_time + sym.ep_layer_time,
+                 source=BACKWARD,
+                 description="forward + backward (+ recompute) of one layer and microbatch"))
+    add(Equation("head_stage_time", "head_stage_time", 3 * sym.head_time + sym.loss_kernel_time, source=BACKWARD,
+                 description="LM head (forward + 2 x backward) and loss per microbatch"))
+    # ---- stages
+    TL = sym.layer_time
+    add(Equation("stage_pace_time", "stage_pace_time",
+                 regimes={"first_stage": sym.first_stage_layers * TL + sym.embedding_kernel_time
+                          + sym.single_stage * sym.head_stage_time,
+                          "middle_stage": sym.middle_stage_layers * TL,
+                          "last_stage": sym.last_stage_layers * TL + sym.head_stage_time},
+                 combine="max", source=STAGES, description="per-microbatch time of the slowest stage"))
+    Lc = m * sym.stage_layers
+    add(Equation("gemm_step_time", "gemm_step_time", Lc * 3 * sym.layer_gemm_time, source=STEP_PARTS,
+                 description="step share of the layers' GEMMs"))
+    add(Equation("kernel_step_time", "kernel_step_time", Lc * (1 + sym.backward_kernel_factor) * sym.layer_kernel_time,
+                 source=STEP_PARTS, description="step share of the layers' memory-bound kernels"))
+    add(Equation("tp_exposed_step_time", "tp_exposed_step_time", Lc * sym.tp_exposed_layer_time, source=STEP_PARTS,
+                 description="step share of exposed tensor-parallel communication"))
+    add(Equation("recompute_step_time", "recompute_step_time", Lc * sym.recompute_layer_time, source=STEP_PARTS,
+                 description="step share of recomputation"))
+    add(Equation("cp_comm_step_time", "cp_comm_step_time", Lc * sym.cp_layer_time, source=STEP_PARTS,
+                 description="step share of context-parallel communication"))
+    add(Equation("ep_alltoall_step_time", "ep_alltoall_step_time", Lc * sym.ep_layer_time, source=STEP_PARTS,
+                 description="step share of expert all-to-alls"))
+    add(Equation("stage_imbalance_step_time", "stage_imbalance_step_time",
+                 m * (sym.stage_pace_time - sym.stage_layers * TL), source=STEP_PARTS,
+                 description="step share of the slowest stage's embedding / LM head / loss"))
+    # ---- pipeline
+    add(par["bubble_ratio"])
+    add(par["bubble_fraction"])
+    add(Equation("bubble_time", "bubble_time", sym.bubble_ratio * m * sym.stage_pace_time, source=_par.BUBBLE_TIME,
+                 description="idle pipeline time per step"))
+    add(par["pp_message_bytes"].renamed({"seq_len": "local_seq_len"}, key="pp_message_bytes",
+                                        description="bytes of one pipeline send (local tokens, scatter/gather)"))
+    for key in ("pp_achieved_bandwidth", "pp_effective_bandwidth", "pp_p2p", "pp_comm_time"):
+        add(par[key])
+    # ---- data parallel (gradient precision) and optimizer
+    add(Equation("params_per_device", "params_per_device",
+                 (sym.parameters - sym.num_layers * sym.num_experts * sym.expert_parameters * (1 - 1 / sym.ep))
+                 / (t * p), source=EP_PARAMS, description="parameters held by one device"))
+    add(par["dp_message_bytes"].renamed({"bytes_per_element": "grad_bytes_per_element"}, key="dp_message_bytes",
+                                        description="gradient bytes one device reduces, at the gradient precision"))
+    add(Equation("dp_nodes", "dp_nodes", sym.dp * sym.cp / sym.dp_local, source=CONTEXT_PARALLEL,
+                 description="nodes the gradient-reduction group (dp x cp ranks) spans"))
+    bw = _coll.bandwidth_equations()
+    add(bw["intra"])
+    add(bw["inter_ach"])
+    add(bw["inter_eff"])
+    for e in par.values():
+        if e.key.startswith("dp_") and e.lhs.name.startswith("dp_") and e.key not in (
+                "dp_message_bytes", "dp_nodes", "dp_comm_time", "dp_exposed_time"):
+            add(e)
+    add(par["dp_comm_time"])
+    add(Equation("dp_overlap_window", "dp_overlap_window",
+                 sym.first_stage_layers
+                 * (2 * sym.layer_gemm_time + sym.backward_kernel_factor * sym.layer_kernel_time),
+                 source=DP_BUCKETS, description="backward time of the last microbatch on the first stage"))
+    add(Equation("dp_exposed_time", "dp_exposed_time",
+                 regimes={"last_bucket": sym.dp_comm_time / sym.dp_buckets,
+                          "window_limited": sym.dp_comm_time - sym.dp_overlap_window},
+                 combine="max", source=DP_BUCKETS,
+                 description="data-parallel reduction not hidden by the backward pass",
+                 display=r"\max\left(T_{\text{DP}} / n_{\text{bucket}},\ T_{\text{DP}} - T_{\text{win}}\right)"))
+    add(Equation("optimizer_kernel_bytes", "optimizer_kernel_bytes",
+                 sym.params_per_device * sym.optimizer_step_bytes_per_param / sym.optimizer_shards, source=OPTIMIZER,
+                 description="bytes of the optimizer step on one device"))
+    add(eff["memory_efficiency"].renamed({"kernel_bytes": "optimizer_kernel_bytes",
+                                          "memory_efficiency": "optimizer_memory_efficiency"},
+                                         key="optimizer_memory_efficiency",
+                                         description="optimizer bandwidth efficiency"))
+    add(eff["kernel_memory_time"].renamed({"kernel_bytes": "optimizer_kernel_bytes",
+                                           "memory_efficiency": "optimizer_memory_efficiency",
+                                           "kernel_memory_time": "optimizer_time"}, key="optimizer_time",
+                                          description="optimizer step time"))
+    # ---- step
+    add(Equation("step_time", "step_time",
+                 sym.gemm_step_time + sym.kernel_step_time + sym.tp_exposed_step_time + sym.recompute_step_time
+                 + sym.cp_comm_step_time + sym.ep_alltoall_step_time + sym.stage_imbalance_step_time
+                 + sym.bubble_time + sym.pp_comm_time + sym.dp_exposed_time
+                 + sym.optimizer_time, source=STEP_PARTS, description="time of one optimizer step"))
+    add(Equation("ops_model_flops", "model_flops_per_iteration",
+                 3 * t * sym.cp * (sym.global_batch / b)
+                 * (sym.num_layers * (sym.qkv_flops + 2 * sym.score_flops + sym.proj_flops
+                                      + (sym.fc1_flops + sym.fc2_flops) / sym.capacity_factor) + sym.head_flops),
+                 source=MFU_OPS, description="model FLOPs of one iteration from the operations"))
+    add(par["mfu"])
+    add(transformer_flops())
+    for key in ("hfu", "device_flops_rate", "tokens_per_second", "time_to_train"):
+        add(par[key])
+    add(Equation("scaling_efficiency", "scaling_efficiency", sym.gemm_step_time / sym.step_time,
+                 source=_par.SCALING, description="GEMM time of the layers over the step time"))
+    # ---- memory (uneven stages: the largest stage's layers)
+    add(par["model_state_bytes"])
+    add(par["activation_bytes_per_layer"].renamed({"seq_len": "local_seq_len"}, key="activation_bytes_per_layer",
+                                                  description="activation memory of one layer (local tokens)"))
+    add(par["inflight_microbatches"])
+    add(Equation("activation_memory", "activation_memory",
+                 sym.activation_bytes_per_layer * sym.stage_layers * sym.inflight_microbatches,
+                 source=_par.KORTHIKANTI_2022, description="activation memory of the largest stage (uneven stages)"))
+    add(par["memory_per_device"])
+    add(par["memory_utilization"])
+    _EQ.update({e.key: e for e in eqs})
+    return _EQ
+
+
+def transformer_flops():
+    from . import transformer
+
+    return transformer.megatron_flops_per_iteration_equation()
+
+
+def build_training_step() -> EquationSet:
+    return EquationSet("TrainingStep", list(training_step_equations().values()),
+                       description="per-operation training step: GEMMs and kernels at calibrated efficiencies, "
+                                   "TP/PP/DP communication, uneven stages, bubble, optimizer, memory, MFU")
+
+
+Equations.register("TrainingStep", factory=build_training_step)
