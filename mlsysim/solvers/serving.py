@@ -401,11 +401,22 @@ class ServingSolver(_Facade):
     SET = "Serving"
 
     def solve(self, model=None, hardware=None, **kwargs) -> ServingResult:
+        from .scheduling import SCHEDULING_ARGS, solve_scheduled  # paged KV, batching, chunks, pipelines
+
+        sched = {k: kwargs.pop(k) for k in SCHEDULING_ARGS if kwargs.get(k) is not None}
+        if sched:
+            return solve_scheduled(self, model, hardware, kwargs, **sched)
         knowns, used, ctx = self._bind(model=model, hardware=hardware, **kwargs)
         return self._result(self.equations.evaluate(**knowns), used, ctx)
 
     def _result(self, out, used, ctx):
         return ServingResult(out, used, ctx)
+
+    def disaggregate(self, model=None, hardware=None, **kwargs):
+        """Prefill and decode pool sizes meeting ``ttft_p99`` and ``tpot`` at ``arrival_rate``
+        (:func:`mlsysim.solvers.scheduling.disaggregate`)."""
+        from .scheduling import disaggregate
+        return disaggregate(self, model, hardware, **kwargs)
 
     def solve_for(self, unknown: str, **kwargs):
         """Inverse question (see :meth:`_Facade.solve_for`).
@@ -417,6 +428,9 @@ class ServingSolver(_Facade):
         if unknown == "num_replicas":  # capacity planning: the serving model plus the M/M/c queue
             from .capacity import solve_num_replicas
             return solve_num_replicas(self, **kwargs)
+        if unknown == "concurrency":  # continuous batching under a tpot SLO, within paged KV
+            from .scheduling import solve_concurrency
+            return solve_concurrency(self, **kwargs)
         res = super().solve_for(unknown, **kwargs)
         res.binding = res.target
         if unknown in ("batch_size", "seq_len") and res.target != "memory_required" and not np.all(res.fits) \

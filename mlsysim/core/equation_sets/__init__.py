@@ -26,6 +26,7 @@ TOPICS = [
     "checkpointing",
     "batching",
     "training_step",
+    "multinode",
 ]
 
 
