@@ -229,7 +229,7 @@ def solve_concurrency(solver, *, kv_block_size=None, usable_memory_fraction=None
            "effective_tpot": f"one more sequence breaks {tname} = {fmt_quantity(tval)}",
            "memory": f"the paged KV cache holds at most {n_max} sequences",
            "throughput": "throughput peaks there"}[binding]
-    sol.notes = [f"concurrency {best}: {fmt_quantity(sol.throughput)} output tokens/s, {tname} "
+    sol.notes = [f"concurrency {best}: {_per_s(sol.throughput)} output tokens/s, {tname} "
                  f"{fmt_quantity(Q_(t[i], 's').to('ms'))}; binding: {binding} ({why})"]
     return sol
 
@@ -337,10 +337,10 @@ def disaggregate(solver, model=None, hardware=None, *, arrival_rate=None, ttft_p
     sol.disaggregation = dis
     sol.queue = at
     sol.notes = [
-        f"prefill pool: {n_pre} instances (full load {float(dis.magnitude('prefill_instances')):.3g}); p99 wait "
+        f"prefill pool: {n_pre} instance{'s' if n_pre != 1 else ''} (full load {float(dis.magnitude('prefill_instances')):.3g}); p99 wait "
         f"{fmt_quantity(at['p99_wait'])} + prefill {fmt_quantity(pre.ttft)} + KV transfer "
         f"{fmt_quantity(dis['kv_transfer_time'])} <= ttft_p99 {fmt_quantity(ttft_p99)}",
-        f"decode pool: {n_dec} instances of {B} sequences (full load {n_dec_full:.3g}); tpot "
+        f"decode pool: {n_dec} instance{'s' if n_dec != 1 else ''} of {B} sequences (full load {n_dec_full:.3g}); tpot "
         f"{fmt_quantity(r_dec.tpot.to('ms'))} <= {fmt_quantity(tpot)} ({dec.binding} binds the concurrency)",
         f"pool ratio (prefill : decode) = {n_pre}:{n_dec} = {ratio:.3g}",
     ]
