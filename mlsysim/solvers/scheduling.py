@@ -53,7 +53,7 @@ def _fraction(name, v):
 
 
 def _whole(name, v, minimum=1):
-    if isinstance(v, (bool, np.bool_)) or isinstance(v, str) or np.ndim(v) != 0:
+    if isinstance(v, (bool, np.bool_, str)) or np.ndim(v) != 0:
         raise DomainError(f"{name} must be a whole number >= {minimum}; got {v!r}")
     try:
         x = float(v)
@@ -229,8 +229,8 @@ def solve_concurrency(solver, *, kv_block_size=None, usable_memory_fraction=None
            "effective_tpot": f"one more sequence breaks {tname} = {fmt_quantity(tval)}",
            "memory": f"the paged KV cache holds at most {n_max} sequences",
            "throughput": "throughput peaks there"}[binding]
-    sol.notes = [f"concurrency {best}: {_per_s(sol.throughput)} output tokens/s, {tname} "
-                 f"{fmt_quantity(Q_(t[i], 's').to('ms'))}; binding: {binding} ({why})"]
+    sol.notes = [(f"concurrency {best}: {_per_s(sol.throughput)} output tokens/s, {tname} "
+                 f"{fmt_quantity(Q_(t[i], 's').to('ms'))}; binding: {binding} ({why})")]
     return sol
 
 
@@ -264,9 +264,7 @@ def disaggregate(solver, model=None, hardware=None, *, arrival_rate=None, ttft_p
         raise UnderdeterminedError(f"disaggregate needs arrival_rate, ttft_p99 and tpot; missing {', '.join(missing)}")
     from .capacity import _seconds
 
-    lam = 1.0 / _seconds("1/arrival_rate", 1.0 / arrival_rate) if hasattr(arrival_rate, "units") else None
-    if lam is None:
-        raise DomainError(f"arrival_rate must be a rate Quantity such as Q_(20, '1/s'); got {arrival_rate!r}")
+    lam = _rate("arrival_rate", arrival_rate)
     ttft_slo = _seconds("ttft_p99", ttft_p99)
     kwargs.pop("batch_size", None)
     kw = dict(kwargs, model=model, hardware=hardware)
@@ -337,14 +335,26 @@ def disaggregate(solver, model=None, hardware=None, *, arrival_rate=None, ttft_p
     sol.disaggregation = dis
     sol.queue = at
     sol.notes = [
-        f"prefill pool: {n_pre} instance{'s' if n_pre != 1 else ''} (full load {float(dis.magnitude('prefill_instances')):.3g}); p99 wait "
+        (f"prefill pool: {n_pre} instance{'s' if n_pre != 1 else ''} (full load {float(dis.magnitude('prefill_instances')):.3g}); p99 wait "
         f"{fmt_quantity(at['p99_wait'])} + prefill {fmt_quantity(pre.ttft)} + KV transfer "
-        f"{fmt_quantity(dis['kv_transfer_time'])} <= ttft_p99 {fmt_quantity(ttft_p99)}",
-        f"decode pool: {n_dec} instance{'s' if n_dec != 1 else ''} of {B} sequences (full load {n_dec_full:.3g}); tpot "
-        f"{fmt_quantity(r_dec.tpot.to('ms'))} <= {fmt_quantity(tpot)} ({dec.binding} binds the concurrency)",
+        f"{fmt_quantity(dis['kv_transfer_time'])} <= ttft_p99 {fmt_quantity(ttft_p99)}"),
+        (f"decode pool: {n_dec} instance{'s' if n_dec != 1 else ''} of {B} sequences (full load {n_dec_full:.3g}); tpot "
+        f"{fmt_quantity(r_dec.tpot.to('ms'))} <= {fmt_quantity(tpot)} ({dec.binding} binds the concurrency)"),
         f"pool ratio (prefill : decode) = {n_pre}:{n_dec} = {ratio:.3g}",
     ]
     return sol
+
+
+def _rate(name, q) -> float:
+    if not hasattr(q, "units"):
+        raise DomainError(f"{name} must be a rate Quantity such as Q_(20, '1/s'); got {q!r}")
+    try:
+        v = float(q.m_as("1/s"))
+    except Exception:  # noqa: BLE001 - pint's DimensionalityError, reported with the input
+        raise DomainError(f"{name} must be a rate (1/s); got {q:~P}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise DomainError(f"{name} must be a finite rate > 0; got {q:~P}")
+    return v
 
 
 def _resolve_hw(hardware):
@@ -406,8 +416,8 @@ def multinode(solver, result_kwargs, *, pp=1, ep=1, tp=None):
         raise DomainError(f"ep = {ep} exceeds {model.name}'s {model.num_experts} experts")
     stage_layers = -(-L // pp)
     o = r.evaluation
-    base = dict(batch_size=o["batch_size"], hidden_size=o["hidden_size"], bytes_per_element=o["bytes_per_element"],
-                experts_per_token=int(getattr(model, "experts_per_token", 1) or 1))
+    base = {"batch_size": o["batch_size"], "hidden_size": o["hidden_size"], "bytes_per_element": o["bytes_per_element"],
+                "experts_per_token": int(getattr(model, "experts_per_token", 1) or 1)}
     msgs = Equations.MultiNodeInference.evaluate(outputs=["ep_message_bytes", "stage_message_bytes"], **base)
     g = int(hardware.get("devices_per_node") or 1)
     a2a = (_collective(hardware, "all_to_all", msgs["ep_message_bytes"], ep, across_nodes=tp * ep > g)

@@ -38,8 +38,8 @@ The collective times are inputs of this set: the solver computes them from the f
 """
 from __future__ import annotations
 
-from ..equations import Equation, EquationSet
 from .. import references as refs
+from ..equations import Equation, EquationSet
 from ..references import cite
 from ..sources import derived
 from ..variables import ensure_var as _var
