@@ -286,6 +286,10 @@ def disaggregate(solver, model=None, hardware=None, *, arrival_rate=None, ttft_p
             link_bandwidth = fab.link_bandwidth / float(fab.oversubscription)
             assumed.append(Assumption("link_bandwidth", link_bandwidth, fab.source_of("link_bandwidth"),
                                       f"per-device bandwidth of the inter-node {fab.key} fabric between the pools"))
+            eta = _link_efficiency()
+            if eta is not None:  # the achievable fraction the fleet's collectives use (Fleet.collective_time)
+                link_bandwidth = link_bandwidth * eta.value
+                assumed.append(eta)
         if link_latency is None:
             link_latency = fab.link_latency
             assumed.append(Assumption("link_latency", link_latency, fab.source_of("link_latency"),
@@ -343,6 +347,14 @@ def disaggregate(solver, model=None, hardware=None, *, arrival_rate=None, ttft_p
         f"pool ratio (prefill : decode) = {n_pre}:{n_dec} = {ratio:.3g}",
     ]
     return sol
+
+
+def _link_efficiency():
+    """The achievable fraction of a link's nominal bandwidth that ``Fleet.collective_time`` applies across
+    nodes (``mlsysim.core.defaults.LINK_EFFICIENCY``), or None where the project has no such assumption."""
+    from ..core import defaults as D
+
+    return getattr(D, "LINK_EFFICIENCY", None)
 
 
 def _rate(name, q) -> float:
