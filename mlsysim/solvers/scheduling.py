@@ -445,19 +445,28 @@ def multinode(solver, result_kwargs, *, pp=1, ep=1, tp=None):
 
 
 # ------------------------------------------------------------------------------------------- entry point
+def concurrency_as_batch(kwargs: dict) -> dict:
+    """``concurrency=N`` as ``batch_size=N`` (it is the batch in flight), for solvers that take the batch."""
+    kw = dict(kwargs)
+    c = kw.pop("concurrency", None)
+    if c is None:
+        return kw
+    c = _whole("concurrency", c)
+    if kw.get("batch_size") not in (None, 1, c):
+        raise DomainError(f"concurrency ({c}) is the batch in flight: it cannot differ from batch_size "
+                          f"({kw['batch_size']}); give one of them")
+    kw["batch_size"] = c
+    return kw
+
+
 def solve_scheduled(solver, model, hardware, kwargs, *, concurrency=None, chunk_size=None, kv_block_size=None,
                     usable_memory_fraction=None, pp=None, ep=None):
     """``ServingSolver.solve`` with any of :data:`SCHEDULING_ARGS`: the serving result plus paged KV
     (always), continuous batching (``concurrency``), chunked prefill (``chunk_size``) and the multi-node
     pipeline (``pp``, ``ep``: ``.multinode``, ``.pipeline_token_latency``, ``.pipeline_throughput``)."""
-    kw = dict(kwargs, model=model, hardware=hardware)
+    kw = concurrency_as_batch(dict(kwargs, model=model, hardware=hardware, concurrency=concurrency))
     if concurrency is not None:
-        concurrency = _whole("concurrency", concurrency)
-        given = kw.get("batch_size")
-        if given is not None and given != 1 and given != concurrency:
-            raise DomainError(f"concurrency ({concurrency}) is the batch in flight: it cannot differ from "
-                              f"batch_size ({given}); give one of them")
-        kw["batch_size"] = concurrency
+        concurrency = kw["batch_size"]
     if pp is not None or ep is not None:
         ev, result = multinode(solver, kw, pp=pp if pp is not None else 1, ep=ep if ep is not None else 1)
         result.multinode = ev

@@ -427,7 +427,8 @@ class ServingSolver(_Facade):
         """
         if unknown == "num_replicas":  # capacity planning: the serving model plus the M/M/c queue
             from .capacity import solve_num_replicas
-            return solve_num_replicas(self, **kwargs)
+            from .scheduling import concurrency_as_batch
+            return solve_num_replicas(self, **concurrency_as_batch(kwargs))
         if unknown == "concurrency":  # continuous batching under a tpot SLO, within paged KV
             from .scheduling import solve_concurrency
             return solve_concurrency(self, **kwargs)

@@ -61,6 +61,14 @@ def test_concurrency_conflicting_with_batch_size_is_an_error():
         S.solve(**BASE, concurrency=8, usable_memory_fraction=1.5)
 
 
+def test_num_replicas_with_concurrency_runs_that_batch():
+    kw = dict(BASE, arrival_rate=Q_(20, "1/s"), p99_latency=Q_(30, "s"))
+    by_conc = S.solve_for("num_replicas", **kw, concurrency=8)
+    by_batch = S.solve_for("num_replicas", **kw, batch_size=8)
+    assert by_conc.value == by_batch.value
+    assert by_conc.value.magnitude < S.solve_for("num_replicas", **kw).value.magnitude
+
+
 def test_concurrency_beyond_paged_kv_warns():
     r = S.solve(**BASE, concurrency=200)
     assert any("113" in w for w in r.ctx["warnings"])
