@@ -93,18 +93,21 @@ def multinode_equations() -> dict[str, Equation]:
         B, h, be = sym.batch_size, sym.hidden_size, sym.bytes_per_element
         eqs = [
             Equation("stage_compute_time", "stage_compute_time", sym.tp_step_time * sym.stage_layers / sym.num_layers,
-                     source=LAYER_SPLIT, description="compute of the slowest stage: its share of the layers"),
+                     source=LAYER_SPLIT, description="compute of the slowest stage: its share of the layers",
+                     display=r"T_{TP}\,\frac{n_{\max}}{\ell}"),
             Equation("ep_message_bytes", "ep_message_bytes", B * sym.experts_per_token * h * be,
                      source=EXPERT_PARALLEL, description="routed token activations one rank exchanges"),
             Equation("pipeline_stage_time", "pipeline_stage_time",
                      sym.stage_compute_time + 2 * sym.moe_stage_layers * sym.ep_alltoall_time,
                      source=EXPERT_PARALLEL, description="slowest stage: compute plus dispatch and combine "
-                                                         "all-to-alls of its MoE layers"),
+                                                         "all-to-alls of its MoE layers",
+                     display=r"T_{\text{st,comp}} + 2\,n_{\text{MoE,st}}\,T_{\text{A2A,EP}}"),
             Equation("stage_message_bytes", "stage_message_bytes", B * h * be, source=NARAYANAN_2021,
                      description="one hidden vector per sequence sent between stages"),
             Equation("pipeline_token_latency", "pipeline_token_latency",
                      sym.tp_step_time + 2 * sym.moe_layers * sym.ep_alltoall_time + (sym.pp - 1) * sym.stage_send_time,
-                     source=PIPE_LATENCY, description="time per output token through every stage and send"),
+                     source=PIPE_LATENCY, description="time per output token through every stage and send",
+                     display=r"T_{TP} + 2\,n_{\text{MoE}}\,T_{\text{A2A,EP}} + (n_{\text{PP}} - 1)\,T_{PP}"),
             Equation("pipeline_throughput", "pipeline_throughput", B / sym.pipeline_stage_time,
                      source=PIPE_THROUGHPUT, description="output tokens per second, set by the slowest stage"),
         ]
