@@ -306,7 +306,8 @@ def disaggregate(solver, model=None, hardware=None, *, arrival_rate=None, ttft_p
     floor = t1 + t_kv
     if floor >= ttft_slo:
         raise InfeasibleError(f"ttft_p99 = {fmt_quantity(ttft_p99)} cannot be met by any prefill pool: one prompt's "
-                              f"prefill ({fmt_quantity(pre.ttft)}) plus its KV transfer ({fmt_quantity(dis['kv_transfer_time'])}) "
+                              f"prefill ({fmt_quantity(pre.ttft)}) plus its KV transfer "
+                              f"({fmt_quantity(dis['kv_transfer_time'])}) "
                               f"is already {fmt_quantity(Q_(floor, 's'))}", binding="latency_floor",
                               floor=Q_(floor, "s"))
     Q = Equations.Queueing
@@ -338,12 +339,14 @@ def disaggregate(solver, model=None, hardware=None, *, arrival_rate=None, ttft_p
     sol.assumptions = {a.name: a for a in assumed}
     sol.disaggregation = dis
     sol.queue = at
+    full_pre = float(dis.magnitude("prefill_instances"))
     sol.notes = [
-        (f"prefill pool: {n_pre} instance{'s' if n_pre != 1 else ''} (full load {float(dis.magnitude('prefill_instances')):.3g}); p99 wait "
-        f"{fmt_quantity(at['p99_wait'])} + prefill {fmt_quantity(pre.ttft)} + KV transfer "
-        f"{fmt_quantity(dis['kv_transfer_time'])} <= ttft_p99 {fmt_quantity(ttft_p99)}"),
-        (f"decode pool: {n_dec} instance{'s' if n_dec != 1 else ''} of {B} sequences (full load {n_dec_full:.3g}); tpot "
-        f"{fmt_quantity(r_dec.tpot.to('ms'))} <= {fmt_quantity(tpot)} ({dec.binding} binds the concurrency)"),
+        (f"prefill pool: {n_pre} instance{'s' if n_pre != 1 else ''} (full load {full_pre:.3g}); p99 wait "
+         f"{fmt_quantity(at['p99_wait'])} + prefill {fmt_quantity(pre.ttft)} + KV transfer "
+         f"{fmt_quantity(dis['kv_transfer_time'])} <= ttft_p99 {fmt_quantity(ttft_p99)}"),
+        (f"decode pool: {n_dec} instance{'s' if n_dec != 1 else ''} of {B} sequences (full load "
+         f"{n_dec_full:.3g}); tpot {fmt_quantity(r_dec.tpot.to('ms'))} <= {fmt_quantity(tpot)} ({dec.binding} "
+         "binds the concurrency)"),
         f"pool ratio (prefill : decode) = {n_pre}:{n_dec} = {ratio:.3g}",
     ]
     return sol
@@ -516,8 +519,9 @@ def schedule_lines(result) -> list[str]:
         lines.append(f"  chunked prefill:     TTFT {fmt_quantity(result.chunked_ttft)}, tpot x"
                      f"{float(np.max(result.tpot_inflation.m_as(''))):.3g} in a step with a chunk")
     if "pipeline_token_latency" in d:
-        lines.append(f"  pipeline ({result.ctx.get('layout', '')}): {fmt_quantity(result.pipeline_token_latency.to('ms'))}"
-                     f" per token, {_per_s(result.pipeline_throughput)} tokens/s")
+        lines.append(f"  pipeline ({result.ctx.get('layout', '')}): "
+                     f"{fmt_quantity(result.pipeline_token_latency.to('ms'))} per token, "
+                     f"{_per_s(result.pipeline_throughput)} tokens/s")
     return lines
 
 

@@ -6,7 +6,8 @@ from mlsysim import Q_
 
 M = mlsysim.Equations.MultiNodeInference
 # Llama-3-70B-like: 80 layers, h 8192, fp16, 8 sequences; a 20 ms decode step on one TP group; a dense model
-DENSE = {"tp_step_time": Q_(20, "ms"), "stage_layers": 20, "num_layers": 80, "pp": 4, "batch_size": 8, "hidden_size": 8192,
+DENSE = {"tp_step_time": Q_(20, "ms"), "stage_layers": 20, "num_layers": 80, "pp": 4, "batch_size": 8,
+         "hidden_size": 8192,
              "bytes_per_element": Q_(2, "byte"), "experts_per_token": 1, "moe_layers": 0, "moe_stage_layers": 0,
              "ep_alltoall_time": Q_(0, "s"), "stage_send_time": Q_(10, "us")}
 

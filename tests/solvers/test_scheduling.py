@@ -11,8 +11,10 @@ from mlsysim.solvers import ServingSolver
 from mlsysim.systems.fleet import Fleet
 
 S = ServingSolver()
-BASE = {"model": Models.Llama3_8B, "hardware": Hardware.H100, "seq_len": 4096, "prompt_tokens": 2000, "output_tokens": 200,
-            "precision": "fp16", "compute_efficiency": 0.7}
+BASE = {"model": Models.Llama3_8B, "hardware": Hardware.H100, "seq_len": 4096, "prompt_tokens": 2000,
+        "output_tokens": 200,
+            "precision": "fp16",
+          "compute_efficiency": 0.7}
 
 
 # ------------------------------------------------------------------------------------------- paged KV
@@ -191,7 +193,8 @@ def test_disaggregation_errors():
 
 # ------------------------------------------------------------------------------------------- multi-node
 def test_pipeline_across_two_nodes_hand_calculation():
-    kw = {"model": Models.Llama3_70B, "hardware": Hardware.H100, "seq_len": 4096, "batch_size": 8, "compute_efficiency": 0.7}
+    kw = {"model": Models.Llama3_70B, "hardware": Hardware.H100, "seq_len": 4096, "batch_size": 8,
+          "compute_efficiency": 0.7}
     r = S.solve(**kw, num_devices=8, pp=2)
     tp_step = S.solve(**kw, num_devices=8).tpot.m_as("s")
     # one hidden vector per sequence between stages: 8 x 8192 x 2 B = 131,072 B
@@ -210,14 +213,16 @@ def test_pipeline_across_two_nodes_hand_calculation():
 
 
 def test_uneven_pipeline_stage_is_the_slowest():
-    kw = {"model": Models.Llama3_8B, "hardware": Hardware.H100, "seq_len": 2048, "batch_size": 4, "compute_efficiency": 0.7}
+    kw = {"model": Models.Llama3_8B, "hardware": Hardware.H100, "seq_len": 2048, "batch_size": 4,
+          "compute_efficiency": 0.7}
     r = S.solve(**kw, pp=3)
     # 32 layers over 3 stages: the largest holds ceil(32/3) = 11
     assert r.multinode.magnitude("stage_compute_time") == pytest.approx(r.tpot.m_as("s") * 11 / 32, rel=1e-9)
 
 
 def test_expert_parallel_all_to_all_hand_calculation():
-    kw = {"model": Models.Mixtral_8x7B, "hardware": Hardware.H100, "seq_len": 4096, "batch_size": 8, "compute_efficiency": 0.7}
+    kw = {"model": Models.Mixtral_8x7B, "hardware": Hardware.H100, "seq_len": 4096, "batch_size": 8,
+          "compute_efficiency": 0.7}
     r = S.solve(**kw, num_devices=2, ep=4)
     step = S.solve(**kw, num_devices=8).tpot.m_as("s")
     # each rank dispatches B k h b = 8 x 2 x 4096 x 2 B = 131,072 B
