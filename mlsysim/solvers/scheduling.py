@@ -121,18 +121,27 @@ def chunked_prefill(result, chunk_size):
 
     The hybrid step's work is ``(chunk_size + batch_size) * flops_per_token`` of the whole model on the
     tensor-parallel group: its peak is ``num_devices`` devices' (the serving model splits work evenly), and
-    its memory traffic the serving model's per-device ``decode_bytes``."""
+    its memory traffic the serving model's per-device ``decode_bytes``. On the per-operation model those
+    bytes move at the bandwidth its decode step achieves (so a step without a chunk takes exactly ``tpot``),
+    and the compute runs at the efficiency its prefill achieves (:func:`prefill_efficiency`)."""
     c = _whole("chunk_size", chunk_size)
     o = result.evaluation
     eta, how = prefill_efficiency(result)
     n_dev = result.ctx["num_devices"]
+    bw = result.ctx["memory_bandwidth"]
+    if result.ctx.get("per_operation"):
+        # the bandwidth at which the per-operation decode step moves its bytes (Equations.Roofline solved for
+        # memory_bandwidth from decode_bytes and tpot - overhead), so that a step without a chunk takes tpot
+        bw = Equations.Roofline.solve("memory_bandwidth", bytes_moved=o["decode_bytes"],
+                                      memory_time=result.tpot - o["overhead"]).value
+        how += "; memory: the bandwidth the per-operation decode step achieves"
     prompt = o["prompt_tokens"]
     if "prefill_tokens" in o:  # prefix caching: only the uncached prompt tokens are computed
         prompt = o["prefill_tokens"]
     ev = Equations.ChunkedPrefill.evaluate(
         chunk_size=c, batch_size=o["batch_size"], flops_per_token=o["flops_per_token"],
         compute_efficiency=eta, peak_flops=result.ctx["peak_flops"] * n_dev, decode_bytes=o["decode_bytes"],
-        memory_bandwidth=result.ctx["memory_bandwidth"], overhead=o["overhead"], prompt_tokens=prompt,
+        memory_bandwidth=bw, overhead=o["overhead"], prompt_tokens=prompt,
         tpot=result.tpot)
     return ev, how
 

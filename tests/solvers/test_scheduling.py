@@ -248,3 +248,12 @@ def test_multinode_errors():
 def test_arrays_of_concurrency_are_not_a_scalar_answer():
     r = S.solve(**BASE, concurrency=4)
     assert np.ndim(r.continuous_batching_throughput.magnitude) == 0
+
+
+def test_chunked_prefill_on_the_default_model_never_speeds_a_decode_up():
+    # whatever model the serving solver uses by default, a step that carries a chunk is no faster than tpot
+    kw = {k: v for k, v in BASE.items() if k != "compute_efficiency"}
+    small = S.solve(**kw, concurrency=64, chunk_size=128)
+    big = S.solve(**kw, concurrency=64, chunk_size=4096)
+    assert 1 <= small.tpot_inflation.m_as("") <= big.tpot_inflation.m_as("")
+    assert big.tpot_inflation.m_as("") > 1
