@@ -257,3 +257,8 @@ def test_chunked_prefill_on_the_default_model_never_speeds_a_decode_up():
     big = S.solve(**kw, concurrency=64, chunk_size=4096)
     assert 1 <= small.tpot_inflation.m_as("") <= big.tpot_inflation.m_as("")
     assert big.tpot_inflation.m_as("") > 1
+
+
+def test_a_looser_tpot_slo_never_gives_less_concurrency():
+    answers = [int(S.solve_for("concurrency", **BASE, tpot=Q_(t, "ms")).value.magnitude) for t in (6, 10, 15, 20, 40)]
+    assert answers == sorted(answers) and answers[-1] == 113
