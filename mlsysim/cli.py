@@ -176,6 +176,21 @@ _SERVING_TARGETS = [("--tpot", "tpot", "time per output token, e.g. 20ms"),
                     ("--memory-required", "memory_required", "memory per device, e.g. 80GB")]
 _NODE_TARGETS = [("--latency", "latency", "latency of one forward pass, e.g. 10ms"),
                  ("--memory-required", "memory_required", "memory needed, e.g. 16GB")]
+# fleet-scale serving (#17): scheduling options of `serve` and `solve serving`, and the capacity targets
+_FLEET_OPTS = [
+    ("--concurrency", "concurrency", _positive_int, "sequences in flight (continuous batching; the batch)"),
+    ("--chunk-size", "chunk_size", _positive_int, "chunked prefill: prompt tokens per chunk"),
+    ("--kv-block-size", "kv_block_size", _positive_int, "paged-KV block [tokens] (default 16, vLLM)"),
+    ("--usable-memory-fraction", "usable_memory_fraction", _fraction,
+     "fraction of device memory the engine may use, (0, 1] (default 0.9, vLLM)"),
+    ("--pp", "pp", _positive_int, "pipeline stages across nodes [1]"),
+    ("--ep", "ep", _positive_int, "expert-parallel degree of a mixture-of-experts model [1]"),
+]
+_FLEET_SOLVE_OPTS = [("--arrival-rate", "arrival_rate", _quantity, "request arrival rate, e.g. 20/s")]
+_FLEET_TARGETS = [("--p99-latency", "p99_latency", "p99 request latency (queueing + service), e.g. 20s"),
+                  ("--ttft-p99", "ttft_p99", "p99 time to first token (queueing + prefill), e.g. 2s"),
+                  ("--mean-wait", "mean_wait", "mean queueing delay, e.g. 100ms"),
+                  ("--effective-tpot", "effective_tpot", "time per token a request sees (prefill stalls), e.g. 50ms")]
 #: examples shown in the generated help of a few options (the rest say their unit)
 _EXAMPLES = {"duration": "30day", "power": "500W", "carbon_intensity": "400g/kWh", "unit_price": "30000USD",
              "electricity_price": "0.1USD/kWh", "lifetime": "4year", "region": "Poland", "datacenter": "Hyperscale",
@@ -286,11 +301,29 @@ def _print_inverse(args, res, extra: dict | None = None) -> int:
 def cmd_solve_serving(args) -> int:
     from .solvers import ServingSolver
 
-    targets = _need_one_target(args, _SERVING_TARGETS, "serving")
-    kw = _given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS)
+    if args.unknown == "pool_ratio":  # disaggregated pools meet two SLOs at once
+        targets = _targets(args, _SERVING_TARGETS + _FLEET_TARGETS)
+        if set(targets) != {"ttft_p99", "tpot"}:
+            raise CLIError("solve serving --for pool_ratio needs --ttft-p99 and --tpot (and --arrival-rate); got "
+                           + (", ".join("--" + k.replace("_", "-") for k in targets) or "no target"))
+    else:
+        targets = _need_one_target(args, _SERVING_TARGETS + _FLEET_TARGETS, "serving")
+    kw = (_given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS) | _given(args, _FLEET_OPTS)
+          | _given(args, _FLEET_SOLVE_OPTS))
     if args.unknown in kw:
         raise CLIError(f"--for {args.unknown}: {args.unknown} is the unknown; do not also pass "
                        f"--{args.unknown.replace('_', '-')}")
+    if args.unknown in ("num_replicas", "concurrency", "pool_ratio"):  # fleet answers: value, binding, notes
+        from .solvers.scheduling import solution_dict, solution_text
+
+        if args.unknown == "num_replicas" and "arrival_rate" not in kw:
+            raise CLIError("solve serving --for num_replicas needs --arrival-rate (e.g. 20/s)")
+        if args.unknown == "pool_ratio":
+            res = ServingSolver().disaggregate(args.model, args.hardware, **kw, **targets)
+        else:
+            res = ServingSolver().solve_for(args.unknown, model=args.model, hardware=args.hardware, **kw, **targets)
+        _emit(args, solution_text(res), solution_dict(res))
+        return 0
     res = ServingSolver().solve_for(args.unknown, model=args.model, hardware=args.hardware, **kw, **targets)
     return _print_inverse(args, res)
 
@@ -331,7 +364,7 @@ def cmd_solve_tco(args) -> int:
 def cmd_serve(args) -> int:
     from .solvers import ServingSolver
 
-    kw = _given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS)
+    kw = _given(args, _SERVING_OPTS) | _given(args, _OVERRIDE_OPTS) | _given(args, _FLEET_OPTS)
     r = ServingSolver().solve(args.model, args.hardware, **kw)
     _emit(args, repr(r), r.to_dict())
     return 0
@@ -619,12 +652,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      "--hardware H100 --seq-len 8192 --tpot 20ms")
     sp.add_argument("--for", dest="unknown", required=True,
                     help="the unknown: an input of Equations.Serving (memory_bandwidth, batch_size, seq_len, "
-                         "num_devices, peak_flops, compute_efficiency ...)")
+                         "num_devices, peak_flops, compute_efficiency ...), num_replicas (with --arrival-rate), "
+                         "concurrency (with --tpot or --effective-tpot) or pool_ratio (disaggregated prefill/decode "
+                         "pools: --arrival-rate, --ttft-p99 and --tpot)")
     sp.add_argument("--model", required=True, help="Models name")
     sp.add_argument("--hardware", required=True, help="Hardware name")
     _add(sp, _SERVING_OPTS)
     _add(sp, _OVERRIDE_OPTS)
-    _add_targets(sp, _SERVING_TARGETS)
+    _add(sp, _FLEET_OPTS + _FLEET_SOLVE_OPTS)
+    _add_targets(sp, _SERVING_TARGETS + _FLEET_TARGETS)
     _json_flag(sp)
     sp.set_defaults(func=cmd_solve_serving)
 
@@ -672,6 +708,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hardware", required=True, help="Hardware name")
     _add(p, _SERVING_OPTS)
     _add(p, _OVERRIDE_OPTS)
+    _add(p, _FLEET_OPTS)
     _json_flag(p)
     p.set_defaults(func=cmd_serve)
 

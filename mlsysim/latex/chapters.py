@@ -46,7 +46,7 @@ CHAPTERS: dict[str, Chapter] = {
     "serving_at_scale": Chapter(
         "Serving at scale: paged KV, continuous batching, chunked prefill, disaggregation and queueing",
         ("KVCache", "Serving", "PagedKV", "ContinuousBatching", "ChunkedPrefill", "Disaggregation", "Queueing",
-         "QueueingQuantile")),
+         "QueueingQuantile", "MultiNodeInference")),
     "training": Chapter(
         "Distributed training: parallelism, collectives and memory",
         ("TransformerCost", "MegatronGPT", "Collectives", "HierarchicalCollectives", "CollectiveAlphaBeta",

@@ -539,6 +539,14 @@ class ServingSolver(_Facade):
 
     def solve(self, model=None, hardware=None, *, draft_model=None, draft_tokens=None, acceptance_rate=None,
               **kwargs) -> ServingResult:
+        from .scheduling import SCHEDULING_ARGS, solve_scheduled  # paged KV, batching, chunks, pipelines
+
+        sched = {k: kwargs.pop(k) for k in SCHEDULING_ARGS if k in kwargs}
+        sched = {k: v for k, v in sched.items() if v is not None}
+        if sched:
+            spec = {k: v for k, v in (("draft_model", draft_model), ("draft_tokens", draft_tokens),
+                                      ("acceptance_rate", acceptance_rate)) if v is not None}
+            return solve_scheduled(self, model, hardware, {**kwargs, **spec}, **sched)
         knowns, used, ctx = self._bind(model=model, hardware=hardware, **kwargs)
         eq = self.equations
         out = _evaluate(eq, knowns)
@@ -636,6 +644,12 @@ class ServingSolver(_Facade):
     def _result(self, out, used, ctx):
         return ServingResult(out, used, ctx)
 
+    def disaggregate(self, model=None, hardware=None, **kwargs):
+        """Prefill and decode pool sizes meeting ``ttft_p99`` and ``tpot`` at ``arrival_rate``
+        (:func:`mlsysim.solvers.scheduling.disaggregate`)."""
+        from .scheduling import disaggregate
+        return disaggregate(self, model, hardware, **kwargs)
+
     def solve_for(self, unknown: str, **kwargs):
         """Inverse question (see :meth:`_Facade.solve_for`).
 
@@ -645,7 +659,11 @@ class ServingSolver(_Facade):
         """
         if unknown == "num_replicas":  # capacity planning: the serving model plus the M/M/c queue
             from .capacity import solve_num_replicas
-            return solve_num_replicas(self, **kwargs)
+            from .scheduling import concurrency_as_batch
+            return solve_num_replicas(self, **concurrency_as_batch(kwargs))
+        if unknown == "concurrency":  # continuous batching under a tpot SLO, within paged KV
+            from .scheduling import solve_concurrency
+            return solve_concurrency(self, **kwargs)
         try:
             res = self._solve_layout(unknown, kwargs) if unknown == "num_devices" else None
             if res is None:

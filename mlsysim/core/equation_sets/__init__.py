@@ -27,6 +27,7 @@ TOPICS = [
     "batching",
     "speculative",
     "training_step",
+    "multinode",
 ]
 
 
