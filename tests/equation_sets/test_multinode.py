@@ -44,4 +44,4 @@ def test_inverse_send_time_for_a_latency_budget():
 
 def test_latex_renders():
     tex = M.latex()
-    assert r"T_{\text{tok}}" in tex and r"\label" in tex
+    assert r"T_{\text{tok,PP}}" in tex and r"\label" in tex

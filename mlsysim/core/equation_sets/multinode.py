@@ -30,7 +30,7 @@ flight) is set by the slowest stage:
 .. math::
 
     T_{\\text{st}} &= T_{\\text{st,comp}} + 2\\, n_{\\text{MoE,st}}\\, T_{A2A} \\\\
-    T_{\\text{tok}} &= T_{TP} + 2\\, n_{\\text{MoE}}\\, T_{A2A} + (p - 1)\\, T_{PP} \\\\
+    T_{\\text{tok,PP}} &= T_{TP} + 2\\, n_{\\text{MoE}}\\, T_{A2A} + (p - 1)\\, T_{PP} \\\\
     X_{\\text{pipe}} &= B / T_{\\text{st}}
 
 The collective times are inputs of this set: the solver computes them from the fleet's fabrics
@@ -60,7 +60,7 @@ _var("moe_stage_layers", "", r"n_{\text{MoE,st}}", "mixture-of-experts layers on
 _var("pipeline_stage_time", "s", r"T_{\text{st}}", "time of the slowest pipeline stage in one decode step")
 _var("stage_message_bytes", "byte", r"M_{PP}", "activations one stage sends the next per decode step")
 _var("stage_send_time", "s", r"T_{PP}", "time to send one stage's activations to the next", "nonnegative")
-_var("pipeline_token_latency", "s", r"T_{\text{tok}}",
+_var("pipeline_token_latency", "s", r"T_{\text{tok,PP}}",
      "time per output token through the pipeline: every stage, its expert all-to-alls and the sends")
 _var("pipeline_throughput", "1/s", r"X_{\text{pipe}}", "output tokens per second of a full pipeline")
 
