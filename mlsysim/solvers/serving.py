@@ -966,7 +966,8 @@ def _evaluate(eq, knowns, outputs=None):
     """Evaluate ``eq`` on the knowns it uses (the binding holds the inputs of both serving sets)."""
     k = {n: v for n, v in knowns.items() if n in eq.inputs}
     if outputs is None:
-        outputs = [d for d in eq.derived if eq.input_deps(d) <= set(k)]
+        # everything the knowns determine; with array inputs the engine computes each field on first access
+        return eq.evaluate(**k)
     return eq.evaluate(outputs=outputs, **k)
 
 
