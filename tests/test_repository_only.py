@@ -12,6 +12,7 @@ import sys
 import pytest
 
 TESTS = pathlib.Path(__file__).resolve().parent
+SHARED = "../" + "shared"  # the steering folder beside a checkout (spelled in two pieces: this file is the checker)
 
 
 def _root_conftest(config=None):
@@ -46,7 +47,7 @@ def test_no_test_names_a_path_outside_the_repository():
         if path.name in ("test_repository_only.py", "conftest.py"):  # the checkers name what they allow
             continue
         for line, s in _string_constants(path):
-            if s.startswith(ROOTS) or "../shared" in s or "shared/reference" in s or s.startswith("~/"):
+            if s.startswith(ROOTS) or SHARED in s or "shared/reference" in s or s.startswith("~/"):
                 bad.append(f"{path.relative_to(TESTS.parent)}:{line}: {s!r}")
     assert not bad, "tests must read the repository's own copies (tests/data):\n" + "\n".join(bad)
 

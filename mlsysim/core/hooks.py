@@ -33,5 +33,6 @@ def renderer(name: str) -> Callable:
         _LOADERS.pop(0)()
         fn = _RENDERERS.get(name)
     if fn is None:
-        raise MlsysimError(f"no renderer registered for {name!r}; import mlsysim.latex (it registers them)")
+        raise MlsysimError(f"no renderer registered for {name!r}; the mlsysim.latex package registers them when it "
+                           "is imported")
     return fn

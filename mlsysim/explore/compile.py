@@ -198,7 +198,8 @@ def mathml(eq) -> str:
         name = "max" if eq.combine == "max" else "min"
         rhs = (f"<mrow><mi>{name}</mi><mo>(</mo>" + "<mo>,</mo>".join(parts) + "<mo>)</mo></mrow>")
     else:
-        rhs = p._print(sp.sympify(eq.rhs)).toxml()
+        # safe: eq.rhs is a sympy expression of the equation set, never a string
+        rhs = p._print(sp.sympify(eq.rhs)).toxml()  # safe: see above
     out = f'<math display="block"><mrow>{lhs}<mo>=</mo>{rhs}</mrow></math>'
     return out.replace("&InvisibleTimes;", "\u2062")  # the character itself: valid XML as well as HTML
 
