@@ -51,7 +51,8 @@ CHAPTERS: dict[str, Chapter] = {
         "Distributed training: parallelism, collectives and memory",
         ("TransformerCost", "MegatronGPT", "Collectives", "HierarchicalCollectives", "CollectiveAlphaBeta",
          "CollectiveRingEquivalent",
-         "Parallelism", "PipelineBubble", "ZeROMemory", "ActivationMemory", "Checkpointing", "Goodput")),
+         "Parallelism", "PipelineBubble", "ZeROMemory", "ActivationMemory", "Checkpointing", "Goodput",
+         "TrainingStep"), ("ex:training-breakdown-llama3-405b",)),
     "sustainability": Chapter(
         "Sustainable AI: energy, carbon, water and cost", ("Carbon", "TCO"), (),
         ("eq:inverse-carbon-intensity-for-budget",)),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .render import (DECLARED_UNITS, DISPLAY, DisplayConfig, TeX, environment, escape_latex, render_set, slug,
-                     solved_form, unit_cell, worked_example, worked_inverse)
+                     solved_form, unit_cell, worked_breakdown, worked_example, worked_inverse)
 
 
 def _equations():
@@ -147,7 +147,36 @@ def examples(config: DisplayConfig | None = None, bib=None) -> list[Example]:
          f"{ctx['batch_size_repr']}, {ctx['precision']} weights and KV cache, on one {ctx['hardware_name']} "
          "(knowns bound by ServingSolver from the Models and Hardware registries)."],
         ex, sused, ex.steps[-1].value, ("Serving", "H200"), _results(ex))
+    # 4. training: where the time of one Llama-3-405B step goes (the per-operation model, Meta's layout)
+    from ..systems.applications import LLAMA3_PAPER
+
+    tk, tused, sc = training_breakdown_inputs()
+    ex = worked_breakdown(eqs.TrainingStep, "step_time", config=config, **tk)
+    lay = sc.layout
+    add("Training: where one step of Llama-3-405B goes on 16,384 H100", "ex:training-breakdown-llama3-405b",
+        [f"One optimizer step of {sc.model.name} on {sc.fleet.num_devices:,} {sc.fleet.hardware.name} "
+         f"with Meta's layout, TP {lay['tp']}, CP {lay['cp']}, PP {lay['pp']} over uneven stages, DP {lay['dp']}, "
+         f"{lay['global_batch']:,} sequences of {lay['seq_len']:,} tokens ", LLAMA3_PAPER,
+         f"; the Frontier scenario assumes what Meta does not publish: micro-batch {lay['micro_batch_size']}, "
+         f"interleave {lay['pipeline_interleave']}, {lay['recompute']} recomputation. "
+         "The knowns are bound by DistributedSolver from the registries; every GEMM, kernel and collective runs on "
+         "its calibrated efficiency law (fitted to measurements by "
+         "python -m mlsysim.calibration.fit), and the parts add up to the step time."],
+        ex, tused, ex.steps[-1].value, ("Training", "Breakdown", "Frontier"),
+        _results(ex))
     return out
+
+
+def training_breakdown_inputs():
+    """Knowns of one Llama-3-405B training step with the Frontier scenario's layout (per-operation model),
+    the assumptions they rest on, and the scenario."""
+    from ..solvers import DistributedSolver
+    from ..systems.applications import Applications
+
+    sc = Applications.Frontier
+    b = DistributedSolver().bind(model=sc.model, fleet=sc.fleet, precision=sc.precision, **sc.layout)
+    return ({k: v for k, v in b.knowns.items() if k in _equations().TrainingStep.inputs}, list(b.assumptions.values()),
+            sc)
 
 
 def inverse_questions() -> list[InverseQuestion]:

@@ -119,7 +119,12 @@ def _example_body(worked) -> tuple[str, list]:
             regime = rf" \quad \text{{({st.regime}-bound)}}" if st.regime else ""
             rows += [f"{st.lhs} &= {st.formula}", f"&= {st.substituted}", f"&= {st.result}{regime}"]
             labels.append(qmd_label(st.label))
-        return _aligned(rows), labels
+        body = _aligned(rows)
+        if getattr(worked, "shares", None):  # a breakdown: its parts, largest first
+            body += "\n\n| part | what | time | share |\n|---|---|---:|---:|\n" + "\n".join(
+                f"| ${sym}$ | {escape_markdown(VARIABLES[n].description)} | ${val}$ | {100 * f:.1f} % |"
+                for n, sym, val, f in worked.shares)
+        return body, labels
     from .render import VARIABLES as _V
 
     lhs = _V[worked.form.unknown].latex

@@ -433,6 +433,8 @@ class WorkedExample:
     steps: list
     inputs: list  # (name, symbol TeX, printed value TeX)
     latex: TeX = field(default=TeX(""))
+    #: a breakdown's parts (:func:`worked_breakdown`): (name, symbol TeX, printed value TeX, share of the total)
+    shares: list = field(default_factory=list)
 
     def __str__(self):
         return str(self.latex)
@@ -501,6 +503,56 @@ def worked_example(eqset, outputs: Iterable[str] | None = None, *, config: Displ
     ins = [(n, TeX(VARIABLES[n].latex), printed[n]) for n in used_inputs]
     ex = WorkedExample(eqset.name, steps, ins)
     ex.latex = TeX(environment().get_template("worked.tex.j2").render(ex=ex).strip())
+    return ex
+
+
+def worked_breakdown(eqset, total: str, *, config: DisplayConfig | None = None, **knowns) -> WorkedExample:
+    """A worked example of one additive decomposition: ``total = part_1 + ... + part_n`` with each part's
+    number and its share of the total.
+
+    ``total`` must be defined in ``eqset`` by a plain sum of variables (as ``TrainingStep.step_time`` is); the
+    parts and the total are what :meth:`EquationSet.evaluate` computes from ``knowns`` (scalars only), so the
+    printed shares add up to the printed total.
+
+    Returns
+    -------
+    WorkedExample
+        One step (the sum, substituted) and ``shares``: ``(name, symbol, printed value, fraction)`` per part,
+        largest first; ``latex`` holds the ``align*`` block and a table of the shares.
+    """
+    config = config or DISPLAY
+    for k, v in knowns.items():
+        if np.ndim(getattr(v, "magnitude", v)) != 0:
+            raise DomainError(f"worked examples need scalar inputs; {k} is an array of shape "
+                              f"{np.shape(getattr(v, 'magnitude', v))}")
+    eq = eqset.defining(total)
+    parts = [] if eq.is_regime or not eq.rhs.is_Add else list(eq.rhs.args)
+    if not parts or not all(a.is_Symbol for a in parts):
+        raise DomainError(f"{eqset.name}.{total} is not a sum of variables; a breakdown needs one "
+                          f"(its relation: {eq.expression()})")
+    names = [a.name for a in parts]
+    out = eqset.evaluate(outputs=[total, *names], **knowns)
+    printed = {n: config.quantity(out[n]) for n in names}
+    tot = out[total]
+    def summed(items):  # four terms per line: a long sum stays inside the page
+        lines = [" + ".join(items[i:i + 4]) for i in range(0, len(items), 4)]
+        return TeX(r" \\ &\quad + ".join(lines))
+
+    step = WorkedStep(total, label_of(eqset.name, eq.key), TeX(eq.lhs.latex),
+                      summed([VARIABLES[n].latex for n in names]), summed([printed[n] for n in names]),
+                      config.quantity(tot), tot)
+    t = float(tot.to_base_units().magnitude)
+    if not t > 0:
+        raise DomainError(f"{eqset.name}.{total} = {tot} has no shares to show (a breakdown needs a positive total)")
+    shares = sorted(((n, TeX(VARIABLES[n].latex), printed[n], float(out[n].to_base_units().magnitude) / t)
+                     for n in names), key=lambda r: -r[3])
+    ex = WorkedExample(eqset.name, [step], [], shares=shares)
+    body = environment().get_template("worked.tex.j2").render(ex=ex).strip()
+    rows = "\n".join(rf"  ${sym_}$ & {escape_latex(VARIABLES[n].description)} & ${val}$ & \num{{{100 * f:.1f}}}\,\% \\"
+                      for n, sym_, val, f in shares)
+    head = "\\begin{center}\n\\begin{tabular}{lp{0.55\\linewidth}rr}\n  part & what & time & share \\\\ \\hline\n"
+    table = head + rows + "\n\\end{tabular}\n\\end{center}"
+    ex.latex = TeX(body + "\n" + table)
     return ex
 
 

@@ -491,3 +491,47 @@ def test_hostile_string_compiles(tmp_path):
     (tmp_path / "h.tex").write_text(doc, encoding="utf-8")
     log = _compile(exe, tmp_path, "h.tex")
     assert "!" not in "".join(ln[:1] for ln in log.splitlines())
+
+
+# ----------------------------------------------------------------------------- breakdowns
+
+def test_worked_breakdown_hand_calculation():
+    from mlsysim.latex.render import worked_breakdown
+
+    s = mlsysim.Equations.TrainingStep
+    parts = [a.name for a in s.defining("step_time").rhs.args]
+    knowns = {p: Q_(0, "s") for p in parts}
+    knowns.update(gemm_step_time=Q_(6, "s"), bubble_time=Q_(1.5, "s"), dp_exposed_time=Q_(500, "ms"))
+    ex = worked_breakdown(s, "step_time", **knowns)
+    # hand: 6 + 1.5 + 0.5 = 8 s; shares 6/8 = 75 %, 1.5/8 = 18.75 %, 0.5/8 = 6.25 %, the rest 0
+    assert math.isclose(ex.steps[0].value.m_as("s"), 8.0, rel_tol=1e-12)
+    assert [(n, round(f, 6)) for n, _, _, f in ex.shares[:3]] == [
+        ("gemm_step_time", 0.75), ("bubble_time", 0.1875), ("dp_exposed_time", 0.0625)]
+    assert r"&= \SI{8}{\second}" in ex.latex
+    assert r"\num{75.0}\,\%" in ex.latex and r"\num{18.8}\,\%" in ex.latex and r"\num{6.2}\,\%" in ex.latex
+    assert r"\begin{tabular}" in ex.latex and ex.latex.count(r"\\ &\quad +") == 2 * ((len(parts) - 1) // 4)
+
+
+def test_worked_breakdown_rejects_a_total_that_is_not_a_sum():
+    from mlsysim.latex.render import worked_breakdown
+
+    with pytest.raises(DomainError, match="not a sum of variables"):
+        worked_breakdown(mlsysim.Equations.Roofline, "latency", **_roofline_knowns(memory_bandwidth=Q_(4.8, "TB/s")))
+
+
+def test_training_breakdown_example_matches_the_solver():
+    """The book's breakdown example prints the numbers DistributedSolver reports for the Frontier layout."""
+    from mlsysim.latex.export import examples
+    from mlsysim.systems.applications import Applications
+
+    ex = next(e for e in examples() if e.label == "ex:training-breakdown-llama3-405b")
+    sc = Applications.Frontier
+    r = mlsysim.DistributedSolver().solve(model=sc.model, fleet=sc.fleet, precision=sc.precision, **sc.layout)
+    assert math.isclose(ex.value.m_as("s"), r.step_time.m_as("s"), rel_tol=1e-9)
+    shares = {n: f for n, _, _, f in ex.worked.shares}
+    assert math.isclose(sum(shares.values()), 1.0, rel_tol=1e-12)
+    # the printed parts are the solver's breakdown, part for part
+    total = r.step_time.m_as("s")
+    assert set(shares) == set(r.breakdown())
+    for part, t in r.breakdown().items():
+        assert math.isclose(shares[part] * total, t.m_as("s"), rel_tol=1e-9, abs_tol=1e-15), part
