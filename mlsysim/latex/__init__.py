@@ -3,7 +3,8 @@
 * :func:`export` regenerates the repository's ``equations/`` folder (``python -m mlsysim.latex --out equations/``).
 * :func:`render_set` renders one set: a labelled ``align`` block, a symbol table and its sources.
 * :func:`worked_example` renders formula = numbers substituted = result (the numbers ``evaluate`` computed);
-  :func:`worked_inverse` does the same for an inverse question answered by ``solve``.
+  :func:`worked_inverse` does the same for an inverse question answered by ``solve``;
+  :func:`worked_breakdown` shows one additive decomposition (a step time split into its parts, with shares).
 * :func:`solved_form` renders the closed-form inverse of a target with its regime conditions (``cases``).
 * :class:`DisplayConfig` / :data:`DISPLAY`: the one place where number formatting is set.
 * :func:`escape_latex`, :class:`TeX`, :func:`environment`, :func:`si_unit`: the jinja2/LaTeX plumbing.
@@ -14,7 +15,8 @@ from __future__ import annotations
 
 from .export import export, examples, inverse_questions, render_files
 from .render import (DISPLAY, DisplayConfig, SolvedForm, TeX, WorkedExample, WorkedInverse, environment, escape_latex,
-                     label_of, render_set, si_unit, slug, solved_form, worked_example, worked_inverse)
+                     label_of, render_set, si_unit, slug, solved_form, worked_breakdown, worked_example,
+                     worked_inverse)
 
 from ..core.hooks import register_renderer
 
@@ -23,5 +25,5 @@ register_renderer("worked_example", worked_example)
 register_renderer("solved_form", solved_form)
 
 __all__ = ["export", "render_files", "examples", "inverse_questions", "render_set", "worked_example",
-           "worked_inverse", "solved_form", "DisplayConfig", "DISPLAY", "TeX", "escape_latex", "environment",
-           "si_unit", "label_of", "slug", "SolvedForm", "WorkedExample", "WorkedInverse"]
+           "worked_breakdown", "worked_inverse", "solved_form", "DisplayConfig", "DISPLAY", "TeX", "escape_latex",
+           "environment", "si_unit", "label_of", "slug", "SolvedForm", "WorkedExample", "WorkedInverse"]
