@@ -271,6 +271,9 @@ NARAYANAN_2021 = _work(
     title="Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM",
     venue="SC21: International Conference for High Performance Computing, Networking, Storage and Analysis",
     arxiv="2104.04473")
+DUBEY_2024 = _work(
+    authors=("A. Dubey",), et_al=True, year=2024, kind="paper", title="The Llama 3 Herd of Models",
+    arxiv="2407.21783")
 KORTHIKANTI_2022 = _work(
     authors=("V. Korthikanti",), et_al=True, year=2022, kind="paper",
     title="Reducing Activation Recomputation in Large Transformer Models", arxiv="2205.05198")

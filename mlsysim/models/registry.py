@@ -5,6 +5,7 @@ their published parameter and multiply-accumulate totals. Entries are built on f
 """
 from __future__ import annotations
 
+from ..core.references import DUBEY_2024, cite
 from ..core.registry import Registry
 from ..core.sources import Source, Sourced, derived
 from .cnn import CNNWorkload
@@ -13,16 +14,12 @@ from .transformer import TransformerWorkload
 Models = Registry("model")
 
 # ---------------------------------------------------------------- sources
-LLAMA3_PAPER = "A. Dubey et al. (Meta), 'The Llama 3 Herd of Models'"
-LLAMA3_8B = Source(LLAMA3_PAPER, kind="paper", year=2024, url="arXiv:2407.21783",
-                   locator="Table 3 (8B: 32 layers, width 4096, FFN 14336, 32 heads, 8 KV heads); vocabulary "
+LLAMA3_8B = cite(DUBEY_2024, "Table 3 (8B: 32 layers, width 4096, FFN 14336, 32 heads, 8 KV heads); vocabulary "
                            "128,256 and 8,192-token context from the released config.json (meta-llama/Meta-Llama-3-8B)")
-LLAMA3_70B = Source(LLAMA3_PAPER, kind="paper", year=2024, url="arXiv:2407.21783",
-                    locator="Table 3 (70B: 80 layers, width 8192, FFN 28672, 64 heads, 8 KV heads); vocabulary "
+LLAMA3_70B = cite(DUBEY_2024, "Table 3 (70B: 80 layers, width 8192, FFN 28672, 64 heads, 8 KV heads); vocabulary "
                             "128,256 and 8,192-token context from the released config.json "
                             "(meta-llama/Meta-Llama-3-70B)")
-LLAMA3_405B = Source(LLAMA3_PAPER, kind="paper", year=2024, url="arXiv:2407.21783",
-                     locator="Table 3 (405B: 126 layers, width 16384, FFN 53248, 128 heads, 8 KV heads; 128K "
+LLAMA3_405B = cite(DUBEY_2024, "Table 3 (405B: 126 layers, width 16384, FFN 53248, 128 heads, 8 KV heads; 128K "
                              "context); vocabulary 128,256 from the released config.json (meta-llama/Llama-3.1-405B)")
 LLAMA2_70B = Source("H. Touvron et al. (Meta), 'Llama 2: Open Foundation and Fine-Tuned Chat Models'", kind="paper",
                     year=2023, url="arXiv:2307.09288",

@@ -55,6 +55,7 @@ from ..core import defaults as D
 from ..core.assumptions import Assumption
 from ..core.errors import (DomainError, MlsysimError, UnderdeterminedError, UnitError, UnknownNameError,
                            UnknownVariableError)
+from ..core.references import DUBEY_2024, cite
 from ..core.registry import Registry
 from ..core.sources import Source, Sourced, assumption, derived, require_source
 from ..core.units import Q_
@@ -841,10 +842,9 @@ MLPERF_INFERENCE_CONF = Source(
     "MLCommons, MLPerf Inference, loadgen/mlperf.conf (Server-scenario latency constraints, p99)",
     kind="benchmark", year=2024, locator="llama3_1-8b interactive: TTFT 500 ms, TPOT 30 ms",
     url="https://github.com/mlcommons/inference/blob/master/loadgen/mlperf.conf")
-LLAMA3_PAPER = Source(
-    "A. Dubey et al. (Llama Team, Meta), 'The Llama 3 Herd of Models', arXiv:2407.21783", kind="paper", year=2024,
-    locator="Sec. 3 (405B parameters pre-trained on 15.6T tokens; sequence length 8,192; 16M-token batches); "
-            "Sec. 3.3 (16K H100 GPUs)", url="https://arxiv.org/abs/2407.21783")
+LLAMA3_PAPER = cite(
+    DUBEY_2024, "Sec. 3 (405B parameters pre-trained on 15.6T tokens; sequence length 8,192; 16M-token batches); "
+            "Sec. 3.3 (16K H100 GPUs)")
 SPEECH_COMMANDS = Source(
     "P. Warden, 'Speech Commands: A Dataset for Limited-Vocabulary Speech Recognition', arXiv:1804.03209",
     kind="paper", year=2018, locator="Sec. 5 (one-second utterances)", url="https://arxiv.org/abs/1804.03209")
@@ -985,13 +985,9 @@ def _frontier() -> Scenario:
     # 8,192, 16M tokens per batch = 2,048 sequences. Not published, assumed: micro-batch 1; the interleaved
     # schedule (Sec. 3.3.2) at v = 4 (Megatron-LM's interleaved runs, Narayanan et al. 2021); full recomputation
     # (selective does not fit 80 GiB in this model); ZeRO-1 sharded optimizer; fused (flash) attention, no dropout.
-    interruptions = Source(
-        "A. Dubey et al. (Llama Team, AI @ Meta), 'The Llama 3 Herd of Models', arXiv:2407.21783", kind="paper",
-        year=2024, locator="Sec. 3.3.4, Table 5: 419 unexpected interruptions in a 54-day snapshot on 16,384 GPUs",
-        url="arXiv:2407.21783")
-    storage = Source(
-        "A. Dubey et al. (Llama Team, AI @ Meta), 'The Llama 3 Herd of Models', arXiv:2407.21783", kind="paper",
-        year=2024, locator="Sec. 3.3.1 (Tectonic: sustained throughput 2 TB/s, peak 7 TB/s)", url="arXiv:2407.21783")
+    interruptions = cite(DUBEY_2024, "Sec. 3.3.4, Table 5: 419 unexpected interruptions in a 54-day snapshot on "
+                                     "16,384 GPUs")
+    storage = cite(DUBEY_2024, "Sec. 3.3.1 (Tectonic: sustained throughput 2 TB/s, peak 7 TB/s)")
     # per-device MTBF implied by the snapshot: 54 days x 24 h / 419 interruptions = 3.09 h for the job; x 16,384
     reliability = [
         Assumption("device_mtbf", Q_(54 * 24 / 419 * 16384, "h"), interruptions,

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core.errors import DomainError, UnitError
+from ..core.references import DUBEY_2024, cite
 from ..core.registry import Registry
 from ..core.sources import Source, Sourced, assumption, derived
 from ..core.specs import SourcedSpec, sv
@@ -143,10 +144,8 @@ H100_WHITEPAPER = Source(
 B200_DATASHEET = Source(
     "NVIDIA, 'NVIDIA HGX B200' datasheet (Blackwell)", kind="datasheet", year=2024,
     locator="fifth-generation NVLink: 1.8 TB/s total per GPU", url="https://www.nvidia.com/en-us/data-center/hgx/")
-LLAMA3_2024 = Source(
-    "A. Dubey et al. (Llama Team, Meta), 'The Llama 3 Herd of Models', arXiv:2407.21783", kind="paper", year=2024,
-    locator="Sec. 3.3.1 (network: RoCE and InfiniBand fabrics at 400 Gbps between GPUs; three-layer Clos)",
-    url="https://arxiv.org/abs/2407.21783")
+LLAMA3_2024 = cite(
+    DUBEY_2024, "Sec. 3.3.1 (network: RoCE and InfiniBand fabrics at 400 Gbps between GPUs; three-layer Clos)")
 TPU_V4_DOCS = Source(
     "Google Cloud, 'TPU v4' documentation (key specifications of a v4 Pod)", kind="datasheet", year=2023,
     locator="all-reduce bandwidth per Pod 1.1 PB/s, 4096 chips, 3D mesh/torus",
