@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from ..core.assumptions import Assumption
+from ..core import defaults as _defaults
 from ..core.defaults import LINK_EFFICIENCY
 from ..core.errors import DomainError, UnknownNameError, UnknownVariableError
 from ..core.precision import bytes_per_element, normalize_precision
@@ -473,7 +474,7 @@ class DistributedSolver(Solver):
         return k
 
     def _knowns_ops(self, model, fleet, L, precision, seq_len, global_batch, assumptions, attention_kernel,
-                    dropout):
+                    dropout, attention_causal_skip=None):
         """``TrainingStep`` inputs for one layout: the flat model's layout inputs, the calibrated laws of the
         device (``mlsysim.calibration.laws_for``) and the per-operation assumptions. Returns (knowns, used
         assumptions)."""
@@ -505,6 +506,9 @@ class DistributedSolver(Solver):
                 ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
                 assumptions["link_efficiency"]]
         grad_b = ops["grad_bytes_per_element"].value
+        # the causal-skip switch of the one attention-FLOPs relation, with the default serving uses
+        skip, skip_a = _defaults.pick("attention_causal_skip", attention_causal_skip, _defaults.ATTENTION_CAUSAL_SKIP)
+        used.append(skip_a)
         cost0 = Equations.TransformerCost.evaluate(outputs=["expert_parameters"], **model.knowns_for("TransformerCost"))
         dp_bytes = Equations.TrainingStep.evaluate(
             outputs=["dp_message_bytes"], parameters=k["parameters"], tp=tp, pp=int(L["pp"]),
@@ -534,7 +538,7 @@ class DistributedSolver(Solver):
             used.append(ops["capacity_factor"])
         k.update(
             num_kv_heads=model.num_kv_heads, head_dim=model.head_dim, ffn_hidden_size=model.ffn_hidden_size,
-            ffn_matrices=3 if model.gated_ffn else 2, attention_context=seq_len,
+            ffn_matrices=3 if model.gated_ffn else 2, attention_causal_skip=skip,
             peak_flops=fleet.hardware.peak_flops(precision), memory_bandwidth=fleet.hardware.memory_bandwidth,
             gemm_efficiency_max=laws.gemm_eta_max.value, gemm_half_flops=laws.gemm_f_half.value,
             **{a.name: a.value for a in elt},
@@ -632,7 +636,8 @@ class DistributedSolver(Solver):
 
     def _prepare(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency,
-                 dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True, cp=1, ep=1):
+                 dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True, cp=1, ep=1,
+                 attention_causal_skip=None):
         """Resolve and validate one layout and bind it to the knowns of ``TrainingStep`` (per-operation model)
         or ``Parallelism`` (flat, when ``compute_efficiency`` is given); shared by solve/solve_for.
 
@@ -646,13 +651,18 @@ class DistributedSolver(Solver):
                                    f"{attention_kernel!r}")
         if not isinstance(dropout, bool):
             raise DomainError(f"dropout must be True or False; got {dropout!r}")
+        if attention_causal_skip is not None and (
+                isinstance(attention_causal_skip, bool) or not isinstance(attention_causal_skip, (int, float))
+                or not 0 <= attention_causal_skip <= 1):
+            raise DomainError(f"attention_causal_skip must be a number between 0 (full score matrix) and 1 (masked "
+                              f"half skipped); got {attention_causal_skip!r}")
         layout, global_batch, seq_len, precision = self._validate(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops, cp=cp, ep=ep)
         assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
         if ops:
             knowns, used = self._knowns_ops(model, fleet, layout, precision, seq_len, global_batch, assumptions,
-                                            attention_kernel, dropout)
+                                            attention_kernel, dropout, attention_causal_skip)
             eqset = _training_step()
         else:
             knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
@@ -664,7 +674,7 @@ class DistributedSolver(Solver):
               recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
               compute_efficiency=None, dp_overlap=None, link_efficiency=None,
               allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
-              dropout: bool = True, cp: int = 1, ep: int = 1) -> DistributedResult:
+              dropout: bool = True, cp: int = 1, ep: int = 1, attention_causal_skip=None) -> DistributedResult:
         """Step time, breakdown, MFU and memory of one layout.
 
         Parameters
@@ -708,6 +718,10 @@ class DistributedSolver(Solver):
             Context-parallel degree (the sequence split over cp ranks; devices = tp cp pp dp) and
             expert-parallel degree (a mixture-of-experts model's experts split over ep of the data-parallel
             ranks) [1]; per-operation model only.
+        attention_causal_skip : float, optional
+            1 if the attention kernel skips the masked half of the causal score matrix (FlashAttention's causal
+            path), 0 if it computes the full matrix (Megatron-LM 2021-22; the default,
+            ``defaults.ATTENTION_CAUSAL_SKIP``, shared with the serving solver) [1]; per-operation model only.
 
         Returns
         -------
@@ -724,7 +738,7 @@ class DistributedSolver(Solver):
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout, cp, ep)
+            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip)
         res = eqset.evaluate(outputs=OPS_OUTPUTS if eqset.name == "TrainingStep" else OUTPUTS, **knowns)
         full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
         if eqset.name == "TrainingStep":
@@ -826,13 +840,13 @@ class DistributedSolver(Solver):
              recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
              compute_efficiency=None, dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False,
              attention_kernel: str = "unfused", dropout: bool = True, training_tokens=None, cp: int = 1,
-             ep: int = 1, _unknown: str | None = None) -> Binding:
+             ep: int = 1, attention_causal_skip=None, _unknown: str | None = None) -> Binding:
         """The knowns of ``TrainingStep`` (or ``Parallelism`` when ``compute_efficiency`` is given) for one
         layout, the assumptions used and the source of every known (same arguments as :meth:`solve`)."""
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout, cp, ep)
+            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip)
         b = Binding(entries={"model": model, "fleet": fleet, "hardware": fleet.hardware})
         by_name = {a.name: a for a in used}
         layout_src = derived("DistributedSolver layout", f"{getattr(model, 'name', model)} on {fleet.name}: "

@@ -67,6 +67,8 @@ _LAYOUTS = [("GPT3", "A100_Megatron", 8, 8, 48, 1536, 2048, {}),
             ("Llama3_8B", "H100_1024", 2, 2, 64, 512, 8192, {"cp": 4, "recompute": "full"}),
             ("Mixtral_8x7B", "H100_1024", 2, 1, 512, 1024, 4096, {"ep": 8})]
 _LAYOUT_KNOWNS: list = []
+#: TrainingStep's switches in [0, 1] (default 0): the causal-skip of the attention kernel
+_LAYOUT_SWITCHES = {"attention_causal_skip"}
 
 
 def _layout_point(eqset, u):
@@ -87,6 +89,9 @@ def _layout_point(eqset, u):
     values = {}
     for n in eqset.inputs:
         v = VARIABLES[n]
+        if n in _LAYOUT_SWITCHES:   # switches in [0, 1] whose default is 0: drawn live, so their terms are tested
+            values[n] = u("float", 0.2, 0.9)
+            continue
         if n not in k:
             values[n] = _draw_value(n, u) if v.domain not in ("positive",) else 10 ** u("float", 9.0, 13.0)
             continue

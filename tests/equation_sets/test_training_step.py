@@ -10,8 +10,8 @@ T = mlsysim.Equations.TrainingStep
 
 # GPT-3-like layer on 8-way tensor parallelism: b = 1, s = 2048, h = 12288, 96 heads of 128, MHA, MLP 4h, bf16
 SHAPE = dict(micro_batch_size=1, seq_len=2048, cp=1, hidden_size=12288, num_heads=96, num_kv_heads=96, head_dim=128,
-             ffn_hidden_size=49152, ffn_matrices=2, tp=8, attention_context=2048, flops_per_mac=Q_(2, "FLOP"),
-             experts_per_token=1, capacity_factor=1.0)
+             ffn_hidden_size=49152, ffn_matrices=2, tp=8, attention_causal_skip=0, num_layers=96,
+             flops_per_mac=Q_(2, "FLOP"), experts_per_token=1, capacity_factor=1.0)
 LAW = dict(gemm_efficiency_max=0.7, gemm_half_flops=Q_(2e9, "FLOP"), peak_flops=Q_(312e12, "FLOP/s"))
 
 
@@ -85,3 +85,33 @@ def test_slowest_stage_sets_the_pace():
     out = mlsysim.core.equations.EquationSet("pace", [e]).evaluate(**k)
     assert out.stage_pace_time.m_as("ms") == pytest.approx(100.0, rel=1e-12)
     assert out.regime("stage_pace_time") == "last_stage"
+
+
+def test_attention_flops_are_the_transformer_relation_not_a_copy():
+    from mlsysim.core.equation_sets import transformer as tf
+
+    # TrainingStep's attention-FLOPs equation is transformer.py's, renamed onto the attended context: same origin
+    # object, and its expression is the origin's with seq_len -> attention_context (nothing retyped)
+    e = T.equations["attention_flops_per_token"]
+    src = tf.attention_flops_per_token_equation()
+    assert e.origin is src
+    from mlsysim.core.variables import sym
+    assert e.rhs == src.rhs.xreplace({sym.seq_len: sym.attention_context})
+    # the attended context is the very Equation object of transformer.py (shared with serving's prefill)
+    assert T.equations["attention_context"] is tf.attention_context_equation()
+    # ... and the set's score FLOPs are built from it (no own attention_context input any more)
+    assert "attention_context" not in T.inputs and "attention_causal_skip" in T.inputs
+
+
+def test_causal_skip_halves_the_attention_matmuls_by_hand():
+    k = {kk: v for kk, v in SHAPE.items() if kk != "attention_causal_skip"}
+    full = T.evaluate(outputs=["score_flops", "attention_context"], attention_causal_skip=0, **k)
+    skip = T.evaluate(outputs=["score_flops", "attention_context"], attention_causal_skip=1, **k)
+    # full matrix: every token attends s = 2048 keys; QK^T = 2 b s s a d / t = 2 * 2048 * 2048 * 12288 / 8
+    assert float(full.attention_context) == 2048
+    assert full.score_flops.m_as("FLOP") == pytest.approx(2 * 2048 * 2048 * 12288 / 8, rel=1e-12)
+    # masked half skipped: token i attends i keys, mean (s + 1)/2 = 1024.5; QK^T = 2 * 2048 * 1024.5 * 12288 / 8
+    assert float(skip.attention_context) == 1024.5
+    assert skip.score_flops.m_as("FLOP") == pytest.approx(2 * 2048 * 1024.5 * 12288 / 8, rel=1e-12)
+    # i.e. (s + 1) / (2 s) of the full count: half, plus the diagonal
+    assert skip.score_flops.m_as("FLOP") / full.score_flops.m_as("FLOP") == pytest.approx(2049 / 4096, rel=1e-12)

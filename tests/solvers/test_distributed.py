@@ -136,8 +136,10 @@ def test_result_reports_assumptions_and_serialises():
     assert {"gemm_efficiency_max", "gemm_half_flops", "tp_overlap", "grad_bytes_per_element",
             "link_efficiency"} <= names
     assert "compute_efficiency" not in names
+    # every assumption is an explicit one (with its reasoning), a fit, or a published convention (the causal-skip
+    # switch's default: Megatron-LM's full-matrix count, cited with its section)
     assert all(a.source.kind in ("assumption", "fit") and (a.source.note or a.source.kind == "fit")
-               for a in r.assumptions)
+               or a.source.kind == "paper" and a.source.locator for a in r.assumptions)
     d = r.to_dict()
     assert d["layout"]["tp"] == 4 and "step_time" in d and d["fits"] is True
     assert "step_time" in repr(r) and "gemm_efficiency_max" in repr(r)
@@ -383,3 +385,28 @@ def test_num_devices_inverse_rounds_to_a_valid_layout():
     # 1,536 sequences; 384 (dp 24) is too slow, 400-496 give dp 25-31, none of which divides 1,536; so dp = 32
     assert float(sol.value.m_as("")) == 512
     assert "nearest whole number the layout allows" in sol.note
+
+
+# ------------------------------------------------------------------ issue 13: one attention relation, one default
+def test_attention_causal_skip_is_the_serving_default_and_overridable():
+    from mlsysim.core import defaults
+
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=1, devices_per_node=8)
+    lay = dict(model="Llama3_8B", fleet=fleet, tp=8, pp=1, dp=1, global_batch=8, seq_len=8192)
+    b = S.bind(**lay)
+    # the same Assumption the serving solver takes its default from (0: the full score matrix)
+    assert b.assumptions["attention_causal_skip"] is defaults.ATTENTION_CAUSAL_SKIP
+    assert b.knowns["attention_causal_skip"] == 0
+    full = S.solve(**lay)
+    skip = S.solve(attention_causal_skip=1, **lay)
+    # Llama 3 8B: 32 heads of 128 over tp 8, s = 8192, b = 1: QK^T = 2 x 8192 x 8192 x 4096 / 8 = 6.872e10 FLOP at
+    # the full matrix; with the masked half skipped, 2 x 8192 x 4096.5 x 4096 / 8 = 3.436e10 FLOP
+    k = dict(full._knowns)
+    T = mlsysim.Equations.TrainingStep
+    assert T.evaluate(outputs=["score_flops"], **k).score_flops.m_as("FLOP") == pytest.approx(
+        2 * 8192 * 8192 * 4096 / 8, rel=1e-12)
+    assert T.evaluate(outputs=["score_flops"], **dict(k, attention_causal_skip=1)).score_flops.m_as(
+        "FLOP") == pytest.approx(2 * 8192 * 4096.5 * 4096 / 8, rel=1e-12)
+    assert skip.step_time < full.step_time
+    with pytest.raises(DomainError, match="attention_causal_skip"):
+        S.solve(attention_causal_skip=2, **lay)

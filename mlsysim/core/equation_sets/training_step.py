@@ -13,12 +13,19 @@ Per layer, per microbatch of ``b`` sequences of ``s`` tokens, on one device of a
 
 ======== ======================================= ===============================================
 QKV      ``c b s h (a + 2k) d / t``              fused query/key/value projection
-QK^T, AV ``c b s \\bar{s} a d / t`` each           the two batched attention matmuls
+QK^T, AV ``c b s \\bar{s} a d / t`` each           the two batched attention matmuls (half of
+                                                 ``transformer``'s ``C_attn`` per token and layer)
 out-proj ``c b s a d h / t``                     attention output projection
 FC1      ``c b s h f (n_f - 1) / t``             up (and gate) projection
 FC2      ``c b s f h / t``                       down projection
 LM head  ``c b s h V / t``                       last stage only
 ======== ======================================= ===============================================
+
+The attention matmuls are not written here: ``score_flops`` is ``b s C_attn / (2 l t)`` with ``C_attn``
+the one attention-FLOPs relation of ``transformer.py`` (``attention_flops_per_token``) at the context
+``\\bar{s} = s - kappa (s - 1)/2`` the kernel computes (``attention_context``; ``attention_causal_skip``
+kappa = 0: the full score matrix, Megatron-LM's count, the default shared with serving; 1: the masked half
+skipped, FlashAttention's causal path).
 
 Each GEMM takes ``F / (eta_gemm(F) R_peak)`` with the calibrated saturating law of
 ``Equations.GemmEfficiency`` (``efficiency.py``, fitted to Vidur's measurements by
@@ -78,10 +85,9 @@ from . import Equations
 from . import collectives as _coll
 from . import efficiency as _eff
 from . import parallelism as _par
+from . import transformer as _tf
 
 # ---------------------------------------------------------------- nomenclature
-_var("attention_context", "", r"\bar{s}",
-     "mean context a token of a causal sequence of seq_len tokens attends to, as the kernel computes it")
 _var("elementwise_efficiency_max", "", r"\eta_{\text{elt,max}}",
      "asymptotic fraction of the datasheet bandwidth elementwise kernels reach (fitted)", "fraction")
 _var("elementwise_half_bytes", "byte", r"D_{1/2,\text{elt}}",
@@ -283,13 +289,21 @@ def training_step_equations() -> dict:
     add(Equation("local_seq_len", "local_seq_len", sym.seq_len / sym.cp, source=CONTEXT_PARALLEL,
                  description="tokens of a sequence on one context-parallel rank"))
     add(par["microbatches"])
+    # ---- attention FLOPs: the one relation of transformer.py (QK^T and AV per token over the context the kernel
+    # computes, with the shared causal-skip switch), per layer, device and microbatch: half of it per matmul
+    add(_tf.attention_context_equation())
+    add(_tf.attention_flops_per_token_equation().renamed(
+        {"seq_len": "attention_context"}, key="attention_flops_per_token",
+        description="FLOPs per token of QK^T and AV over the attended context (all layers)"))
     # ---- GEMMs
-    shapes = {"qkv": c * b * s * h * (a + 2 * k) * d / t, "score": c * b * s * sbar * a * d / t,
+    shapes = {"qkv": c * b * s * h * (a + 2 * k) * d / t,
+              "score": b * s * sym.attention_flops_per_token / (2 * sym.num_layers * t),
               "proj": c * b * s * a * d * h / t, "fc1": c * b * s * h * f * (nf - 1) * moe / t,
               "fc2": c * b * s * f * h * moe / t,
               "head": c * b * s * h * V / t}
     for op, rhs in shapes.items():
-        add(Equation(f"{op}_flops", f"{op}_flops", rhs, source=EXPERT_PARALLEL if op in ("fc1", "fc2") else GEMM_SHAPES,
+        add(Equation(f"{op}_flops", f"{op}_flops", rhs, source=EXPERT_PARALLEL if op in ("fc1", "fc2") else
+                     _tf.ATTENTION_FLOPS if op == "score" else GEMM_SHAPES,
                      description=f"forward FLOPs: {op}"))
         add(eff["gemm_efficiency"].renamed({"gemm_flops": f"{op}_flops", "gemm_efficiency": f"{op}_gemm_efficiency"},
                                            key=f"{op}_gemm_efficiency", description=f"GEMM efficiency: {op}"))
