@@ -151,6 +151,9 @@ def examples(config: DisplayConfig | None = None, bib=None) -> list[Example]:
     from ..systems.applications import LLAMA3_PAPER
 
     tk, tused, sc = training_breakdown_inputs()
+    # the calibrated laws' parameters are listed with their fits in docs/fidelity.md; named here by count
+    fitted = [a for a in tused if a.source.kind == "fit"]
+    tused = [a for a in tused if a.source.kind != "fit"]
     ex = worked_breakdown(eqs.TrainingStep, "step_time", config=config, **tk)
     lay = sc.layout
     add("Training: where one step of Llama-3-405B goes on 16,384 H100", "ex:training-breakdown-llama3-405b",
@@ -160,8 +163,10 @@ def examples(config: DisplayConfig | None = None, bib=None) -> list[Example]:
          f"; the Frontier scenario assumes what Meta does not publish: micro-batch {lay['micro_batch_size']}, "
          f"interleave {lay['pipeline_interleave']}, {lay['recompute']} recomputation. "
          "The knowns are bound by DistributedSolver from the registries; every GEMM, kernel and collective runs on "
-         "its calibrated efficiency law (fitted to measurements by "
-         "python -m mlsysim.calibration.fit), and the parts add up to the step time."],
+         "its calibrated efficiency law, and the parts add up to the step time. The laws rest on "
+         f"{len(fitted)} fitted parameters of the {sc.fleet.hardware.name} ({', '.join(a.name for a in fitted)}), "
+         "fitted to Vidur's kernel and collective measurements by python -m mlsysim.calibration.fit "
+         "(docs/fidelity.md lists each fit and its error)."],
         ex, tused, ex.steps[-1].value, ("Training", "Breakdown", "Frontier"),
         _results(ex))
     return out
