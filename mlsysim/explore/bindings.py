@@ -37,60 +37,16 @@ def _base(name: str, value) -> float:
     return float(np.asarray(m))
 
 
-def _public_bind(solver, **kw):
-    """``solver.bind(**kw)`` where the solver implements the public binding, else None."""
-    bind = getattr(solver, "bind", None)
-    if bind is None:
-        return None
-    try:
-        return bind(**kw)
-    except NotImplementedError:
-        return None
-
-
 def _serving_binding(model: str, hardware: str, precision: str, **request):
     """(knowns, {name: source text}) of ServingSolver for a registry choice."""
-    from ..core.precision import PRECISIONS as PREC
-    from ..hardware import Hardware
-    from ..models import Models
     from ..solvers import ServingSolver
 
     req = {**REQUEST, **request}
     s = ServingSolver()
-    b = _public_bind(s, model=model, hardware=hardware, precision=precision, **req)
-    if b is not None:  # the public binding (layer E refactor) carries every known's source
-        inputs = s.equations.inputs  # the Serving set's knowns (the binding also holds the per-operation set's)
-        return ({k: v for k, v in b.knowns.items() if k in inputs},
-                {k: str(v) for k, v in b.sources.items() if k in inputs})
-    knowns, used, _ctx = s._bind(model=model, hardware=hardware, precision=precision, **req)
-    m, h = Models.get(model), Hardware.get(hardware)
-    src = {a.name: str(a.source) for a in used}
-    arch = set(m.knowns_for(s.equations, bytes_per_element=1, seq_len=1, batch_size=1))
-    for k in knowns:
-        if k in src:
-            continue
-        if k == "peak_flops":
-            try:
-                src[k] = str(h.source_of(f"peak_flops:{precision}"))
-            except MlsysimError:
-                src[k] = f"{h.name}: peak at {precision}"
-        elif k == "memory_bandwidth":
-            src[k] = str(h.source_of("memory_bandwidth"))
-        elif k == "bytes_per_element":
-            src[k] = f"{precision}: {PREC[precision][1]}"
-        elif k in ("parameters", "active_parameters", "embedding_parameters"):
-            src[k] = f"{m.name}: derived from its architecture ({m.source})"
-        elif k in req:
-            src[k] = REQUEST_SOURCE
-        elif k == "seq_len":
-            src[k] = "ServingSolver default: the final context, prompt_tokens + output_tokens"
-        elif k == "num_devices":
-            src[k] = "one device (ServingSolver default)"
-        elif k in arch:
-            src[k] = f"{m.name}: {m.source}"
-        else:
-            src[k] = "ServingSolver binding"
-    return knowns, src
+    b = s.bind(model=model, hardware=hardware, precision=precision, **req)
+    inputs = s.equations.inputs  # the Serving set's knowns (the binding also holds the per-operation set's)
+    srcs = {k: REQUEST_SOURCE if k in req else str(v) for k, v in b.sources.items() if k in inputs}
+    return {k: v for k, v in b.knowns.items() if k in inputs}, srcs
 
 
 def _roofline_binding(model, hardware, precision):
@@ -115,9 +71,7 @@ def _job_binding(solver_name: str):
 
         solver = getattr(S, solver_name)()
         kw = dict(hardware=hardware, num_devices=1, duration=Q_(1.0, "year"), region=DEFAULT_REGION)
-        b = _public_bind(solver, **kw)
-        if b is None:
-            b = solver._bind(None, hardware, 1, kw["duration"], DEFAULT_REGION, None, None, None, {})
+        b = solver.bind(**kw)
         srcs = {k: str(b.sources.get(k, "")) for k in b.knowns}
         srcs["duration"] = "explorer default: one year of operation"
         return dict(b.knowns), srcs
