@@ -163,12 +163,21 @@ class EquationSet(InverseSolving):
         not determine raises (:attr:`EvalResult.not_computed` lists them with the inputs each lacks). To
         find an *input* that meets a target, use :meth:`solve`.
         """
-        mags = self._convert(knowns)
+        return self._evaluate_magnitudes(outputs, self._convert(knowns), knowns)
+
+    def _evaluate_magnitudes(self, outputs, mags: dict, knowns: Mapping[str, Any], lazy: bool = False) -> EvalResult:
+        """:meth:`evaluate` on magnitudes already validated (``Var.validate``, base units) of ``knowns``.
+
+        For callers that validated their inputs once and keep the magnitudes (a solver's registry binding):
+        every name must be a variable of this set. ``lazy``: with array inputs and no ``outputs``, compute
+        every quantity that depends on an array on first access (its domain check then runs at that access),
+        not only those that cannot leave their domain; scalar-only quantities are still computed now.
+        """
         array_inputs = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
-        key = ("__request__", None if outputs is None else tuple(outputs), frozenset(mags), array_inputs)
+        key = ("__request__", None if outputs is None else tuple(outputs), frozenset(mags), array_inputs, lazy)
         plan = self._fns.get(key)
         if plan is None:
-            plan = self._fns[key] = self._request(outputs, frozenset(mags), array_inputs)
+            plan = self._fns[key] = self._request(outputs, frozenset(mags), array_inputs, lazy)
         given_derived, eager, lazy, missing, regs, bypassed = plan
         if given_derived:
             self._check_given_derived(mags, given_derived)
@@ -178,7 +187,7 @@ class EquationSet(InverseSolving):
             res._defer(lazy, lambda names: self._fused(tuple(names), given_derived, mags)[0])
         return res
 
-    def _request(self, outputs, known: frozenset, array_inputs: frozenset):
+    def _request(self, outputs, known: frozenset, array_inputs: frozenset, all_lazy: bool = False):
         """What an evaluate call with these known names computes (cached per signature): (given derived,
         outputs computed now, outputs computed on access, not computable {name: missing}, regime keys,
         bypassed relation keys). Raises the errors of :meth:`evaluate` for unknown or missing names."""
@@ -205,7 +214,7 @@ class EquationSet(InverseSolving):
             # arrays and no outputs named (a solver's full evaluation): compute now what depends on scalars only
             # and what must be checked (may leave its domain); the rest on first access, one fused kernel each
             lazy = [w for w in want if self.input_deps(w, given_derived) & array_inputs
-                    and not self._maybe_negative(self._by_lhs[w])]
+                    and (all_lazy or not self._maybe_negative(self._by_lhs[w]))]
         eager = tuple(w for w in want if w not in lazy)
         closure: set = set()
         for w in want:
@@ -231,8 +240,9 @@ class EquationSet(InverseSolving):
         except _fused._NonFinite as exc:
             raise DomainError(f"{self.name}: evaluating {', '.join(want)} gave a non-finite result ({exc}); check "
                               f"the inputs' magnitudes") from None
-        for n in kernel.derived_scalar:
-            vals[n] = _fused.check_scalar(self, n, vals[n])
+        kernel.check_scalars(self, vals)
+        if kernel.pure_scalar:
+            return vals, kernel.order
         for n in kernel.array_names:
             self._check_output(self._by_lhs[n], vals[n])
         return {n: vals[n] for n in kernel.order if n in vals}, kernel.order

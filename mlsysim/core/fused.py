@@ -96,7 +96,7 @@ class Kernel:
     """
 
     __slots__ = ("array_args", "array_fn", "array_names", "derived_scalar", "numexpr_fns", "order", "scalar_args",
-                 "scalar_fn", "scalar_names")
+                 "pure_scalar", "scalar_checks", "scalar_fn", "scalar_names")
 
     def __init__(self) -> None:
         self.scalar_args: list[str] = []
@@ -107,7 +107,30 @@ class Kernel:
         self.array_fn: Any = None
         self.numexpr_fns: Any = None
         self.derived_scalar: list[str] = []
+        #: the derived scalars grouped by domain: ``(names, Domain)``; Domain None: checked one by one (counts)
+        self.scalar_checks: list = []
+        #: True when :meth:`run` returns exactly the quantities of :attr:`order`, in that order (scalars only)
+        self.pure_scalar = False
         self.order: list[str] = []
+
+    def check_scalars(self, eqset, vals: dict) -> None:
+        """Check every derived scalar in ``vals`` against its domain, in place, as :func:`check_scalar` does.
+
+        Quantities are checked a domain at a time: when all of a group are floats, their exact sum is finite
+        (so none is NaN or infinite) and the group's smallest and largest values are in the domain (an
+        interval), every value is; any other group (an int, a complex, a count, a value outside) goes
+        through :func:`check_scalar` one by one, which converts or raises with the quantity's name."""
+        for names, dom in self.scalar_checks:
+            vs = [vals[n] for n in names]
+            if dom is not None:
+                try:
+                    if set(map(type, vs)) == _FLOAT and math.isfinite(math.fsum(vs)) \
+                            and dom.ok(min(vs)) and dom.ok(max(vs)):
+                        continue
+                except (TypeError, ValueError, OverflowError):
+                    pass
+            for n, v in zip(names, vs):
+                vals[n] = check_scalar(eqset, n, v)
 
     def run(self, mags: dict) -> dict:
         """``{name: value}`` for every derived quantity this kernel returns (scalars and arrays)."""
@@ -153,6 +176,9 @@ class Kernel:
             local[name] = v
             res.append(v)
         return [r for (n, _e), r in zip(self.numexpr_fns, res) if n in self.array_names]
+
+
+_FLOAT = {float}
 
 
 class _NonFinite(Exception):
@@ -254,6 +280,12 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
                                   modules=[{**_MATH_NS, **_implemented(sp, plan_s[0])}, "math"],
                                   cse=lambda _exprs: plan_s)
     k.derived_scalar = scalar_derived
+    groups: dict = {}
+    for n in scalar_derived:
+        dom = eqset._by_lhs[n].lhs.domain
+        groups.setdefault(None if dom.integer else dom, []).append(n)
+    k.scalar_checks = [(tuple(ns), dom) for dom, ns in groups.items()]
+    k.pure_scalar = not want_arr and not hoisted and list(scalar_derived) == list(order)
     k.array_names = want_arr
     if not want_arr:
         return k

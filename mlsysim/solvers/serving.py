@@ -9,6 +9,7 @@ the same knowns, less the unknown, plus a target to :meth:`EquationSet.solve`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -61,6 +62,9 @@ def _resolve(model, hardware):
 
 def _count(name, value, optional=True):
     """Validate a count argument early, with its name (arrays allowed; a dimensionless Quantity too)."""
+    t = type(value)
+    if (t is int and value >= 1) or (t is float and value >= 1 and value.is_integer()):
+        return value  # a Python whole number >= 1 (the scalar fast path; inf is not an integer)
     if value is None:
         if optional:
             return None
@@ -360,14 +364,20 @@ class _ResultBase:
 class _Overlay(EvalResult):
     """An evaluation with some quantities replaced (the per-operation tpot and ttft, speculative decoding's
     time per accepted token, ...); the regime and every other quantity come from the underlying evaluation.
-    It is an :class:`EvalResult` (sweeps and plots tabulate it); unreplaced attributes read the base's."""
+    It is an :class:`EvalResult` (sweeps and plots tabulate it); unreplaced attributes read the base's.
+
+    ``replaced``: ``{name: (evaluation, its name there)}``; a replaced quantity is read from its evaluation
+    on first access (lazy array evaluations compute it then, with the fused kernel for that field)."""
 
     def __init__(self, out, replaced: dict):  # noqa: D107 - no EvalResult.__init__: the base holds the data
         object.__setattr__(self, "_base", out)
         object.__setattr__(self, "_replaced", replaced)
 
     def __getitem__(self, name):
-        return self._replaced[name] if name in self._replaced else self._base[name]
+        src = self._replaced.get(name)
+        if src is None:
+            return self._base[name]
+        return src[0][src[1]]
 
     def __contains__(self, name):
         return name in self._replaced or name in self._base
@@ -378,12 +388,15 @@ class _Overlay(EvalResult):
         return getattr(self._base, name)
 
     def magnitude(self, name):
-        q = self[name]
-        return q.magnitude if hasattr(q, "magnitude") else q
+        src = self._replaced.get(name)
+        if src is None:
+            return self._base.magnitude(name)
+        return src[0].magnitude(src[1])
 
     def to_dict(self):
         d = self._base.to_dict()
-        for k, q in self._replaced.items():
+        for k in self._replaced:
+            q = self[k]
             d[k] = {"value": np.asarray(q.magnitude).tolist(), "unit": f"{q.units:~C}"}
         return d
 
@@ -405,15 +418,15 @@ class ServingResult(_ResultBase):
 
     def __init__(self, out, assumptions, ctx):
         super().__init__(out, assumptions, ctx)
-        replaced = {}
+        replaced = {}  # read on first access (lazy with array inputs)
         ops = ctx.get("operations")
         if ops is not None:
-            replaced.update({k: ops[k] for k in self.PER_OPERATION})
+            replaced.update({k: (ops, k) for k in self.PER_OPERATION})
         if ctx.get("energy") is not None:
-            replaced["step_energy"] = ctx["energy"]["step_energy"]
+            replaced["step_energy"] = (ctx["energy"], "step_energy")
         spec = ctx.get("speculative")
         if spec is not None:
-            replaced.update({k: spec[v] for k, v in self.SPECULATIVE.items()})
+            replaced.update({k: (spec, v) for k, v in self.SPECULATIVE.items()})
         self._out = _Overlay(out, replaced) if replaced else out
 
     @property
@@ -549,9 +562,10 @@ class ServingSolver(_Facade):
             return solve_scheduled(self, model, hardware, {**kwargs, **spec}, **sched)
         knowns, used, ctx = self._bind(model=model, hardware=hardware, **kwargs)
         eq = self.equations
-        out = _evaluate(eq, knowns)
+        # array inputs: every field is computed on first access, by the fused kernel of that field (#16)
+        out = _evaluate(eq, knowns, lazy=True)
         if ctx["per_operation"]:
-            ctx["operations"] = _evaluate(Equations.ServingOperations, knowns)
+            ctx["operations"] = _evaluate(Equations.ServingOperations, knowns, lazy=True)
             ctx["op_knowns"] = knowns
         if draft_model is not None or draft_tokens is not None or acceptance_rate is not None:
             self._speculative(knowns, out, used, ctx, kwargs, draft_model, draft_tokens, acceptance_rate)
@@ -845,55 +859,52 @@ class ServingSolver(_Facade):
             used.append(a)
             return v
 
-        peak = peak_flops if peak_flops is not None else hardware.peak_flops(precision)
-        bw = memory_bandwidth if memory_bandwidth is not None else _published(hardware, "memory_bandwidth")
-        fabric = _node_fabric(hardware)
-        multi = np.any(np.asarray(num_devices if num_devices is not None else 1) > 1)
+        reg = _registry(model, hardware, precision, self.equations)  # computed once per (model, hardware, precision)
+        peak = peak_flops if peak_flops is not None else reg.peak()
+        bw = memory_bandwidth if memory_bandwidth is not None else reg.bandwidth()
+        fabric = reg.fabric
+        multi = (num_devices > 1) if type(num_devices) is int else np.any(
+            np.asarray(num_devices if num_devices is not None else 1) > 1)
         if link_bandwidth is None:
             if fabric is not None:
                 # the node's fabric from the Fabrics registry: per-device bandwidth, one direction, sourced there
                 link_bandwidth = fabric.link_bandwidth
-                used.append(Assumption("link_bandwidth", link_bandwidth, fabric.source_of("link_bandwidth"),
-                                       f"per-device bandwidth of the node's {fabric.key} fabric"))
+                used.append(reg.fabric_assumption("link_bandwidth"))
             elif multi and _unknown != "link_bandwidth":
                 raise UnderdeterminedError(f"{hardware.key} has no node fabric in mlsysim.Fabrics: pass "
                                            f"link_bandwidth= for tensor parallelism over {num_devices} devices")
             else:
                 # one device: the tensor-parallel all-reduce term is (n_dev - 1)/n_dev = 0 whatever the link
                 link_bandwidth = bw
-                used.append(Assumption("link_bandwidth", "unused", D.SINGLE_DEVICE_LINK.source,
-                                       D.SINGLE_DEVICE_LINK.description))
+                used.append(reg.single_device_link())
         if link_latency is None and fabric is not None:
             latency_value = fabric.link_latency
-            used.append(Assumption("link_latency", latency_value, fabric.source_of("link_latency"),
-                                   f"per-step latency of the node's {fabric.key} fabric"))
+            used.append(reg.fabric_assumption("link_latency"))
         else:
             latency_value = take("link_latency", link_latency, D.TP_LINK_LATENCY)
-        b = bytes_per_element if bytes_per_element is not None else precision_bytes(precision)
+        b = bytes_per_element if bytes_per_element is not None else reg.bytes_per_element
         if kv_precision is None:
             kv_precision = precision
-            used.append(dataclasses.replace(D.KV_PRECISION, value=precision))
+            used.append(reg.kv_precision_default())
         else:
             kv_precision = normalize_precision(kv_precision)
             used.append(D.KV_PRECISION.with_value(kv_precision))
-        kv_b = precision_bytes(kv_precision) if (kv_precision != precision or bytes_per_element is None) else b
+        kv_b = _precision_bytes(kv_precision) if (kv_precision != precision or bytes_per_element is None) else b
         skip = take("attention_causal_skip", attention_causal_skip, D.ATTENTION_CAUSAL_SKIP)
-        if np.any(np.asarray(skip, dtype=float) < 0) or np.any(np.asarray(skip, dtype=float) > 1):
+        if not _in_range(skip, 0.0, 1.0, upper_open=False):
             raise DomainError(f"attention_causal_skip must be between 0 (full score matrix) and 1 (masked half "
                               f"skipped); got {skip!r}")
         if power is not None:
             used.append(D.POWER_AT_TDP.with_value(power))
         hit = take("prefix_hit_rate", prefix_hit_rate, D.PREFIX_HIT_RATE)
-        if _unknown != "prefix_hit_rate" and (np.any(np.asarray(hit, dtype=float) < 0)
-                                             or np.any(np.asarray(hit, dtype=float) >= 1)):
+        if _unknown != "prefix_hit_rate" and not _in_range(hit, 0.0, 1.0, upper_open=True):
             raise DomainError(f"prefix_hit_rate must be in [0, 1): the fraction of prompt tokens served from the "
                               f"prefix cache (at least the last token is computed); got {hit!r}")
-        knowns = model.knowns_for(self.equations, bytes_per_element=b, seq_len=seq_len, batch_size=batch_size)
-        tc = Equations.TransformerCost
-        expert = tc.evaluate(outputs=["expert_parameters"], **model.knowns_for(tc))["expert_parameters"]
+        knowns = reg.architecture(bytes_per_element=b, seq_len=seq_len, batch_size=batch_size)
         knowns.update(
-            expert_parameters=float(expert), parameters=model.parameters, active_parameters=model.active_parameters,
-            embedding_parameters=model.embedding_parameters, num_devices=num_devices,
+            expert_parameters=reg.expert_parameters, parameters=reg.parameters,
+            active_parameters=reg.active_parameters, embedding_parameters=reg.embedding_parameters,
+            num_devices=num_devices,
             prompt_tokens=prompt_tokens, output_tokens=output_tokens, peak_flops=peak, memory_bandwidth=bw,
             link_bandwidth=link_bandwidth,
             compute_efficiency=take("compute_efficiency", compute_efficiency, D.COMPUTE_EFFICIENCY),
@@ -913,18 +924,17 @@ class ServingSolver(_Facade):
         per_op = compute_efficiency is None and _unknown != "compute_efficiency"
         if per_op:
             used[:] = [a for a in used if a.name != "compute_efficiency"]
-            for name, value in model.knowns_for(Equations.ServingOperations, bytes_per_element=b).items():
-                if name not in ("seq_len", "batch_size"):  # architecture only: the request's own values stay
-                    knowns.setdefault(name, value)
-            knowns.update(_law_knowns(hardware, precision, num_devices, knowns["tp_allreduces_per_forward"], used))
+            for name, value in reg.operations_architecture(b).items():
+                knowns.setdefault(name, value)  # architecture only: the request's own values stay
+            knowns.update(reg.law_knowns(num_devices, knowns["tp_allreduces_per_forward"], used))
         if _unknown != "num_devices":
             self._check_tp(model, hardware, num_devices, allow_cross_node)
-        cap = hardware.get("memory_capacity") if hasattr(hardware, "get") else None
+        cap = reg.memory_capacity
         kv_knowns = {k: knowns[k] for k in ("num_layers", "num_kv_heads", "head_dim", "batch_size") if k in knowns}
         kv_knowns["bytes_per_element"] = kv_b
         warnings = []
         max_ctx = getattr(model, "seq_len", None)
-        if max_ctx and seq_len is not None and np.any(np.asarray(seq_len) > max_ctx):
+        if max_ctx and seq_len is not None and not _in_range(seq_len, -math.inf, max_ctx, upper_open=False):
             warnings.append(_context_warning(model, seq_len))
         rep = lambda v: str(v) if np.ndim(v) == 0 else f"array{np.shape(v)}"  # noqa: E731
         ctx = dict(model_name=model.name, hardware_name=hardware.key, precision=precision, num_devices=num_devices,
@@ -938,6 +948,8 @@ class ServingSolver(_Facade):
 
     @staticmethod
     def _check_tp(model, hardware, num_devices, allow_cross_node):
+        if type(num_devices) is int and num_devices == 1:
+            return  # one device: no tensor parallelism to check, and every node holds one device
         n = np.asarray(num_devices)
         if np.any(n > 1):
             for v in np.ravel(n):
@@ -962,13 +974,197 @@ class ServingSolver(_Facade):
         return int(math.floor(float(sol.value.magnitude) + 1e-9))
 
 
-def _evaluate(eq, knowns, outputs=None):
-    """Evaluate ``eq`` on the knowns it uses (the binding holds the inputs of both serving sets)."""
-    k = {n: v for n, v in knowns.items() if n in eq.inputs}
-    if outputs is None:
-        # everything the knowns determine; with array inputs the engine computes each field on first access
-        return eq.evaluate(**k)
-    return eq.evaluate(outputs=outputs, **k)
+def _evaluate(eq, knowns, outputs=None, lazy=False):
+    """Evaluate ``eq`` on the knowns it uses (the binding holds the inputs of both serving sets).
+
+    Every known is validated by its variable (``Var.validate``, the one validation path); an immutable scalar
+    (a Python number, or a Quantity holding one) that was validated before under the same name is not
+    converted again (:func:`_validated`). ``lazy``: with array inputs and no ``outputs``, every quantity that
+    depends on an array is computed (and checked) on first access, so a caller reading one field runs one
+    fused kernel for it.
+    """
+    inputs = _inputs_of(eq)
+    given = {n: v for n, v in knowns.items() if n in inputs}
+    mags = {n: _validated(n, v) for n, v in given.items()}
+    return eq._evaluate_magnitudes(None if outputs is None else tuple(outputs), mags, given, lazy)
+
+
+#: ``{variable: (value, base-unit magnitude)}``: the last immutable scalar validated for each variable
+_VALIDATED: dict = {}
+
+
+def _validated(name, value):
+    """``VARIABLES[name].validate(value)``, remembered for immutable scalars: the registry's Quantities and
+    the defaults come back as the same objects on every call, so their unit conversion and domain check run
+    once. Arrays (which a caller may change in place) and everything else are validated every time."""
+    hit = _VALIDATED.get(name)
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    m = VARIABLES[name].validate(value)
+    t = type(value)
+    if t is float or t is int or (type(getattr(value, "_magnitude", None)) in (float, int)
+                                  and hasattr(value, "units")):
+        _VALIDATED[name] = (value, m)
+    return m
+
+
+def _inputs_of(eq) -> frozenset:
+    key = id(eq)
+    hit = _INPUTS.get(key)
+    if hit is None or hit[0] is not eq:
+        hit = _INPUTS[key] = (eq, frozenset(eq.inputs))
+    return hit[1]
+
+
+_INPUTS: dict = {}
+
+
+def _in_range(x, lo, hi, *, upper_open: bool) -> bool:
+    """False when a value of ``x`` (a number or an array) is below ``lo`` or above ``hi`` (at or above it
+    when ``upper_open``), compared as numpy compares (a NaN is left to the engine's domain check)."""
+    if type(x) is float or type(x) is int:
+        return not (x < lo or (x >= hi if upper_open else x > hi))
+    a = np.asarray(x, dtype=float)
+    return not (np.any(a < lo) or np.any(a >= hi if upper_open else a > hi))
+
+
+@functools.lru_cache(maxsize=None)
+def _precision_bytes(precision: str):
+    """Bytes per element of a (normalised) precision name, as a Quantity (the same object each time)."""
+    return precision_bytes(precision)
+
+
+class _Registry:
+    """What one (model, hardware, precision) gives the serving solver, computed once (issue #16 item 4):
+    the architecture knowns of both serving sets, the model's parameter counts, the device's peak, bandwidth,
+    fabric, memory and calibrated laws (as the Assumptions the result lists). Nothing here depends on a
+    call's own arguments or on an overridable default (those are taken on every call). Values that can
+    raise (a precision the device does not publish, a missing bandwidth) are computed on first use, so the
+    error comes where it came before, each time."""
+
+    def __init__(self, model, hardware, precision, eqset):
+        self.model, self.hardware, self.precision = model, hardware, precision
+        self.bytes_per_element = _precision_bytes(precision)
+        self.fabric = _node_fabric(hardware)
+        self.memory_capacity = hardware.get("memory_capacity") if hasattr(hardware, "get") else None
+        # the set's architecture knowns in knowns_for's order (the request's values are filled per call)
+        self._arch = model.knowns_for(eqset, bytes_per_element=0, seq_len=0, batch_size=0)
+        tc = Equations.TransformerCost
+        self.expert_parameters = float(tc.evaluate(outputs=["expert_parameters"],
+                                                   **model.knowns_for(tc))["expert_parameters"])
+        self.parameters = model.parameters
+        self.active_parameters = model.active_parameters
+        self.embedding_parameters = model.embedding_parameters
+        self._ops_arch: tuple = (None, None)
+        self._memo: dict = {}
+
+    def _once(self, key, make):
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = make()
+        return hit
+
+    def peak(self):
+        return self._once("peak", lambda: self.hardware.peak_flops(self.precision))
+
+    def bandwidth(self):
+        return self._once("bandwidth", lambda: _published(self.hardware, "memory_bandwidth"))
+
+    def fabric_assumption(self, name):
+        f = self.fabric
+        return self._once(("fabric", name), lambda: Assumption(
+            name, getattr(f, name), f.source_of(name),
+            f"per-device bandwidth of the node's {f.key} fabric" if name == "link_bandwidth"
+            else f"per-step latency of the node's {f.key} fabric"))
+
+    @staticmethod
+    def single_device_link():
+        return D.SINGLE_DEVICE_LINK  # link_bandwidth "unused", with its source
+
+    def kv_precision_default(self):
+        a = D.KV_PRECISION  # the default as it is now (a caller may have replaced it): keyed by identity
+        hit = self._memo.get("kv_precision")
+        if hit is None or hit[0] is not a:
+            hit = self._memo["kv_precision"] = (a, dataclasses.replace(a, value=self.precision))
+        return hit[1]
+
+    def architecture(self, **request) -> dict:
+        k = dict(self._arch)
+        for name, value in request.items():
+            if name in k:
+                k[name] = value
+        return k
+
+    def operations_architecture(self, b) -> dict:
+        hit = self._ops_arch  # the last bytes_per_element asked for (the precision's, unless one is given)
+        if hit[0] is not b:
+            ops = {n: v for n, v in self.model.knowns_for(Equations.ServingOperations, bytes_per_element=b).items()
+                   if n not in ("seq_len", "batch_size")}
+            hit = self._ops_arch = (b, ops)
+        return hit[1]
+
+    def law_knowns(self, num_devices, n_ar, used) -> dict:
+        """:func:`_law_knowns` from the laws computed once (the collective law per worker count)."""
+        from ..calibration import laws_for
+
+        base = self._memo.get("laws")
+        if base is None or base[0] is not laws_for:
+            out: dict = {}
+            assumptions: list = []
+            laws = laws_for(self.hardware, self.precision)
+
+            def put(a, name=None):
+                a = a if name is None else dataclasses.replace(a, name=name)
+                out[a.name] = a.value
+                assumptions.append(a)
+
+            for a in (laws.gemm_eta_max, laws.gemm_f_half, laws.mem_eta_max, laws.mem_b_half):
+                put(a)
+            for kind in ("norm", "rope", "act", "add", "all"):
+                put(laws.elementwise_eta_max(kind), f"{kind}_efficiency_max")
+                put(laws.elementwise_b_half(kind), f"{kind}_half_bytes")
+            base = self._memo["laws"] = (laws_for, laws, out, assumptions)
+        _f, laws, out, assumptions = base
+        res = dict(out)
+        used.extend(assumptions)
+        if type(num_devices) is int:
+            workers = num_devices
+        else:
+            n = np.asarray(num_devices)
+            workers = int(np.max(n)) if n.size else 1
+        if workers > 1:
+            c = self._once(("collective", workers), lambda: laws.collective("all_reduce", workers))
+            res[c.alpha.name] = c.alpha.value
+            used.append(c.alpha)
+            res[c.bandwidth.name] = c.bandwidth.value
+            used.append(c.bandwidth)
+            n = np.asarray(num_devices)
+            res["tp_collectives_per_layer"] = np.where(n > 1, n_ar, 0) if n.ndim else n_ar
+        else:  # one device: no all-reduce (the law's values are then unused)
+            res.update(collective_latency=_ZERO_S, collective_bandwidth=_ONE_GBPS, tp_collectives_per_layer=0)
+        return res
+
+
+_ZERO_S = Q_(0.0, "s")
+_ONE_GBPS = Q_(1.0, "GB/s")
+#: ``{(id(model), id(hardware), precision, set name): _Registry}``; each entry holds its model and hardware, so
+#: an id is not reused while its entry lives; bounded (oldest dropped first)
+_REGISTRY: dict = {}
+_REGISTRY_MAX = 64
+
+
+def _registry(model, hardware, precision, eqset) -> _Registry:
+    """The cached :class:`_Registry` of (model, hardware, precision): by the objects' identity (registry entries
+    are not changed in place; ``replace`` makes a new one), checked against the objects themselves."""
+    key = (id(model), id(hardware), precision, eqset.name)
+    hit = _REGISTRY.get(key)
+    if hit is not None and hit.model is model and hit.hardware is hardware:
+        return hit
+    hit = _Registry(model, hardware, precision, eqset)
+    if len(_REGISTRY) >= _REGISTRY_MAX:
+        _REGISTRY.pop(next(iter(_REGISTRY)))
+    _REGISTRY[key] = hit
+    return hit
 
 
 def _law_knowns(hardware, precision, num_devices, n_ar, used) -> dict:
