@@ -242,3 +242,72 @@ def test_assumptions_listed_and_overridable():
     assert names["overhead"].source.kind == "assumption"
     d = r.to_dict()
     assert d["tpot"]["unit"] == "s" and d["fits"] is True
+
+
+# ---- the registry binding is computed once per (model, hardware, precision) (issue #16 item 4): it must never
+# hand back a stale value. Each check below compares a cached call with a call after the caches are emptied, or
+# with the arithmetic of the change (overhead adds to tpot once per step: tpot = overhead + sum of operations).
+def _fresh(*args, **kwargs):
+    from mlsysim.solvers import serving
+
+    serving._REGISTRY.clear()
+    serving._VALIDATED.clear()
+    return ServingSolver().solve(*args, **kwargs)
+
+
+def test_registry_binding_cache_follows_overrides(monkeypatch):
+    from mlsysim.core import defaults
+
+    kw = dict(seq_len=4096, batch_size=1, precision="fp8")
+    base = ServingSolver().solve(Models.Llama3_70B, Hardware.H100, **kw).tpot.m_as("s")
+    # an override by keyword: + 1 ms on every decode step; the default comes back on the next call
+    more = ServingSolver().solve(Models.Llama3_70B, Hardware.H100, overhead=Q_(1, "ms"), **kw).tpot.m_as("s")
+    assert more - base == pytest.approx(1e-3, rel=1e-9)
+    assert ServingSolver().solve(Models.Llama3_70B, Hardware.H100, **kw).tpot.m_as("s") == base
+    # a default Assumption replaced by the caller (the module's own object): taken on the next call
+    monkeypatch.setattr(defaults, "OVERHEAD", defaults.OVERHEAD.with_value(Q_(2, "ms")))
+    assert ServingSolver().solve(Models.Llama3_70B, Hardware.H100, **kw).tpot.m_as("s") == pytest.approx(
+        base + 2e-3, rel=1e-9)
+    monkeypatch.undo()
+    assert ServingSolver().solve(Models.Llama3_70B, Hardware.H100, **kw).tpot.m_as("s") == base
+
+
+def test_registry_binding_cache_follows_new_entries():
+    kw = dict(seq_len=4096, batch_size=1, precision="fp8")
+    slow = Hardware.H100.replace(memory_bandwidth=Q_(1.675, "TB/s"))  # half the datasheet's 3.35 TB/s
+    small = Models.Llama3_70B.replace(num_layers=40)
+    for m, hw in ((Models.Llama3_70B, Hardware.H100), (Models.Llama3_70B, slow), (small, Hardware.H100)):
+        cached = [ServingSolver().solve(m, hw, **kw) for _ in range(2)][-1]
+        fresh = _fresh(m, hw, **kw)
+        for name in ("tpot", "ttft", "memory_required", "request_latency"):
+            assert getattr(cached, name).m_as(fresh.evaluation[name].units) == getattr(fresh, name).magnitude
+    ref = ServingSolver().solve(Models.Llama3_70B, Hardware.H100, **kw)
+    # batch 1 decode is memory-bound: half the bandwidth takes longer; half the layers reads half the weights
+    assert ServingSolver().solve(Models.Llama3_70B, slow, **kw).tpot > ref.tpot
+    assert ServingSolver().solve(small, Hardware.H100, **kw).memory_required < ref.memory_required
+
+
+@pytest.mark.parametrize("kwargs, err", [
+    (dict(batch_size=0), DomainError), (dict(batch_size=np.array([1.0, 0.0])), DomainError),
+    (dict(batch_size=2.5), DomainError), (dict(memory_bandwidth=Q_(-1, "TB/s")), DomainError),
+    (dict(overhead=Q_(-1, "ms")), DomainError), (dict(prefix_hit_rate=1.0), DomainError),
+    (dict(attention_causal_skip=1.5), DomainError)])
+def test_checks_still_run_after_cached_calls(kwargs, err):
+    kw = dict(seq_len=4096, batch_size=1, precision="fp8")
+    for _ in range(2):  # the binding and the validated scalars are cached by now
+        ServingSolver().solve(Models.Llama3_70B, Hardware.H100, **kw)
+    with pytest.raises(err):
+        ServingSolver().solve(Models.Llama3_70B, Hardware.H100, **{**kw, **kwargs})
+
+
+def test_per_operation_array_results_compute_one_field_on_access():
+    r = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=4096, batch_size=np.arange(1.0, 9.0),
+                              precision="fp16")
+    ops, flat = r.operations, r.evaluation._base
+    assert {"tpot", "ttft", "decode_throughput", "request_latency"} <= set(ops._pending)
+    assert "memory_required" in flat._pending
+    r.tpot
+    assert "tpot" not in ops._pending and "ttft" in ops._pending and "memory_required" in flat._pending
+    # the array's first point is the scalar solve's (batch 1)
+    one = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=4096, batch_size=1, precision="fp16")
+    assert r.tpot.m_as("s")[0] == pytest.approx(one.tpot.m_as("s"), rel=1e-12)
