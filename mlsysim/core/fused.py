@@ -71,6 +71,47 @@ def _regime_functions():
     return sp, _rmax, _rmin
 
 
+@functools.lru_cache(maxsize=None)
+def _spow_function():
+    """The sympy Function that stands for ``base ** exponent`` with a scalar base and an array exponent."""
+    sp = _sympy()
+
+    class _spow(sp.Function):
+        nargs = 2
+
+    return _spow
+
+
+def _scalar_base_power(base, x):
+    """``base ** x`` for a scalar ``base`` and an array ``x``, with numpy's values (``np.power``), without a
+    power per element where IEEE 754 fixes the answer: ``(+0) ** x = +0`` for every ``x > 0`` and
+    ``1 ** x = 1`` for every ``x`` (a dense model's expert-miss probability is 0: its experts read
+    ``E (1 - 0 ** (B q))`` is 1 at every batch size). Anything else (a zero exponent, NaN, another base) is
+    ``np.power``."""
+    if isinstance(x, np.ndarray) and x.size and not isinstance(base, np.ndarray):
+        if base == 0.0 and math.copysign(1.0, base) > 0:
+            if x.min() > 0:  # False for a NaN
+                return np.zeros(x.shape)
+        elif base == 1.0:
+            return np.ones(x.shape)
+    return np.power(base, x)
+
+
+def _scalar_pows(sp, e, asyms):
+    """``e`` with each power of an array-free base to an array exponent written ``_spow(base, exponent)``."""
+    spow = _spow_function()
+
+    def walk(node):
+        if node.is_Atom or not (node.free_symbols & asyms):
+            return node
+        args = [walk(a) for a in node.args]
+        if isinstance(node, sp.Pow) and not (args[0].free_symbols & asyms):
+            return spow(*args)
+        return node.func(*args)
+
+    return walk(e)
+
+
 def regime_expression(eq):
     """The right-hand side of ``eq``, regimes combined by a binary max/min that lambdify maps to numpy."""
     sp, rmax, rmin = _regime_functions()
@@ -84,7 +125,7 @@ def regime_expression(eq):
     return out
 
 
-_NUMPY_NS = {"_rmax": np.maximum, "_rmin": np.minimum}
+_NUMPY_NS = {"_rmax": np.maximum, "_rmin": np.minimum, "_spow": _scalar_base_power}
 _MATH_NS = {"_rmax": max, "_rmin": min}
 
 
@@ -259,6 +300,12 @@ def build(eqset, outputs: tuple, stop: frozenset, arrays: frozenset, checked) ->
         cost_chain = sum(sp.count_ops(x) for _, x in chain)
         use_chain = cost_chain < cost_inline
     hoisted = hoisted_chain if use_chain else hoisted_inline
+    # powers of a scalar to an array exponent: one test of the base instead of a power per element where the
+    # answer is fixed (see _scalar_base_power)
+    if use_chain:
+        chain = [(x, _scalar_pows(sp, e, chain_syms)) for x, e in chain]
+    else:
+        inline = [_scalar_pows(sp, e, arr_syms) for e in inline]
 
     k = Kernel()
     k.order = order
@@ -371,6 +418,10 @@ def _numexpr_program(sp, exprs, names):
         def _print__rmax(self, e):
             a, b = (self._print(x) for x in e.args)
             return f"where({a} > {b}, {a}, {b})"
+
+        def _print__spow(self, e):
+            a, b = (self._print(x) for x in e.args)
+            return f"(({a}) ** ({b}))"
 
         def _print__rmin(self, e):
             a, b = (self._print(x) for x in e.args)

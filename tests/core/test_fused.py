@@ -199,3 +199,27 @@ def test_serving_solver_array_results_are_lazy():
     assert "ttft" in ev._pending and "tpot" in ev._pending
     r.ttft
     assert "ttft" not in ev._pending and "tpot" in ev._pending
+
+
+def test_power_of_a_scalar_base_is_numpys():
+    from mlsysim.core.fused import _scalar_base_power
+
+    x = np.array([1.0, 2.0, 3.5, 256.0])
+    for base in (0.0, 1.0, 0.75, 2.0):
+        np.testing.assert_array_equal(_scalar_base_power(base, x), np.power(base, x))
+    # a zero or NaN exponent, a negative zero base, 1 to a NaN: numpy's own answers (0 ** 0 = 1, 1 ** nan = 1)
+    with np.errstate(invalid="ignore"):
+        for base, ex in ((0.0, np.array([0.0, 1.0])), (0.0, np.array([np.nan, 1.0])), (-0.0, np.array([3.0])),
+                         (1.0, np.array([np.nan, 2.0]))):
+            got, want = _scalar_base_power(base, ex), np.power(base, ex)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    # through the engine: a dense model (E = k = 1) reads its one MLP at every batch size: 1 * (1 - 0 ** B) = 1
+    S = mlsysim.Equations.Serving
+    ev = S.evaluate(outputs=["experts_read"], num_experts=1, experts_per_token=1, batch_size=np.arange(1.0, 6.0),
+                    decode_tokens=1)
+    np.testing.assert_array_equal(ev.magnitude("experts_read"), np.ones(5))
+    # Mixtral's routing, k = 2 of E = 8, batch 1..3 by hand: 8 (1 - 0.75 ** B) = 2, 3.5, 4.625
+    ev = S.evaluate(outputs=["experts_read"], num_experts=8, experts_per_token=2, batch_size=np.arange(1.0, 4.0),
+                    decode_tokens=1)
+    np.testing.assert_allclose(ev.magnitude("experts_read"), [2.0, 3.5, 4.625], rtol=1e-15)
