@@ -181,7 +181,7 @@ class EquationSet(InverseSolving):
         given_derived, eager, lazy, missing, regs, bypassed = plan
         if given_derived:
             self._check_given_derived(mags, given_derived)
-        result, _order = self._fused(eager, given_derived, mags)
+        result, _order = self._fused(eager, given_derived, mags, array_inputs)
         res = EvalResult(self, result, dict(regs), dict(knowns), bypassed=bypassed, not_computed=missing)
         if lazy:
             res._defer(lazy, lambda names: self._fused(tuple(names), given_derived, mags)[0])
@@ -223,13 +223,15 @@ class EquationSet(InverseSolving):
         bypassed = tuple(self._by_lhs[n].key for n in self._order if n in given_derived)
         return given_derived, eager, tuple(n for n in self._order if n in lazy), missing, regs, bypassed
 
-    def _fused(self, want: tuple, stop: frozenset, mags: dict):
+    def _fused(self, want: tuple, stop: frozenset, mags: dict, arrays: frozenset | None = None):
         """Run the fused kernel for ``want`` (see :mod:`.fused`); return ({name: value}, closure order).
 
         Every value returned is checked: scalars fully against their domain, arrays by a lower-bound scan
         only where the relation can leave the domain (a sum of positive terms is not re-scanned).
+        ``arrays``: the names in ``mags`` that hold arrays, when the caller has them.
         """
-        arrays = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
+        if arrays is None:
+            arrays = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
         key = ("__fused__", want, stop, tuple(sorted((k, mags[k].dtype.str) for k in arrays)), _fused.BACKEND)
         kernel = self._fns.get(key)
         if kernel is None:

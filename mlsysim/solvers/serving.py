@@ -984,8 +984,13 @@ def _evaluate(eq, knowns, outputs=None, lazy=False):
     fused kernel for it.
     """
     inputs = _inputs_of(eq)
-    given = {n: v for n, v in knowns.items() if n in inputs}
-    mags = {n: _validated(n, v) for n, v in given.items()}
+    given, mags = {}, {}
+    cache = _VALIDATED
+    for n, v in knowns.items():
+        if n in inputs:
+            given[n] = v
+            hit = cache.get(n)
+            mags[n] = hit[1] if hit is not None and hit[0] is v else _validated(n, v)
     return eq._evaluate_magnitudes(None if outputs is None else tuple(outputs), mags, given, lazy)
 
 
