@@ -398,13 +398,25 @@ def _linearise(sp, e, arr_syms, rmax, rmin):
                 return sp.collect(sp.Add(*common, node.func(*rest)), syms)
             return node.func(*args)
         node = node.func(*args)
+        if isinstance(node, sp.Mul):
+            # a positive scalar factor into the max/min (c max(x, y) = max(c x, c y), exact for c > 0 because
+            # rounding is monotone): it joins the scalar coefficients of x and y, one array multiply fewer
+            fs = [a for a in node.args if isinstance(a, (rmax, rmin))]
+            if len(fs) == 1:
+                c = sp.Mul(*[a for a in node.args if a is not fs[0]])
+                if not (c.free_symbols & arr_syms) and c.is_positive:
+                    return lin(fs[0].func(*[_expand(sp, c * a) for a in fs[0].args]))
         return sp.collect(node, syms) if isinstance(node, sp.Add) else node
 
     try:
-        ex = sp.expand(e, deep=True, power_base=False, power_exp=False, log=False, multinomial=False)
-        return lin(ex)
+        return lin(_expand(sp, e))
     except Exception:  # noqa: BLE001 - an expression sympy cannot expand or collect: keep it as written
         return e
+
+
+def _expand(sp, e):
+    """Products of sums multiplied out (powers, logarithms and multinomials left as written)."""
+    return sp.expand(e, deep=True, power_base=False, power_exp=False, log=False, multinomial=False)
 
 
 def _numexpr_program(sp, exprs, names):
