@@ -165,15 +165,18 @@ class EquationSet(InverseSolving):
         """
         return self._evaluate_magnitudes(outputs, self._convert(knowns), knowns)
 
-    def _evaluate_magnitudes(self, outputs, mags: dict, knowns: Mapping[str, Any], lazy: bool = False) -> EvalResult:
+    def _evaluate_magnitudes(self, outputs, mags: dict, knowns: Mapping[str, Any], lazy: bool = False,
+                             array_inputs: frozenset | None = None) -> EvalResult:
         """:meth:`evaluate` on magnitudes already validated (``Var.validate``, base units) of ``knowns``.
 
         For callers that validated their inputs once and keep the magnitudes (a solver's registry binding):
         every name must be a variable of this set. ``lazy``: with array inputs and no ``outputs``, compute
         every quantity that depends on an array on first access (its domain check then runs at that access),
         not only those that cannot leave their domain; scalar-only quantities are still computed now.
+        ``array_inputs``: the names in ``mags`` that hold arrays, when the caller has them.
         """
-        array_inputs = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
+        if array_inputs is None:
+            array_inputs = frozenset(k for k, v in mags.items() if isinstance(v, np.ndarray))
         key = ("__request__", None if outputs is None else tuple(outputs), frozenset(mags), array_inputs, lazy)
         plan = self._fns.get(key)
         if plan is None:

@@ -936,7 +936,7 @@ class ServingSolver(_Facade):
         max_ctx = getattr(model, "seq_len", None)
         if max_ctx and seq_len is not None and not _in_range(seq_len, -math.inf, max_ctx, upper_open=False):
             warnings.append(_context_warning(model, seq_len))
-        rep = lambda v: str(v) if np.ndim(v) == 0 else f"array{np.shape(v)}"  # noqa: E731
+        rep = lambda v: str(v) if type(v) is int or np.ndim(v) == 0 else f"array{np.shape(v)}"  # noqa: E731
         ctx = dict(model_name=model.name, hardware_name=hardware.key, precision=precision, num_devices=num_devices,
                    batch_size_repr=rep(batch_size), seq_len_repr=rep(seq_len) if seq_len is not None else "?",
                    prompt_repr=rep(prompt_tokens), output_repr=rep(output_tokens), memory_capacity=cap,
@@ -984,14 +984,16 @@ def _evaluate(eq, knowns, outputs=None, lazy=False):
     fused kernel for it.
     """
     inputs = _inputs_of(eq)
-    given, mags = {}, {}
+    given, mags, arrays = {}, {}, []
     cache = _VALIDATED
     for n, v in knowns.items():
         if n in inputs:
             given[n] = v
             hit = cache.get(n)
-            mags[n] = hit[1] if hit is not None and hit[0] is v else _validated(n, v)
-    return eq._evaluate_magnitudes(None if outputs is None else tuple(outputs), mags, given, lazy)
+            m = mags[n] = hit[1] if hit is not None and hit[0] is v else _validated(n, v)
+            if type(m) is not float and isinstance(m, np.ndarray):
+                arrays.append(n)
+    return eq._evaluate_magnitudes(None if outputs is None else tuple(outputs), mags, given, lazy, frozenset(arrays))
 
 
 #: ``{variable: (value, base-unit magnitude)}``: the last immutable scalar validated for each variable
