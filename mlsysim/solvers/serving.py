@@ -34,7 +34,7 @@ from ..core.precision import normalize_precision
 from ..core.sources import Source, derived
 from ..core.units import Q_
 from ..core.variables import VARIABLES
-from .base import Binding, NotedSolution, Solver
+from .base import Binding, NotedSolution, Solver, given_source
 from .checks import check_tp
 
 #: solver arguments that are not equation variables
@@ -110,7 +110,15 @@ class _Facade(Solver):
         b = Binding()
         for name, value in knowns.items():
             a = next((x for x in used if x.name == name), None)
-            b.put(name, value, a.source if a is not None else _source_of(ctx, name))
+            if a is not None:
+                src = a.source
+            elif kwargs.get(name) is not None:  # the caller's request (batch, tokens, context, devices)
+                src = given_source(name)
+            elif name in REQUEST_DEFAULTS:  # the solver's own default, not a registry value
+                src = derived(f"ServingSolver default: {name}", REQUEST_DEFAULTS[name])
+            else:
+                src = _source_of(ctx, name)
+            b.put(name, value, src)
         for a in used:
             b.assumptions[a.name] = a
         for role in ("model", "hardware"):
@@ -1203,6 +1211,16 @@ def _law_knowns(hardware, precision, num_devices, n_ar, used) -> dict:
     else:  # one device: no all-reduce (the law's values are then unused)
         out.update(collective_latency=Q_(0.0, "s"), collective_bandwidth=Q_(1.0, "GB/s"), tp_collectives_per_layer=0)
     return out
+
+
+#: request inputs the solver fills in when the caller does not give them (their sources say so)
+REQUEST_DEFAULTS = {
+    "seq_len": "the final context of the request: prompt_tokens + output_tokens",
+    "prompt_tokens": "the whole context is the prompt (prompt_tokens = seq_len)",
+    "output_tokens": "one generated token",
+    "batch_size": "one sequence per step",
+    "num_devices": "one device",
+}
 
 
 def _source_of(ctx, name):

@@ -311,3 +311,16 @@ def test_per_operation_array_results_compute_one_field_on_access():
     # the array's first point is the scalar solve's (batch 1)
     one = ServingSolver().solve(Models.Llama3_8B, Hardware.H100, seq_len=4096, batch_size=1, precision="fp16")
     assert r.tpot.m_as("s")[0] == pytest.approx(one.tpot.m_as("s"), rel=1e-12)
+
+
+def test_binding_sources_say_who_gave_each_request_value():
+    """The caller's request is labelled as given, the solver's defaults as its defaults; registry values keep
+    their registry source (seq_len is the request's context, not the model's maximum context)."""
+    b = ServingSolver().bind(model="Llama3_8B", hardware="H100", prompt_tokens=1000, output_tokens=24, batch_size=4,
+                             memory_bandwidth=Q_(3, "TB/s"))
+    assert b.knowns["seq_len"] == 1024
+    assert "prompt_tokens + output_tokens" in str(b.sources["seq_len"]) and "Llama 3" not in str(b.sources["seq_len"])
+    for k in ("prompt_tokens", "batch_size", "memory_bandwidth"):
+        assert b.sources[k].citation == "value given by the caller", k
+    assert "one device" in str(b.sources["num_devices"])
+    assert "H100" in str(b.sources["peak_flops"]) and "Llama 3" in str(b.sources["hidden_size"])
