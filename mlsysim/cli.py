@@ -410,6 +410,8 @@ def cmd_train(args) -> int:
         kw["sequence_parallel"] = True
     if args.no_dropout:
         kw["dropout"] = False
+    if args.offload is not None:
+        kw["offload"] = args.offload
     r = DistributedSolver().solve(model=args.model, fleet=args.fleet, **kw)
     data = r.to_dict()
     text = repr(r)
@@ -721,6 +723,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add(p, _TRAIN_OPTS)
     p.add_argument("--sequence-parallel", action="store_true", help="Megatron sequence parallelism")
     p.add_argument("--no-dropout", action="store_true", help="the model trains without dropout")
+    p.add_argument("--offload", default=None, metavar="KINDS",
+                   help="what lives in host memory, comma-separated: optimizer, activations, weights "
+                        "(ZeRO-Offload / ZeRO-Infinity)")
     p.add_argument("--tokens", type=float, default=None, help="training tokens, for the time to train")
     _json_flag(p)
     p.set_defaults(func=cmd_train)

@@ -33,6 +33,19 @@ DGX_H100_GUIDE = Source(
     locator="8 x H100 (or H200) SXM GPUs joined by NVLink 4 through 4 NVSwitch chips; cluster network "
             "8 x single-port ConnectX-7, 400 Gb/s InfiniBand NDR, one per GPU",
     url="https://docs.nvidia.com/dgx/dgxh100-user-guide/")
+DGX_H100_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA DGX H100' datasheet", kind="datasheet", year=2023,
+    locator="system specifications: 'System Memory 2TB'; 8 x H100 SXM5, 2 x Intel Xeon Platinum 8480C",
+    url="https://www.nvidia.com/en-us/data-center/dgx-h100/")
+DGX_H200_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA DGX H200' datasheet", kind="datasheet", year=2024,
+    locator="system specifications: 'System Memory 2TB'; 8 x H200 SXM, 2 x Intel Xeon Platinum 8480C",
+    url="https://www.nvidia.com/en-us/data-center/dgx-h200/")
+DGX_A100_DATASHEET = Source(
+    "NVIDIA, 'NVIDIA DGX A100' datasheet", kind="datasheet", year=2020,
+    locator="system specifications, DGX A100 640GB column: 'System Memory 2TB' (1 TB in the 320GB system); "
+            "8 x A100 80GB SXM4, 2 x AMD EPYC 7742",
+    url="https://www.nvidia.com/en-us/data-center/dgx-a100/")
 DGX_B200_DATASHEET = Source(
     "NVIDIA, 'NVIDIA DGX B200' datasheet", kind="datasheet", year=2024,
     locator="8 x B200 GPUs, NVLink 5 through 2 NVSwitch chips; networking 8 x single-port ConnectX-7 VPI, "
@@ -81,6 +94,20 @@ def _binary(src: Source, n: int, smi: int | None = None) -> Source:
 def _node(src: Source, what: str) -> Source:
     return with_note(src, f"reference node: {what}")
 _PCIE_BIDIR = "x16 link, total of both directions"
+#: PCIe x16 link rates of the datasheets, both directions together [GB/s]: one number per generation, used for
+#: ``pcie_bandwidth`` (as quoted) and ``host_link_bandwidth`` (each direction: half of it)
+_PCIE_X16_BIDIR_GBPS = {3: 32, 4: 64, 5: 128}
+
+
+def _host_link(src: Source, gen: int) -> Source:
+    total = _PCIE_X16_BIDIR_GBPS[gen]
+    return with_note(src, f"PCIe Gen{gen} x16 host link, each direction: the datasheet's {total} GB/s is both "
+                          f"directions together, so {total // 2} GB/s one way (the link offload crosses)")
+
+
+def _host_memory(src: Source, node: str) -> Source:
+    return with_note(src, f"host memory of the reference node ({node}), shared by its 8 GPUs; the datasheet's "
+                          "'2TB' read as decimal (DDR DIMMs are binary-sized, so the node has at least this)")
 
 
 def _half_of_sparse(src: Source, figure: str) -> Source:
@@ -110,7 +137,9 @@ def a100() -> HardwareSpec:
         memory_capacity=sv(80, "GiB", _binary(s, 80, 81920)),
         tdp=sv(400, "W", s),
         interconnect_bandwidth=sv(600, "GB/s", with_note(s, f"NVLink 3: {_NVLINK_BIDIR}")),
-        pcie_bandwidth=sv(64, "GB/s", with_note(s, f"PCIe Gen4 {_PCIE_BIDIR}")),
+        pcie_bandwidth=sv(_PCIE_X16_BIDIR_GBPS[4], "GB/s", with_note(s, f"PCIe Gen4 {_PCIE_BIDIR}")),
+        host_link_bandwidth=sv(_PCIE_X16_BIDIR_GBPS[4] / 2, "GB/s", _host_link(s, 4)),
+        host_memory_capacity=sv(2, "TB", _host_memory(DGX_A100_DATASHEET, "DGX A100 640GB")),
         unit_price=sv(24875, "USD", assumption(
             "NVIDIA DGX A100 (8 x A100 40GB) launch price USD 199,000 (May 2020), as reported by the trade "
             "press (gadgetmix)",
@@ -147,7 +176,9 @@ def h100() -> HardwareSpec:
         memory_capacity=sv(80, "GiB", _binary(s, 80, 81559)),
         tdp=sv(700, "W", s),
         interconnect_bandwidth=sv(900, "GB/s", with_note(s, f"NVLink 4 (18 links): {_NVLINK_BIDIR}")),
-        pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
+        pcie_bandwidth=sv(_PCIE_X16_BIDIR_GBPS[5], "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
+        host_link_bandwidth=sv(_PCIE_X16_BIDIR_GBPS[5] / 2, "GB/s", _host_link(s, 5)),
+        host_memory_capacity=sv(2, "TB", _host_memory(DGX_H100_DATASHEET, "DGX H100")),
         unit_price=sv(30000, "USD", assumption(
             "H100 SXM purchase price (no list price published)",
             "NVIDIA publishes no list price; a round figure inside the USD 25,000-40,000 range widely "
@@ -213,7 +244,9 @@ def h200() -> HardwareSpec:
         memory_capacity=sv(141, "GiB", _binary(s, 141, 143771)),
         tdp=sv(700, "W", with_note(s, "configurable up to 700 W")),
         interconnect_bandwidth=sv(900, "GB/s", with_note(s, f"NVLink 4: {_NVLINK_BIDIR}")),
-        pcie_bandwidth=sv(128, "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
+        pcie_bandwidth=sv(_PCIE_X16_BIDIR_GBPS[5], "GB/s", with_note(s, f"PCIe Gen5 {_PCIE_BIDIR}")),
+        host_link_bandwidth=sv(_PCIE_X16_BIDIR_GBPS[5] / 2, "GB/s", _host_link(s, 5)),
+        host_memory_capacity=sv(2, "TB", _host_memory(DGX_H200_DATASHEET, "DGX H200")),
         devices_per_node=sv(8, None, _node(DGX_H100_GUIDE, "DGX/HGX H200, 8 GPUs")),
         intra_node_fabric=sv("NVLink4", None, _node(DGX_H100_GUIDE, "NVLink 4 + NVSwitch inside a DGX H200")),
         inter_node_fabric=sv("InfiniBand_NDR", None, _node(DGX_H100_GUIDE, "one 400 Gb/s NDR ConnectX-7 per GPU")),

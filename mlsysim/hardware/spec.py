@@ -51,6 +51,10 @@ HARDWARE_FIELDS: dict[str, tuple[str, str]] = {
     "unit_price": ("USD", "purchase price of one device"),
     "interconnect_bandwidth": ("byte/s", "device-to-device link bandwidth per device (NVLink, ICI, ...)"),
     "pcie_bandwidth": ("byte/s", "host link (PCIe) bandwidth"),
+    "host_link_bandwidth": ("byte/s", "device-host link bandwidth per device, each direction (PCIe, NVLink-C2C): "
+                                      "the link offloaded optimizer state, activations and weights cross"),
+    "host_memory_capacity": ("byte", "host (CPU) memory of the reference node, shared by its devices_per_node "
+                                     "devices"),
     "clock": ("Hz", "core clock (microcontrollers)"),
 }
 
@@ -162,6 +166,7 @@ class HardwareSpec(SourcedSpec):
         Any of :data:`HARDWARE_FIELDS` (all optional): ``memory_bandwidth`` [byte/s],
         ``memory_capacity`` [byte], ``sram`` [byte], ``flash`` [byte], ``tdp`` [W], ``idle_power`` [W],
         ``unit_price`` [USD], ``interconnect_bandwidth`` [byte/s], ``pcie_bandwidth`` [byte/s],
+        ``host_link_bandwidth`` [byte/s, each direction], ``host_memory_capacity`` [byte, per node],
         ``clock`` [Hz]; and the node topology (:data:`NODE_FIELDS`): ``devices_per_node`` [count],
         ``intra_node_fabric`` and ``inter_node_fabric`` (``mlsysim.Fabrics`` names), each sourced with
         ``sv(value, None, source)``.

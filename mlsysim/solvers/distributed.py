@@ -25,7 +25,7 @@ import numpy as np
 from ..core.assumptions import Assumption
 from ..core import defaults as _defaults
 from ..core.defaults import LINK_EFFICIENCY
-from ..core.errors import DomainError, UnknownNameError, UnknownVariableError
+from ..core.errors import DomainError, MissingValueError, UnknownNameError, UnknownVariableError
 from ..core.precision import bytes_per_element, normalize_precision
 from ..core.sources import assumption, derived
 from ..core.units import Q_
@@ -82,7 +82,58 @@ OPS_ASSUMPTIONS: dict[str, Assumption] = {
             "PyTorch DDP's default bucket_cap_mb = 25 (Li et al. 2020, VLDB 13(12), Sec. 3.2.3); the last bucket of "
             "a step cannot overlap the backward pass"),
         "bytes per data-parallel gradient bucket"),
+    "offload_overlap": Assumption(
+        "offload_overlap", 1.0, assumption(
+            "host-link transfers overlap compute",
+            "ZeRO-Offload sends gradients to the host as the backward pass produces them (Ren et al. 2021, Sec. 4.2) "
+            "and ZeRO-Infinity's overlap-centric design prefetches parameters and activations on separate streams "
+            "under compute (Rajbhandari et al. 2021, Sec. 6.2); 1 = all of a transfer may hide, but never more "
+            "than the compute window it runs under (the set caps it there: what the link cannot carry in that "
+            "time is exposed). The parameter upload after the host's optimizer step never overlaps (no delayed "
+            "parameter update)"),
+        "fraction of a host-link transfer that may run under compute"),
+    "host_adam_rate": Assumption(
+        "host_adam_rate", Q_(1e9, "1/s"), assumption(
+            "host Adam throughput (planning assumption)",
+            "parameters per second the host's Adam updates for each device it serves. CPU Adam is memory-bound: about "
+            "30 bytes per parameter (read fp32 weight, gradient and two moments, write weight and moments and the "
+            "16-bit copy); a DGX H100 host (2 x Xeon 8480C, 8 channels of DDR5-4800 each: 614 GB/s) shared by 8 GPUs "
+            "gives 77 GB/s per GPU, a bound of 2.6e9 parameters/s; ZeRO-Offload's vectorised CPU-Adam is 5-7x faster "
+            "than PyTorch's CPU Adam but below that bound (Ren et al. 2021, Sec. 4.3; DeepSpeed's ZeRO-Offload "
+            "tutorial). 1e9 parameters/s per GPU, about 40% of the bandwidth bound, is a planning assumption, not a "
+            "measurement: give host_adam_rate= for a measured host"),
+        "parameters per second the host's Adam updates, per device"),
 }
+
+#: what ``offload=`` may name (ZeRO-Offload / ZeRO-Infinity); each is a 0/1 input ``offload_<kind>`` of TrainingStep
+OFFLOAD_KINDS = ("optimizer", "activations", "weights")
+
+
+def offload_flags(offload) -> dict:
+    """``{"offload_optimizer": 0|1, "offload_activations": 0|1, "offload_weights": 0|1}`` from ``offload=``.
+
+    ``offload`` is ``None`` or ``()`` (nothing offloaded), one kind (``"optimizer"``), a comma-separated string
+    (``"optimizer,activations"``) or an iterable of kinds; each kind one of :data:`OFFLOAD_KINDS`.
+
+    Raises
+    ------
+    UnknownNameError
+        A kind that is not one of :data:`OFFLOAD_KINDS` (the message names it and the choices).
+    """
+    if offload is None:
+        names: list = []
+    elif isinstance(offload, str):
+        names = [n.strip() for n in offload.split(",") if n.strip()]
+    else:
+        try:
+            names = list(offload)
+        except TypeError:
+            raise UnknownNameError(f"offload must be a kind or kinds among {', '.join(OFFLOAD_KINDS)}; got "
+                                   f"{offload!r}") from None
+    for n in names:
+        if n not in OFFLOAD_KINDS:
+            raise UnknownNameError(f"offload: {n!r} is not a kind of offload; choose from {', '.join(OFFLOAD_KINDS)}")
+    return {f"offload_{kind}": int(kind in names) for kind in OFFLOAD_KINDS}
 
 #: attention kernels: (score matrix materialised, description)
 ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
@@ -90,7 +141,8 @@ ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
 #: parts of ``step_time`` in the per-operation model (``DistributedResult.breakdown``)
 OPS_PARTS = ["gemm_step_time", "kernel_step_time", "tp_exposed_step_time", "recompute_step_time",
              "cp_comm_step_time", "ep_alltoall_step_time", "stage_imbalance_step_time",
-             "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time"]
+             "bubble_time", "pp_comm_time", "dp_exposed_time", "optimizer_time", "offload_optimizer_step_time",
+             "offload_activations_step_time", "offload_weights_step_time"]
 #: parts of ``step_time`` in the flat Iron Law model
 FLAT_PARTS = ["compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "dp_exposed_time"]
 
@@ -132,7 +184,9 @@ OPS_OUTPUTS = ["step_time", *OPS_PARTS, "bubble_ratio", "bubble_fraction", "dp_c
                "layer_time", "layer_gemm_time", "layer_kernel_time", "tp_exposed_layer_time", "head_stage_time",
                "mfu", "hfu", "device_flops_rate", "scaling_efficiency", "tokens_per_second", "flops_per_iteration",
                "model_flops_per_iteration", "microbatches", "model_state_bytes", "activation_memory",
-               "memory_per_device", "memory_utilization"]
+               "memory_per_device", "memory_utilization", "offloaded_state_bytes", "host_bytes_per_device"]
+#: host-memory outputs, computed where the device's node has a sourced host memory
+HOST_OUTPUTS = ["host_memory_per_node", "host_memory_utilization"]
 
 
 def _training_step():
@@ -206,8 +260,18 @@ class DistributedResult:
 
     @property
     def fits(self) -> bool:
-        """True when model states plus activations fit in device memory."""
-        return bool(self._r.magnitude("memory_utilization") <= 1.0)
+        """True when model states plus activations fit in device memory, and offloaded state in host memory."""
+        return self.binding_memory is None
+
+    @property
+    def binding_memory(self) -> str | None:
+        """``None`` when the layout fits; else which memory overflows: ``"device memory"`` or ``"host memory"``
+        (the node's host memory holding offloaded state)."""
+        if self._r.magnitude("memory_utilization") > 1.0:
+            return "device memory"
+        if "host_memory_capacity" in self._knowns and self._r.magnitude("host_memory_utilization") > 1.0:
+            return "host memory"
+        return None
 
     @property
     def memory_capacity(self):
@@ -235,7 +299,12 @@ class DistributedResult:
     def to_dict(self) -> dict:
         out = {"model": getattr(self.model, "name", str(self.model)), "fleet": self.fleet.name,
                "layout": dict(self.layout), "fits": self.fits}
-        for k in (OPS_OUTPUTS if self.model_kind == "per_operation" else OUTPUTS):
+        names = OPS_OUTPUTS if self.model_kind == "per_operation" else OUTPUTS
+        if "host_memory_capacity" in self._knowns:
+            names = [*names, *HOST_OUTPUTS]
+        if self.binding_memory:
+            out["binding_memory"] = self.binding_memory
+        for k in names:
             q = self._r[k]
             out[k] = {"value": float(q.magnitude) if hasattr(q, "magnitude") else float(q),
                       "unit": f"{q.units:~C}" if hasattr(q, "units") else ""}
@@ -257,6 +326,10 @@ class DistributedResult:
                   f"  scaling efficiency  {float(self.scaling_efficiency):.3f}",
                   f"  memory per device   {fmt_quantity(self.memory_per_device)} of "
                   f"{fmt_quantity(self.memory_capacity)} ({'fits' if self.fits else 'DOES NOT FIT'})",
+                  *([f"  host memory / node  {fmt_quantity(self.host_memory_per_node)} of "
+                     f"{fmt_quantity(self._knowns['host_memory_capacity'])}"
+                     + (" (DOES NOT FIT)" if self.binding_memory == "host memory" else "")]
+                    if any(self._knowns.get(f"offload_{k}", 0) for k in OFFLOAD_KINDS) else []),
                   "  assumptions: " + "; ".join(f"{a.name}={a.value}" for a in self.assumptions)]
         return "\n".join(lines)
 
@@ -474,7 +547,7 @@ class DistributedSolver(Solver):
         return k
 
     def _knowns_ops(self, model, fleet, L, precision, seq_len, global_batch, assumptions, attention_kernel,
-                    dropout, attention_causal_skip=None):
+                    dropout, attention_causal_skip=None, offload=None):
         """``TrainingStep`` inputs for one layout: the flat model's layout inputs, the calibrated laws of the
         device (``mlsysim.calibration.laws_for``) and the per-operation assumptions. Returns (knowns, used
         assumptions)."""
@@ -551,6 +624,29 @@ class DistributedSolver(Solver):
             tp_collective_bandwidth=coll.bandwidth.value, grad_bytes_per_element=grad_b, dp_buckets=buckets,
             optimizer_step_bytes_per_param=Q_(ADAM_STEP_BYTES, "byte"),
             loss_bytes_per_logit=Q_(LOSS_BYTES_PER_LOGIT, "byte"))
+        # offload (ZeRO-Offload / ZeRO-Infinity): 0/1 switches, the host link and memory from the hardware registry
+        flags = offload_flags(offload)
+        hw = fleet.hardware
+        link, host_mem = hw.get("host_link_bandwidth"), hw.get("host_memory_capacity")
+        if any(flags.values()):
+            kinds = ",".join(kk for kk in OFFLOAD_KINDS if flags[f"offload_{kk}"])
+            for name, value in (("host_link_bandwidth", link), ("host_memory_capacity", host_mem)):
+                if value is None:
+                    raise MissingValueError(
+                        f"offload={kinds!r} needs the host's {name.replace('_', ' ')}, and {hw.key} has no sourced "
+                        f"{name}; give one: Fleet(hardware=Hardware.{hw.key}.replace({name}=...), ...)")
+        if link is None:
+            # no offload: every host-link term moves 0 bytes; the device's memory bandwidth stands in for the link
+            link = hw.memory_bandwidth
+            used.append(Assumption("host_link_bandwidth", "unused", derived(
+                "no offload", f"{hw.key} has no sourced host link; nothing is offloaded, so every host-link term is "
+                              "0 bytes whatever the link's bandwidth (the memory bandwidth stands in)"),
+                "device-host link bandwidth per device, each direction"))
+        k.update(flags, host_link_bandwidth=link, host_devices=g, offload_overlap=ops["offload_overlap"].value,
+                 host_adam_rate=ops["host_adam_rate"].value)
+        if host_mem is not None:
+            k["host_memory_capacity"] = host_mem
+        used += [ops["offload_overlap"], ops["host_adam_rate"]]
         return k, used
 
     def _validate(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
@@ -637,7 +733,7 @@ class DistributedSolver(Solver):
     def _prepare(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency,
                  dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True, cp=1, ep=1,
-                 attention_causal_skip=None):
+                 attention_causal_skip=None, offload=None):
         """Resolve and validate one layout and bind it to the knowns of ``TrainingStep`` (per-operation model)
         or ``Parallelism`` (flat, when ``compute_efficiency`` is given); shared by solve/solve_for.
 
@@ -656,13 +752,18 @@ class DistributedSolver(Solver):
                 or not 0 <= attention_causal_skip <= 1):
             raise DomainError(f"attention_causal_skip must be a number between 0 (full score matrix) and 1 (masked "
                               f"half skipped); got {attention_causal_skip!r}")
+        flags = offload_flags(offload)
+        if any(flags.values()) and not ops:
+            raise DomainError("offload needs the per-operation model: give no compute_efficiency")
         layout, global_batch, seq_len, precision = self._validate(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops, cp=cp, ep=ep)
+        if ops:
+            layout["offload"] = tuple(kk for kk in OFFLOAD_KINDS if flags[f"offload_{kk}"])
         assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
         if ops:
             knowns, used = self._knowns_ops(model, fleet, layout, precision, seq_len, global_batch, assumptions,
-                                            attention_kernel, dropout, attention_causal_skip)
+                                            attention_kernel, dropout, attention_causal_skip, offload)
             eqset = _training_step()
         else:
             knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
@@ -674,7 +775,8 @@ class DistributedSolver(Solver):
               recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
               compute_efficiency=None, dp_overlap=None, link_efficiency=None,
               allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
-              dropout: bool = True, cp: int = 1, ep: int = 1, attention_causal_skip=None) -> DistributedResult:
+              dropout: bool = True, cp: int = 1, ep: int = 1, attention_causal_skip=None,
+              offload=None) -> DistributedResult:
         """Step time, breakdown, MFU and memory of one layout.
 
         Parameters
@@ -722,6 +824,15 @@ class DistributedSolver(Solver):
             1 if the attention kernel skips the masked half of the causal score matrix (FlashAttention's causal
             path), 0 if it computes the full matrix (Megatron-LM 2021-22; the default,
             ``defaults.ATTENTION_CAUSAL_SKIP``, shared with the serving solver) [1]; per-operation model only.
+        offload : str or iterable of str, optional
+            What lives in host memory (ZeRO-Offload, ZeRO-Infinity), any subset of ``("optimizer",
+            "activations", "weights")`` or a comma-separated string: ``"optimizer"`` moves the fp32 master weights
+            and Adam moments and the optimizer step to the host (gradients down, 16-bit parameters up each step);
+            ``"activations"`` sends the stored activations to the host after the forward pass and back for the
+            backward; ``"weights"`` streams the 16-bit parameters in per layer and pass. Each transfer is its own
+            breakdown component; the node's host memory must hold the offloaded state (``fits``,
+            ``binding_memory``). Needs the device's sourced ``host_link_bandwidth`` and ``host_memory_capacity``
+            (H100, H200, A100); per-operation model only.
 
         Returns
         -------
@@ -733,13 +844,18 @@ class DistributedSolver(Solver):
             Invalid layouts (product of degrees, heads, layers, batch divisibility, tp across nodes),
             out-of-range assumptions.
         UnknownNameError
-            Unknown model, fleet, precision or recompute mode.
+            Unknown model, fleet, precision or recompute mode, or offload kind.
+        MissingValueError
+            Offload on a device without a sourced host link or host memory.
         """
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip)
-        res = eqset.evaluate(outputs=OPS_OUTPUTS if eqset.name == "TrainingStep" else OUTPUTS, **knowns)
+            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip, offload)
+        outputs = OPS_OUTPUTS if eqset.name == "TrainingStep" else OUTPUTS
+        if "host_memory_capacity" in knowns:
+            outputs = [*outputs, *HOST_OUTPUTS]
+        res = eqset.evaluate(outputs=outputs, **knowns)
         full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
         if eqset.name == "TrainingStep":
             full_layout.update(attention_kernel=attention_kernel, dropout=dropout)
@@ -840,13 +956,13 @@ class DistributedSolver(Solver):
              recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
              compute_efficiency=None, dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False,
              attention_kernel: str = "unfused", dropout: bool = True, training_tokens=None, cp: int = 1,
-             ep: int = 1, attention_causal_skip=None, _unknown: str | None = None) -> Binding:
+             ep: int = 1, attention_causal_skip=None, offload=None, _unknown: str | None = None) -> Binding:
         """The knowns of ``TrainingStep`` (or ``Parallelism`` when ``compute_efficiency`` is given) for one
         layout, the assumptions used and the source of every known (same arguments as :meth:`solve`)."""
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip)
+            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip, offload)
         b = Binding(entries={"model": model, "fleet": fleet, "hardware": fleet.hardware})
         by_name = {a.name: a for a in used}
         layout_src = derived("DistributedSolver layout", f"{getattr(model, 'name', model)} on {fleet.name}: "

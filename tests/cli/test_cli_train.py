@@ -32,3 +32,16 @@ def test_train_bad_layout_exits_2_with_one_line():
     assert rc == 2 and "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "tp * cp * pp = 3" in lines[0]
+
+
+def test_train_offload_flag_and_bad_kind():
+    rc, out, err = run("train", "--model", "Llama3_8B", "--fleet", "H100_1024", "--tp", "8", "--global-batch", "1024",
+                       "--offload", "optimizer,activations", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["layout"]["offload"] == ["optimizer", "activations"]
+    assert d["offload_optimizer_step_time"]["value"] > 0 and "host_memory_per_node" in d
+    rc, out, err = run("train", "--model", "Llama3_8B", "--fleet", "H100_1024", "--tp", "8", "--global-batch", "1024",
+                       "--offload", "optimiser")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 2 and len(lines) == 1 and "'optimiser'" in lines[0] and "optimizer, activations, weights" in lines[0]

@@ -67,8 +67,10 @@ _LAYOUTS = [("GPT3", "A100_Megatron", 8, 8, 48, 1536, 2048, {}),
             ("Llama3_8B", "H100_1024", 2, 2, 64, 512, 8192, {"cp": 4, "recompute": "full"}),
             ("Mixtral_8x7B", "H100_1024", 2, 1, 512, 1024, 4096, {"ep": 8})]
 _LAYOUT_KNOWNS: list = []
-#: TrainingStep's switches in [0, 1] (default 0): the causal-skip of the attention kernel
-_LAYOUT_SWITCHES = {"attention_causal_skip"}
+#: TrainingStep's inputs in [0, 1]: the causal skip of the attention kernel, the three offload switches (default 0)
+#: and the overlap of host transfers (a fraction up to 1: above 1 the exposed transfer would turn negative)
+_LAYOUT_SWITCHES = {"attention_causal_skip", "offload_optimizer", "offload_activations", "offload_weights",
+                    "offload_overlap"}
 
 
 def _layout_point(eqset, u):

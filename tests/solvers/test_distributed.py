@@ -410,3 +410,86 @@ def test_attention_causal_skip_is_the_serving_default_and_overridable():
     assert skip.step_time < full.step_time
     with pytest.raises(DomainError, match="attention_causal_skip"):
         S.solve(attention_causal_skip=2, **lay)
+
+
+# ------------------------------------------------------------------ issue 18: offload (ZeRO-Offload, ZeRO-Infinity)
+def _offload_layout(**kw):
+    # Llama 3 8B on one DGX H100 (8 x H100, 2 TB host memory, PCIe Gen5 x16: 64 GB/s each direction): tp = pp = 1,
+    # dp = 8, ZeRO-1, full recompute (2 s b h bytes per layer kept), seq 4096, 64 sequences: m = 8 microbatches
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=1, devices_per_node=8)
+    return S.solve(**dict(dict(model="Llama3_8B", fleet=fleet, tp=1, pp=1, dp=8, global_batch=64, seq_len=4096,
+                               zero_stage=1, recompute="full", attention_kernel="flash", dropout=False), **kw))
+
+
+def test_offload_memory_per_device_by_hand():
+    P = mlsysim.Models.Llama3_8B.parameters        # the model's parameter count (an input, from its architecture)
+    acts_layer = 2 * 4096 * 4096                   # full recompute keeps the layer input: 2 bytes x s b h
+    none = _offload_layout()
+    # no offload: bf16 weights (2) + bf16 grads (2) + Adam states over 8 ranks (12/8), 32 layers x 1 microbatch in
+    # flight (pp = 1)
+    assert none.memory_per_device.to("B").magnitude == pytest.approx(P * (2 + 2 + 12 / 8) + 32 * acts_layer,
+                                                                     rel=1e-9)
+    # optimizer offloaded: the 12/8 bytes per parameter leave the device; the host holds them and the fp32 gradient
+    # shard (4/8): 2 bytes per parameter per device, 8 devices per node
+    opt = _offload_layout(offload="optimizer")
+    assert opt.memory_per_device.to("B").magnitude == pytest.approx(P * (2 + 2) + 32 * acts_layer, rel=1e-9)
+    assert opt.host_memory_per_node.to("B").magnitude == pytest.approx(8 * P * (12 / 8 + 4 / 8), rel=1e-9)
+    # all three: weights (2) on the host too, the device keeps the grads (2), two layers of weights (2 x 2 P / 32)
+    # and two layers of activations; the host adds the weights and all 32 layers' activations
+    full = _offload_layout(offload=("optimizer", "activations", "weights"))
+    dev = P * 2 + 2 * 2 * P / 32 + 2 * acts_layer
+    assert full.memory_per_device.to("B").magnitude == pytest.approx(dev, rel=1e-9)
+    host = P * (12 / 8 + 4 / 8 + 2) + 32 * acts_layer
+    assert full.host_bytes_per_device.to("B").magnitude == pytest.approx(host, rel=1e-9)
+    assert full.fits and full.binding_memory is None
+
+
+def test_offload_transfers_and_host_adam_by_hand():
+    P = mlsysim.Models.Llama3_8B.parameters
+    B = 64e9                                       # PCIe Gen5 x16, each direction
+    r = _offload_layout(offload="optimizer")
+    # the host's Adam over the device's shard P / 8 at the assumed 1e9 parameters/s
+    assert r.optimizer_time.to("s").magnitude == pytest.approx(P / 8 / 1e9, rel=1e-9)
+    # the fp32 gradient shard (4 P / 8 B = 4.0 GB: 63 ms) hides under the last microbatch's backward (32 layers of
+    # an 8B model: far longer); the bf16 parameters come back after the host step, exposed: 2 P / 8 B / 64 GB/s
+    assert r.offload_optimizer_step_time.to("s").magnitude == pytest.approx(2 * P / 8 / B, rel=1e-9)
+    # no overlap allowed: the activations (8 microbatches x 32 layers x 2 s b h bytes, one direction) and the weights
+    # (8 microbatches x 3 passes (forward, recompute, backward) x 2 P bytes) are fully exposed
+    slow = DistributedSolver(offload_overlap=0.0)
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=1, devices_per_node=8)
+    r = slow.solve(model="Llama3_8B", fleet=fleet, tp=1, pp=1, dp=8, global_batch=64, seq_len=4096, zero_stage=1,
+                   recompute="full", attention_kernel="flash", dropout=False, offload="activations,weights")
+    assert r.offload_activations_step_time.to("s").magnitude == pytest.approx(8 * 32 * 2 * 4096 * 4096 / B,
+                                                                               rel=1e-9)
+    assert r.offload_weights_step_time.to("s").magnitude == pytest.approx(8 * 3 * 2 * P / B, rel=1e-9)
+    for res in (r, _offload_layout(offload=("optimizer", "activations", "weights"))):
+        parts = res.breakdown()
+        assert sum(q.to("s").magnitude for q in parts.values()) == pytest.approx(res.step_time.to("s").magnitude,
+                                                                                 rel=1e-9)
+    # with full overlap, what the link cannot carry within the layers' compute is exposed, and nothing else: the
+    # two streams' exposed time is their link time beyond the compute window, or zero
+    r1 = _offload_layout(offload="activations,weights")
+    link = 8 * 32 * 2 * 4096 * 4096 / B + 8 * 3 * 2 * P / B
+    window = (r1.gemm_step_time + r1.kernel_step_time).to("s").magnitude
+    exposed = (r1.offload_activations_step_time + r1.offload_weights_step_time).to("s").magnitude
+    assert exposed == pytest.approx(max(0.0, link - window), rel=1e-9, abs=1e-12)
+
+
+def test_offload_host_memory_overflow_and_errors():
+    # Llama 3 70B on one DGX H100, ZeRO-2, everything offloaded: the device keeps its gradient shard (2/8 bytes per
+    # parameter: 17.6 GB) and two layers' buffers; per device the host holds 12/8 + 4/8 + 2 = 4 bytes per
+    # parameter, 8 x 4 x 70.6e9 = 2.26 TB > the node's 2 TB: the layout does not fit, and host memory is what binds
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=1, devices_per_node=8)
+    r = S.solve(model="Llama3_70B", fleet=fleet, tp=1, pp=1, dp=8, global_batch=8, seq_len=4096, zero_stage=2,
+                recompute="full", offload=("optimizer", "activations", "weights"))
+    P = mlsysim.Models.Llama3_70B.parameters
+    assert r.host_memory_per_node.to("B").magnitude >= 8 * 4 * P > 2e12
+    assert not r.fits and r.binding_memory == "host memory" and r.to_dict()["binding_memory"] == "host memory"
+    with pytest.raises(UnknownNameError, match="'optimiser'.*optimizer, activations, weights"):
+        _offload_layout(offload=("optimiser",))
+    # no sourced host link or host memory: a typed error, not a guess
+    b200 = mlsysim.Fleet(hardware="B200", num_nodes=1, devices_per_node=8)
+    with pytest.raises(mlsysim.core.errors.MissingValueError, match="host_link_bandwidth"):
+        S.solve(model="Llama3_8B", fleet=b200, tp=1, pp=1, dp=8, global_batch=64, offload="optimizer")
+    with pytest.raises(DomainError, match="per-operation"):
+        _offload_layout(offload="optimizer", compute_efficiency=0.5)

@@ -186,7 +186,62 @@ _var("layer_time", "s", r"T_{L}", "forward + backward (+ recompute) time of one 
 _var("head_stage_time", "s", r"T_{\text{head+loss}}", "LM head and loss, forward and backward, per microbatch")
 _var("stage_pace_time", "s", r"T_{\text{pace}}", "per-microbatch time of the slowest pipeline stage")
 _var("dp_overlap_window", "s", r"T_{\text{win}}", "backward time of the last microbatch, which can hide DP traffic")
-_var("optimizer_time", "s", r"T_{\text{opt}}", "optimizer step time", "nonnegative")
+_var("optimizer_time", "s", r"T_{\text{opt}}", "optimizer step time (on the device, or the host's Adam when "
+     "offloaded)", "nonnegative")
+_var("device_optimizer_time", "s", r"T_{\text{opt,dev}}", "optimizer step time on the device (memory-bound kernel)",
+     "nonnegative")
+# offload (ZeRO-Offload, ZeRO-Infinity): switches in [0, 1] (0 or 1 from the solver), host memory and link
+for _kind, _what in (("optimizer", "the fp32 master weights and Adam moments (and the optimizer step) live on the "
+                                   "host"),
+                     ("activations", "the stored activations go to the host after the forward pass and return "
+                                     "for the backward pass"),
+                     ("weights", "the 16-bit parameters live on the host and stream in per layer")):
+    _var(f"offload_{_kind}", "", rf"u_{{\text{{off,{_kind[:3]}}}}}", f"1 if {_what}, else 0 (in [0, 1])",
+         "nonnegative")
+_var("host_link_bandwidth", "GB/s", r"B_{\text{host}}",
+     "device-host link bandwidth per device, each direction (PCIe, NVLink-C2C)")
+_var("host_memory_capacity", "GB", r"M_{\text{host}}", "host (CPU) memory of one node")
+_var("offload_overlap", "", r"f_{\text{off}}",
+     "fraction of a host-link transfer that may run under compute (capped by the compute window)", "nonnegative")
+_var("host_adam_rate", "1/s", r"R_{\text{Adam}}",
+     "parameters the host's Adam updates per second, per device it serves")
+_var("host_adam_time", "s", r"T_{\text{Adam,host}}", "the host's Adam step over the device's offloaded parameters",
+     "nonnegative")
+_var("offload_grad_bytes", "byte", r"D_{\text{off,g}}", "gradient bytes a device sends to the host per step",
+     "nonnegative")
+_var("offload_param_bytes", "byte", r"D_{\text{off,p}}",
+     "updated 16-bit parameter bytes the host sends back to a device per step", "nonnegative")
+_var("offload_grad_time", "s", r"T_{\text{off,g}}", "host-link time of the gradients to the host", "nonnegative")
+_var("offload_activation_bytes", "byte", r"D_{\text{off,a}}",
+     "activation bytes a device sends to the host per step (the same bytes return for the backward pass)",
+     "nonnegative")
+_var("offload_activation_time", "s", r"T_{\text{off,a}}", "host-link time of the activations, one direction",
+     "nonnegative")
+_var("offload_weight_bytes", "byte", r"D_{\text{off,w}}", "parameter bytes streamed from the host to a device per step",
+     "nonnegative")
+_var("offload_weight_time", "s", r"T_{\text{off,w}}", "host-link time of the streamed parameters", "nonnegative")
+_var("layer_compute_step_time", "s", r"T_{\text{comp,L}}",
+     "GEMM and kernel time of the layers at the pace over a step: the window host transfers may hide under",
+     "nonnegative")
+for _part, _what in (("offload_optimizer", "gradients to the host (exposed beyond the last backward) and updated "
+                                           "parameters back"),
+                     ("offload_activations", "activations to and from the host, exposed beyond the compute window"),
+                     ("offload_weights", "parameters streamed from the host, exposed beyond the compute window")):
+    _var(f"{_part}_step_time", "s", rf"T_{{\text{{step,{_part.replace('_', ' ')}}}}}", f"step share: {_what}",
+         "nonnegative")
+_var("offloaded_state_bytes", "GB", r"M_{\text{states,host}}", "model-state bytes of one device kept on the host",
+     "nonnegative")
+_var("weight_buffer_bytes", "GB", r"M_{\text{w,buf}}",
+     "device buffer for streamed parameters: two layers' worth (in use, prefetching)", "nonnegative")
+_var("host_activation_bytes", "GB", r"M_{\text{act,host}}", "activation bytes of one device kept on the host",
+     "nonnegative")
+_var("host_bytes_per_device", "GB", r"M_{\text{host,dev}}", "host memory one device's offloaded state occupies",
+     "nonnegative")
+_var("host_devices", "", r"g_{\text{host}}", "devices sharing one host's memory (devices per node)", "count")
+_var("host_memory_per_node", "GB", r"M_{\text{host,node}}", "host memory the node's devices' offloaded state "
+     "occupies", "nonnegative")
+_var("host_memory_utilization", "", r"u_{\text{host}}", "host_memory_per_node / host_memory_capacity",
+     "nonnegative")
 for _part, _what in (("cp_comm", "context-parallel key/value all-gathers and gradient reduce-scatters"),
                      ("ep_alltoall", "expert-parallel all-to-alls (dispatch and combine)"),
                      ("gemm", "GEMMs (forward and backward) of the layers at the pace"),
@@ -260,6 +315,34 @@ EXPERT_PARALLEL = derived(
 EP_PARAMS = derived("parameters per device with expert parallelism", "tensor and pipeline parallelism split the model "
                     "evenly; expert parallelism keeps E/ep of each layer's E experts: P - L E N_exp (1 - 1/ep) "
                     "over t p")
+
+OFFLOAD_OPTIMIZER = derived(
+    "optimizer offload (ZeRO-Offload)",
+    "Ren et al. 2021 (ZeRO-Offload, USENIX ATC, Sec. 4.1-4.2): the fp32 master weights and both Adam moments "
+    "(K = 12 bytes per parameter) and the optimizer step move to the host; each step the device's gradient shard "
+    "goes to the host (here at the gradient precision b_g) as the backward pass produces it, the host runs Adam "
+    "(CPU-Adam), and the updated 16-bit parameters (b_e) come back before the next forward pass (no delayed "
+    "parameter update): the upload and the host step are on the critical path; the host holds K + b_g bytes per "
+    "offloaded parameter")
+OFFLOAD_STREAM = derived(
+    "activation and parameter offload (ZeRO-Infinity)",
+    "Rajbhandari et al. 2021 (ZeRO-Infinity, SC21, Sec. 5-6): parameters live in host memory and are fetched per "
+    "layer for every forward, recompute and backward pass of every microbatch (a device holds the layer in use "
+    "and the one being prefetched: two layers); activation checkpoints go to the host after the forward pass "
+    "and return before the backward pass (a device keeps the layer being computed and the one in transit); the "
+    "overlap-centric design runs these transfers under compute. The host link is full duplex: activations go "
+    "down in one direction while they, and the parameters, come back in the other; the host-to-device direction "
+    "binds: parameters first, activations in the compute window they leave")
+OFFLOAD_EXPOSED = derived(
+    "exposed host-link transfers",
+    "a fraction f_off of a transfer can overlap compute, but no more than the compute window can hide: "
+    "max((1 - f_off) T, T - T_win); gradients in the last microbatch's backward (as the data-parallel reduction); "
+    "streamed parameters in the step's layer compute, activations in what the parameters leave of it")
+HOST_MEMORY = derived(
+    "host memory of offloaded state",
+    "a node's host memory holds the offloaded state of each of its devices: optimizer states and the gradient "
+    "buffer (ZeRO-Offload), the 16-bit parameter shard (ZeRO-Infinity) and the in-flight activations; it must not "
+    "exceed the node's host memory (framework and OS use not modelled)")
 
 #: bytes the optimizer step moves per parameter (OPTIMIZER)
 ADAM_STEP_BYTES = 30.0
@@ -464,14 +547,66 @@ def training_step_equations() -> dict:
                                          description="optimizer bandwidth efficiency"))
     add(eff["kernel_memory_time"].renamed({"kernel_bytes": "optimizer_kernel_bytes",
                                            "memory_efficiency": "optimizer_memory_efficiency",
-                                           "kernel_memory_time": "optimizer_time"}, key="optimizer_time",
-                                          description="optimizer step time"))
+                                           "kernel_memory_time": "device_optimizer_time"},
+                                          key="device_optimizer_time", description="optimizer step time on the device"))
+    # ---- offload: optimizer states and step on the host (ZeRO-Offload)
+    shard = sym.params_per_device / sym.optimizer_shards
+    add(Equation("host_adam_time", "host_adam_time", sym.offload_optimizer * shard / sym.host_adam_rate,
+                 source=OFFLOAD_OPTIMIZER, description="the host's Adam step over the device's offloaded parameters"))
+    add(Equation("optimizer_time", "optimizer_time",
+                 (1 - sym.offload_optimizer) * sym.device_optimizer_time + sym.host_adam_time,
+                 source=OFFLOAD_OPTIMIZER, description="optimizer step: on the device, or on the host when offloaded"))
+    add(Equation("offload_grad_bytes", "offload_grad_bytes",
+                 sym.offload_optimizer * shard * sym.grad_bytes_per_element, source=OFFLOAD_OPTIMIZER,
+                 description="gradient bytes a device sends to the host per step"))
+    add(Equation("offload_param_bytes", "offload_param_bytes", sym.offload_optimizer * shard * be,
+                 source=OFFLOAD_OPTIMIZER, description="updated 16-bit parameters the host sends back per step"))
+    add(Equation("offload_grad_time", "offload_grad_time", sym.offload_grad_bytes / sym.host_link_bandwidth,
+                 source=OFFLOAD_OPTIMIZER, description="host-link time of the gradients"))
+    add(Equation("offload_optimizer_step_time", "offload_optimizer_step_time",
+                 regimes={"overlapped": (1 - sym.offload_overlap) * sym.offload_grad_time
+                          + sym.offload_param_bytes / sym.host_link_bandwidth,
+                          "window_limited": sym.offload_grad_time - sym.dp_overlap_window
+                          + sym.offload_param_bytes / sym.host_link_bandwidth},
+                 combine="max", source=OFFLOAD_EXPOSED,
+                 description="exposed gradient download and the parameter upload of optimizer offload",
+                 display=r"\max\left((1 - f_{\text{off}}) T_{\text{off,g}},\ T_{\text{off,g}} - T_{\text{win}}\right)"
+                         r" + D_{\text{off,p}} / B_{\text{host}}"))
+    # ---- offload: activations and parameters streamed over the host link (ZeRO-Infinity)
+    add(Equation("layer_compute_step_time", "layer_compute_step_time", sym.gemm_step_time + sym.kernel_step_time,
+                 source=OFFLOAD_EXPOSED, description="the layers' GEMM and kernel time over a step"))
+    add(Equation("offload_weight_bytes", "offload_weight_bytes",
+                 sym.offload_weights * m * (2 + sym.recompute_full) * sym.params_per_device * be / sym.param_shards,
+                 source=OFFLOAD_STREAM, description="parameters streamed in per forward, recompute and backward pass"))
+    add(Equation("offload_weight_time", "offload_weight_time", sym.offload_weight_bytes / sym.host_link_bandwidth,
+                 source=OFFLOAD_STREAM, description="host-link time of the streamed parameters"))
+    add(Equation("offload_weights_step_time", "offload_weights_step_time",
+                 regimes={"overlapped": (1 - sym.offload_overlap) * sym.offload_weight_time,
+                          "window_limited": sym.offload_weight_time - sym.layer_compute_step_time},
+                 combine="max", source=OFFLOAD_EXPOSED, description="exposed parameter streaming",
+                 display=r"\max\left((1 - f_{\text{off}}) T_{\text{off,w}},\ T_{\text{off,w}} - "
+                         r"T_{\text{comp,L}}\right)"))
+    add(Equation("offload_activation_bytes", "offload_activation_bytes",
+                 sym.offload_activations * m * sym.stage_layers * sym.activation_bytes_per_layer,
+                 source=OFFLOAD_STREAM, description="activation bytes sent to the host per step (and returned)"))
+    add(Equation("offload_activation_time", "offload_activation_time",
+                 sym.offload_activation_bytes / sym.host_link_bandwidth, source=OFFLOAD_STREAM,
+                 description="host-link time of the activations, one direction"))
+    add(Equation("offload_activations_step_time", "offload_activations_step_time",
+                 regimes={"overlapped": (1 - sym.offload_overlap) * sym.offload_activation_time,
+                          "window_limited": sym.offload_activation_time + sym.offload_weight_time
+                          - sym.layer_compute_step_time - sym.offload_weights_step_time},
+                 combine="max", source=OFFLOAD_EXPOSED,
+                 description="exposed activation transfers, in the window the streamed parameters leave",
+                 display=r"\max\left((1 - f_{\text{off}}) T_{\text{off,a}},\ T_{\text{off,a}} + T_{\text{off,w}} - "
+                         r"T_{\text{comp,L}} - T_{\text{step,offload weights}}\right)"))
     # ---- step
     add(Equation("step_time", "step_time",
                  sym.gemm_step_time + sym.kernel_step_time + sym.tp_exposed_step_time + sym.recompute_step_time
                  + sym.cp_comm_step_time + sym.ep_alltoall_step_time + sym.stage_imbalance_step_time
                  + sym.bubble_time + sym.pp_comm_time + sym.dp_exposed_time
-                 + sym.optimizer_time, source=STEP_PARTS, description="time of one optimizer step"))
+                 + sym.optimizer_time + sym.offload_optimizer_step_time + sym.offload_activations_step_time
+                 + sym.offload_weights_step_time, source=STEP_PARTS, description="time of one optimizer step"))
     add(Equation("ops_model_flops", "model_flops_per_iteration",
                  3 * t * sym.cp * (sym.global_batch / b)
                  * (sym.num_layers * (sym.qkv_flops + 2 * sym.score_flops + sym.proj_flops
@@ -488,11 +623,36 @@ def training_step_equations() -> dict:
     add(par["activation_bytes_per_layer"].renamed({"seq_len": "local_seq_len"}, key="activation_bytes_per_layer",
                                                   description="activation memory of one layer (local tokens)"))
     add(par["inflight_microbatches"])
+    stored = sym.activation_bytes_per_layer * sym.stage_layers * sym.inflight_microbatches
     add(Equation("activation_memory", "activation_memory",
-                 sym.activation_bytes_per_layer * sym.stage_layers * sym.inflight_microbatches,
-                 source=_par.KORTHIKANTI_2022, description="activation memory of the largest stage (uneven stages)"))
-    add(par["memory_per_device"])
+                 (1 - sym.offload_activations) * stored
+                 + sym.offload_activations * 2 * sym.activation_bytes_per_layer,
+                 source=OFFLOAD_STREAM, description="activation memory of the largest stage (uneven stages) on the "
+                                                    "device: all of it, or two layers' when offloaded",
+                 display=r"(1 - u_{\text{off,act}})\, M_{\text{layer}} n_{\max} m_{\text{fl}} + "
+                         r"2 u_{\text{off,act}} M_{\text{layer}}"))
+    add(Equation("offloaded_state_bytes", "offloaded_state_bytes",
+                 sym.params_per_device * (sym.offload_optimizer * sym.optimizer_bytes_per_param / sym.optimizer_shards
+                                          + sym.offload_weights * be / sym.param_shards),
+                 source=OFFLOAD_OPTIMIZER, description="model-state bytes of one device kept on the host"))
+    add(Equation("weight_buffer_bytes", "weight_buffer_bytes",
+                 sym.offload_weights * 2 * be * sym.params_per_device / sym.stage_layers, source=OFFLOAD_STREAM,
+                 description="device buffer of streamed parameters: two layers (in use, prefetching)"))
+    add(Equation("memory_per_device", "memory_per_device",
+                 sym.model_state_bytes - sym.offloaded_state_bytes + sym.weight_buffer_bytes + sym.activation_memory,
+                 source=_par.MEMORY, description="model states and activations on the device (offloaded ones on the "
+                                                 "host)"))
     add(par["memory_utilization"])
+    add(Equation("host_activation_bytes", "host_activation_bytes", sym.offload_activations * stored,
+                 source=OFFLOAD_STREAM, description="activation bytes of one device kept on the host"))
+    add(Equation("host_bytes_per_device", "host_bytes_per_device",
+                 sym.offloaded_state_bytes + sym.offload_grad_bytes + sym.host_activation_bytes, source=HOST_MEMORY,
+                 description="host memory one device's offloaded state occupies"))
+    add(Equation("host_memory_per_node", "host_memory_per_node", sym.host_devices * sym.host_bytes_per_device,
+                 source=HOST_MEMORY, description="host memory the node's devices' offloaded state occupies"))
+    add(Equation("host_memory_utilization", "host_memory_utilization",
+                 sym.host_memory_per_node / sym.host_memory_capacity, source=HOST_MEMORY,
+                 description="fraction of the node's host memory used"))
     _EQ.update({e.key: e for e in eqs})
     return _EQ
 
