@@ -642,6 +642,10 @@ class DistributedSolver(Solver):
                 "no offload", f"{hw.key} has no sourced host link; nothing is offloaded, so every host-link term is "
                               "0 bytes whatever the link's bandwidth (the memory bandwidth stands in)"),
                 "device-host link bandwidth per device, each direction"))
+        # data-parallel traffic per ZeRO stage (TrainingStep.dp_comm_factor) and the interleaved schedule's memory
+        z = int(L["zero_stage"])
+        k.update(dp_grad_allgather=int(z == 0), dp_param_allgathers={0: 0, 1: 1, 2: 1, 3: 2}[z],
+                 interleaved_schedule=int(int(L["pipeline_interleave"]) > 1))
         k.update(flags, host_link_bandwidth=link, host_devices=g, offload_overlap=ops["offload_overlap"].value,
                  host_adam_rate=ops["host_adam_rate"].value)
         if host_mem is not None:

@@ -334,7 +334,9 @@ def test_expert_parallel_memory_by_hand():
     n_exp = 3 * 4096 * 14336
     p_dev = m.parameters - 32 * 8 * n_exp * 7 / 8
     states = p_dev * (2 + 2 + 12 / 64)                 # bf16 weights, grads, Adam states over 64 ranks
-    acts = 32 * 34 * 4096 * 4096                       # Korthikanti: (10 + 24) s b h per layer, one microbatch
+    # Korthikanti: (10 + 24) s b h per layer, one microbatch; plus the routed copies: k c_cap - 1 = 2 x 1.25 - 1 =
+    # 1.5 extra copies per token of the MLP input (h) and its 3 x 14336 intermediates, 2 bytes each
+    acts = 32 * (34 * 4096 * 4096 + 1.5 * 2 * 4096 * (4096 + 3 * 14336))
     assert r.model_state_bytes.to("B").magnitude == pytest.approx(states, rel=1e-9)
     assert r.memory_per_device.to("B").magnitude == pytest.approx(states + acts, rel=1e-9)
 
@@ -493,3 +495,52 @@ def test_offload_host_memory_overflow_and_errors():
         S.solve(model="Llama3_8B", fleet=b200, tp=1, pp=1, dp=8, global_batch=64, offload="optimizer")
     with pytest.raises(DomainError, match="per-operation"):
         _offload_layout(offload="optimizer", compute_efficiency=0.5)
+
+
+# ------------------------------------------------------------------ issue 18: secondary terms
+def test_zero_data_parallel_traffic_by_hand():
+    T = mlsysim.Equations.TrainingStep
+    f = mlsysim.core.equations.EquationSet("zero", [T.equations["dp_comm_factor"]])
+
+    def factor(gather_grads, param_gathers, be, bg):
+        return float(f.evaluate(dp_grad_allgather=gather_grads, dp_param_allgathers=param_gathers,
+                                bytes_per_element=Q_(be, "B"), grad_bytes_per_element=Q_(bg, "B")).dp_comm_factor)
+    # all-reduce = reduce-scatter + all-gather of gradients: 1
+    assert factor(1, 0, 2, 4) == 1.0
+    # ZeRO-1/2 at equal precision: reduce-scatter of gradients + all-gather of parameters = an all-reduce (2 Psi)
+    assert factor(0, 1, 2, 2) == 1.0
+    # ZeRO-3 at equal precision: 3 Psi / 2 Psi = 1.5 (Rajbhandari et al. 2020, Sec. 7.2.2)
+    assert factor(0, 2, 2, 2) == 1.5
+    # Megatron-LM's distributed optimizer: fp32 gradients reduce-scattered (4), bf16 parameters gathered (2):
+    # (4 + 2) / (4 + 4) = 0.75 of an fp32 all-reduce; ZeRO-3: (4 + 2 + 2) / 8 = 1
+    assert factor(0, 1, 2, 4) == 0.75 and factor(0, 2, 2, 4) == 1.0
+    # the solver: same layout, ZeRO-1 moves 0.75 of ZeRO-0's data-parallel bytes (same all-reduce time otherwise)
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=2, devices_per_node=8)
+    lay = dict(model="Llama3_8B", fleet=fleet, tp=8, pp=1, dp=2, global_batch=16, seq_len=4096)
+    z0, z1 = S.solve(zero_stage=0, **lay), S.solve(zero_stage=1, **lay)
+    assert (z1.dp_comm_time / z0.dp_comm_time).m_as("") == pytest.approx(0.75, rel=1e-12)
+
+
+def test_interleaved_schedule_activation_memory_by_hand():
+    # Llama 3 8B on one DGX H100: pp = 4 (8 layers a stage), dp = 2, 64 sequences: m = 32 microbatches, full
+    # recompute (2 s b h bytes a layer, s = h = 4096). Plain 1F1B: the first stage holds p = 4 microbatches;
+    # interleaved with v = 2: 4 (1 + 3 / (4 x 2)) = 5.5 (Korthikanti et al. 2022, Sec. 4.2.3)
+    fleet = mlsysim.Fleet(hardware="H100", num_nodes=1, devices_per_node=8)
+    lay = dict(model="Llama3_8B", fleet=fleet, tp=1, pp=4, dp=2, global_batch=64, seq_len=4096, recompute="full")
+    layer = 2 * 4096 * 4096
+    assert S.solve(**lay).activation_memory.to("B").magnitude == pytest.approx(layer * 8 * 4, rel=1e-12)
+    r = S.solve(pipeline_interleave=2, **lay)
+    assert r.activation_memory.to("B").magnitude == pytest.approx(layer * 8 * 5.5, rel=1e-12)
+
+
+def test_moe_activation_memory_is_zero_for_dense_and_full_recompute():
+    T = mlsysim.Equations.TrainingStep
+    f = mlsysim.core.equations.EquationSet("moe", [T.equations["expert_activation_bytes_per_layer"]])
+    k = dict(local_seq_len=4096, micro_batch_size=1, bytes_per_element=Q_(2, "B"), hidden_size=4096,
+             ffn_hidden_size=14336, ffn_matrices=3, tp=2, sp_shards=1, experts_per_token=2, capacity_factor=1.25)
+    # 1.5 extra copies x 4096 tokens x 2 B x (4096 + 3 x 14336 / 2) = 1.5 x 8192 x 25600 = 314,572,800 B
+    assert f.evaluate(recompute_full=0, **k).expert_activation_bytes_per_layer.m_as("B") == pytest.approx(
+        1.5 * 4096 * 2 * (4096 + 3 * 14336 / 2), rel=1e-12)
+    assert f.evaluate(recompute_full=1, **k).expert_activation_bytes_per_layer.m_as("B") == 0
+    dense = dict(k, experts_per_token=1, capacity_factor=1.0)
+    assert f.evaluate(recompute_full=0, **dense).expert_activation_bytes_per_layer.m_as("B") == 0

@@ -71,9 +71,28 @@ Fedus et al. 2021): the MLP GEMMs run on ``k c_cap`` routed tokens per token, fo
 (dispatch and combine, forward and backward), and each device keeps ``E / ep`` experts. Devices:
 ``tp cp pp dp``.
 
+Data-parallel traffic per ZeRO stage (``dp_comm_factor``, relative to an all-reduce at the gradient precision
+``b_g``): a ring all-reduce is a reduce-scatter plus an all-gather; ZeRO-1/2 all-gather the updated 16-bit
+parameters instead of the gradients and ZeRO-3 gathers them twice (Rajbhandari et al. 2020, Sec. 7.2):
+``(1 + u_AG,g + n_AG,p b_e / b_g) / 2``, i.e. 1, 0.75 and 1 for ZeRO-0, 1/2 and 3 with fp32 gradients and bf16
+parameters (1, 1, 1.5 at equal precision).
+
+Activation memory: Korthikanti et al. 2022's dense layer, plus the ``k c_cap - 1`` extra routed copies of an MoE
+MLP's input and intermediates (``expert_activation_bytes_per_layer``); the first stage holds ``min(p, m)``
+microbatches, ``(1 + (p - 1)/(p v))`` times more with the interleaved schedule (Korthikanti et al. 2022, Sec. 4.2.3).
+
+Offload (``offload_optimizer``, ``offload_activations``, ``offload_weights``: 0/1 switches in [0, 1]; Ren et al.
+2021, ZeRO-Offload; Rajbhandari et al. 2021, ZeRO-Infinity) over a host link of ``B_host`` each direction:
+the optimizer states and step go to the host (gradients down, hidden under the last backward up to its length;
+16-bit parameters up, exposed; the host's Adam at ``R_Adam`` parameters/s replaces the device's optimizer step);
+activations go down after the forward pass and return for the backward (the device keeps two layers); parameters
+stream in per layer and pass (the device keeps two layers). A fraction ``f_off`` of each stream may overlap the
+layers' compute, never more than that window: ``max((1 - f_off) T, T - T_win)``. The node's host memory must hold
+the offloaded state of its ``g_host`` devices (``host_memory_utilization``).
+
 Every part of ``step_time`` is its own variable and they add up exactly: ``gemm``, ``kernel``,
 ``tp_exposed``, ``recompute``, ``cp_comm``, ``ep_alltoall``, ``stage_imbalance``, ``bubble``, ``pp_comm``,
-``dp_exposed``, ``optimizer``.
+``dp_exposed``, ``optimizer``, ``offload_optimizer``, ``offload_activations``, ``offload_weights``.
 """
 from __future__ import annotations
 
@@ -237,6 +256,17 @@ _var("host_activation_bytes", "GB", r"M_{\text{act,host}}", "activation bytes of
      "nonnegative")
 _var("host_bytes_per_device", "GB", r"M_{\text{host,dev}}", "host memory one device's offloaded state occupies",
      "nonnegative")
+_var("dp_grad_allgather", "", r"u_{\text{AG,g}}",
+     "1 if the data-parallel reduction all-gathers the reduced gradients (a plain all-reduce, ZeRO-0), else 0",
+     "count0")
+_var("dp_param_allgathers", "", r"n_{\text{AG,p}}",
+     "16-bit parameter all-gathers per step over the data-parallel ranks (0; 1 with ZeRO-1/2; 2 with ZeRO-3)", "count0")
+_var("interleaved_schedule", "", r"u_{\text{int}}", "1 with the interleaved 1F1B schedule (v > 1), else 0", "count0")
+_var("dense_activation_bytes_per_layer", "byte", r"M_{\text{layer,dense}}",
+     "activation memory of one layer and microbatch as a dense layer (Korthikanti et al. 2022)")
+_var("expert_activation_bytes_per_layer", "byte", r"M_{\text{layer,exp}}",
+     "activation memory of the extra routed-token copies of a mixture-of-experts MLP, one layer and microbatch",
+     "nonnegative")
 _var("host_devices", "", r"g_{\text{host}}", "devices sharing one host's memory (devices per node)", "count")
 _var("host_memory_per_node", "GB", r"M_{\text{host,node}}", "host memory the node's devices' offloaded state "
      "occupies", "nonnegative")
@@ -343,6 +373,26 @@ HOST_MEMORY = derived(
     "a node's host memory holds the offloaded state of each of its devices: optimizer states and the gradient "
     "buffer (ZeRO-Offload), the 16-bit parameter shard (ZeRO-Infinity) and the in-flight activations; it must not "
     "exceed the node's host memory (framework and OS use not modelled)")
+
+ZERO_TRAFFIC = derived(
+    "data-parallel traffic with ZeRO",
+    "a ring all-reduce is a reduce-scatter plus an all-gather, each moving (n-1)/n of the message (Patarasuk and Yuan "
+    "2009); ZeRO-1/2 replace the all-gather of reduced gradients by an all-gather of the updated parameters, the same "
+    "volume at equal precision (Rajbhandari et al. 2020, Sec. 7.2.1: 2 Psi), and ZeRO-3 gathers the parameters twice "
+    "(forward and backward: 3 Psi, Sec. 7.2.2). Megatron-LM's distributed optimizer reduce-scatters fp32 gradients and "
+    "all-gathers bf16 parameters (docs/distrib_optimizer.md), so relative to an all-reduce at the gradient "
+    "precision: (1 + u_AG,g + n_AG,p b_e / b_g) / 2")
+INTERLEAVED_MEMORY = derived(
+    "activations in flight with the interleaved schedule",
+    "Korthikanti et al. 2022 (Sec. 4.2.3): with the interleaved 1F1B schedule the first stage holds the activations "
+    "of (1 + (p - 1)/(p v)) times the p microbatches of plain 1F1B (its warm-up runs 2(p - 1) + (v - 1) p forward "
+    "chunks of L/(p v) layers before the first backward, Narayanan et al. 2021 Sec. 2.2.2)")
+MOE_ACTIVATIONS = derived(
+    "activation memory of a mixture-of-experts MLP",
+    "each token is routed to k experts with capacity padding c_cap (Fedus et al. 2021, Sec. 2.1), so the expert MLPs "
+    "see k c_cap token copies where a dense MLP sees one: per extra copy the dispatched input (h elements, split by "
+    "sequence parallelism) and the MLP's n_f f intermediate elements over t (Korthikanti et al. 2022 Sec. 4.1's "
+    "MLP terms: 2 s b h input + 16 s b h / t for n_f = 2, f = 4h); full recomputation keeps only the layer input")
 
 #: bytes the optimizer step moves per parameter (OPTIMIZER)
 ADAM_STEP_BYTES = 30.0
@@ -527,6 +577,10 @@ def training_step_equations() -> dict:
         if e.key.startswith("dp_") and e.lhs.name.startswith("dp_") and e.key not in (
                 "dp_message_bytes", "dp_nodes", "dp_comm_time", "dp_exposed_time"):
             add(e)
+    add(Equation("dp_comm_factor", "dp_comm_factor",
+                 (1 + sym.dp_grad_allgather + sym.dp_param_allgathers * be / sym.grad_bytes_per_element) / 2,
+                 source=ZERO_TRAFFIC, description="data-parallel traffic over one all-reduce at the gradient precision",
+                 display=r"\frac{1 + u_{\text{AG,g}} + n_{\text{AG,p}}\, b_{\text{e}} / b_{\text{g}}}{2}"))
     add(par["dp_comm_time"])
     add(Equation("dp_overlap_window", "dp_overlap_window",
                  sym.first_stage_layers
@@ -620,9 +674,22 @@ def training_step_equations() -> dict:
                  source=_par.SCALING, description="GEMM time of the layers over the step time"))
     # ---- memory (uneven stages: the largest stage's layers)
     add(par["model_state_bytes"])
-    add(par["activation_bytes_per_layer"].renamed({"seq_len": "local_seq_len"}, key="activation_bytes_per_layer",
-                                                  description="activation memory of one layer (local tokens)"))
-    add(par["inflight_microbatches"])
+    add(par["activation_bytes_per_layer"].renamed(
+        {"seq_len": "local_seq_len", "activation_bytes_per_layer": "dense_activation_bytes_per_layer"},
+        key="dense_activation_bytes_per_layer", description="activation memory of one layer as a dense layer (local "
+                                                             "tokens)"))
+    add(Equation("expert_activation_bytes_per_layer", "expert_activation_bytes_per_layer",
+                 (1 - sym.recompute_full) * (moe - 1) * s * b * be * (h / sym.sp_shards + nf * f / t),
+                 source=MOE_ACTIVATIONS, description="activations of the extra routed-token copies of an MoE MLP"))
+    add(Equation("activation_bytes_per_layer", "activation_bytes_per_layer",
+                 sym.dense_activation_bytes_per_layer + sym.expert_activation_bytes_per_layer, source=MOE_ACTIVATIONS,
+                 description="activation memory of one layer and microbatch (local tokens, routed copies)"))
+    ifactor = 1 + sym.interleaved_schedule * (p - 1) / (p * sym.pipeline_interleave)
+    add(Equation("inflight_microbatches", "inflight_microbatches",
+                 regimes={"pipeline_depth": p * ifactor, "batch": m * ifactor}, combine="min",
+                 source=INTERLEAVED_MEMORY, description="microbatches whose activations the first stage holds",
+                 display=r"\min(n_{\text{PP}}, m) \left(1 + u_{\text{int}} \frac{n_{\text{PP}} - 1}{n_{\text{PP}} v}"
+                         r"\right)"))
     stored = sym.activation_bytes_per_layer * sym.stage_layers * sym.inflight_microbatches
     add(Equation("activation_memory", "activation_memory",
                  (1 - sym.offload_activations) * stored
