@@ -229,6 +229,60 @@ def placement(tp, pp, dp, devices_per_node):
 
 
 # ------------------------------------------------------------------------------------------ results
+def schedule_inputs(zero_stage, pipeline_interleave) -> dict:
+    """``TrainingStep``'s switches of the ZeRO stage and the pipeline schedule, for one layout or arrays of them.
+
+    Returns ``dp_grad_allgather`` (1 for ZeRO-0: the all-reduce gathers reduced gradients), ``dp_param_allgathers``
+    (0; 1 for ZeRO-1/2; 2 for ZeRO-3) and ``interleaved_schedule`` (1 where ``pipeline_interleave > 1``), as ints
+    (scalars in) or float arrays (arrays in).
+    """
+    z = np.asarray(zero_stage)
+    v = np.asarray(pipeline_interleave)
+    out = {"dp_grad_allgather": (z == 0), "dp_param_allgathers": np.where(z == 0, 0, np.where(z == 3, 2, 1)),
+           "interleaved_schedule": (v > 1)}
+    if z.ndim == 0 and v.ndim == 0:
+        return {k: int(x) for k, x in out.items()}
+    return {k: np.asarray(x, dtype=float) for k, x in out.items()}
+
+
+def host_inputs(fleet, flags: dict, ops_assumptions: dict | None = None):
+    """``TrainingStep``'s offload inputs for a fleet: ``(knowns, assumptions used)``.
+
+    ``flags`` maps ``offload_optimizer``, ``offload_activations``, ``offload_weights`` to 0/1 (ints, or arrays of
+    them for a vectorised search; :func:`offload_flags` builds them from ``offload=``). The host link and the node's
+    host memory come from the hardware registry (``host_link_bandwidth``, ``host_memory_capacity``); with nothing
+    offloaded anywhere, a device without a sourced host link gets its memory bandwidth as an explicit stand-in (every
+    host-link term is then 0 bytes). ``host_memory_capacity`` is in the knowns only where sourced.
+
+    Raises
+    ------
+    MissingValueError
+        Some layout offloads and the device has no sourced host link or host memory.
+    """
+    ops = ops_assumptions or OPS_ASSUMPTIONS
+    hw, g = fleet.hardware, fleet.devices_per_node
+    link, host_mem = hw.get("host_link_bandwidth"), hw.get("host_memory_capacity")
+    used = [ops["offload_overlap"], ops["host_adam_rate"]]
+    if any(np.any(np.asarray(flags[f"offload_{kind}"]) != 0) for kind in OFFLOAD_KINDS):
+        kinds = ",".join(kind for kind in OFFLOAD_KINDS if np.any(np.asarray(flags[f"offload_{kind}"]) != 0))
+        for name, value in (("host_link_bandwidth", link), ("host_memory_capacity", host_mem)):
+            if value is None:
+                raise MissingValueError(
+                    f"offload={kinds!r} needs the host's {name.replace('_', ' ')}, and {hw.key} has no sourced "
+                    f"{name}; give one: Fleet(hardware=Hardware.{hw.key}.replace({name}=...), ...)")
+    if link is None:
+        link = hw.memory_bandwidth
+        used.append(Assumption("host_link_bandwidth", "unused", derived(
+            "no offload", f"{hw.key} has no sourced host link; nothing is offloaded, so every host-link term is "
+                          "0 bytes whatever the link's bandwidth (the memory bandwidth stands in)"),
+            "device-host link bandwidth per device, each direction"))
+    k = dict(flags, host_link_bandwidth=link, host_devices=g, offload_overlap=ops["offload_overlap"].value,
+             host_adam_rate=ops["host_adam_rate"].value)
+    if host_mem is not None:
+        k["host_memory_capacity"] = host_mem
+    return k, used
+
+
 class DistributedResult:
     """One layout's step time, breakdown, utilisation and memory (every number from ``Parallelism``).
 
@@ -624,33 +678,12 @@ class DistributedSolver(Solver):
             tp_collective_bandwidth=coll.bandwidth.value, grad_bytes_per_element=grad_b, dp_buckets=buckets,
             optimizer_step_bytes_per_param=Q_(ADAM_STEP_BYTES, "byte"),
             loss_bytes_per_logit=Q_(LOSS_BYTES_PER_LOGIT, "byte"))
-        # offload (ZeRO-Offload / ZeRO-Infinity): 0/1 switches, the host link and memory from the hardware registry
-        flags = offload_flags(offload)
-        hw = fleet.hardware
-        link, host_mem = hw.get("host_link_bandwidth"), hw.get("host_memory_capacity")
-        if any(flags.values()):
-            kinds = ",".join(kk for kk in OFFLOAD_KINDS if flags[f"offload_{kk}"])
-            for name, value in (("host_link_bandwidth", link), ("host_memory_capacity", host_mem)):
-                if value is None:
-                    raise MissingValueError(
-                        f"offload={kinds!r} needs the host's {name.replace('_', ' ')}, and {hw.key} has no sourced "
-                        f"{name}; give one: Fleet(hardware=Hardware.{hw.key}.replace({name}=...), ...)")
-        if link is None:
-            # no offload: every host-link term moves 0 bytes; the device's memory bandwidth stands in for the link
-            link = hw.memory_bandwidth
-            used.append(Assumption("host_link_bandwidth", "unused", derived(
-                "no offload", f"{hw.key} has no sourced host link; nothing is offloaded, so every host-link term is "
-                              "0 bytes whatever the link's bandwidth (the memory bandwidth stands in)"),
-                "device-host link bandwidth per device, each direction"))
-        # data-parallel traffic per ZeRO stage (TrainingStep.dp_comm_factor) and the interleaved schedule's memory
-        z = int(L["zero_stage"])
-        k.update(dp_grad_allgather=int(z == 0), dp_param_allgathers={0: 0, 1: 1, 2: 1, 3: 2}[z],
-                 interleaved_schedule=int(int(L["pipeline_interleave"]) > 1))
-        k.update(flags, host_link_bandwidth=link, host_devices=g, offload_overlap=ops["offload_overlap"].value,
-                 host_adam_rate=ops["host_adam_rate"].value)
-        if host_mem is not None:
-            k["host_memory_capacity"] = host_mem
-        used += [ops["offload_overlap"], ops["host_adam_rate"]]
+        # offload (ZeRO-Offload / ZeRO-Infinity), ZeRO traffic and the interleaved schedule: the same helpers the
+        # vectorised search uses (arrays of layouts)
+        hk, hused = host_inputs(fleet, offload_flags(offload), ops)
+        k.update(hk)
+        k.update(schedule_inputs(L["zero_stage"], L["pipeline_interleave"]))
+        used += hused
         return k, used
 
     def _validate(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,

@@ -544,3 +544,26 @@ def test_moe_activation_memory_is_zero_for_dense_and_full_recompute():
     assert f.evaluate(recompute_full=1, **k).expert_activation_bytes_per_layer.m_as("B") == 0
     dense = dict(k, experts_per_token=1, capacity_factor=1.0)
     assert f.evaluate(recompute_full=0, **dense).expert_activation_bytes_per_layer.m_as("B") == 0
+
+
+def test_offload_and_schedule_inputs_vectorise_for_the_search():
+    import numpy as np
+    from mlsysim.solvers.distributed import host_inputs, offload_flags, schedule_inputs
+
+    assert offload_flags("optimizer,weights") == dict(offload_optimizer=1, offload_activations=0, offload_weights=1)
+    assert offload_flags(None) == dict(offload_optimizer=0, offload_activations=0, offload_weights=0)
+    assert schedule_inputs(3, 1) == dict(dp_grad_allgather=0, dp_param_allgathers=2, interleaved_schedule=0)
+    arr = schedule_inputs(np.array([0, 1, 2, 3]), np.array([1, 2, 1, 4]))
+    assert list(arr["dp_param_allgathers"]) == [0, 1, 1, 2] and list(arr["interleaved_schedule"]) == [0, 1, 0, 1]
+    # one layout, the three offload switches as arrays (0 and 1): each element is the scalar solve's answer
+    base = _offload_layout()
+    runs = [_offload_layout(offload=o) for o in (None, "optimizer", "activations", "weights")]
+    flags = {f"offload_{kind}": np.array([float(f"offload_{kind}" == n) for n in
+                                          ("none", "offload_optimizer", "offload_activations", "offload_weights")])
+             for kind in ("optimizer", "activations", "weights")}
+    hk, _ = host_inputs(base.fleet, flags)
+    out = mlsysim.Equations.TrainingStep.evaluate(outputs=["step_time", "memory_per_device"],
+                                                  **dict(base._knowns, **hk))
+    for i, r in enumerate(runs):
+        assert out.step_time.m_as("s")[i] == pytest.approx(r.step_time.m_as("s"), rel=1e-12)
+        assert out.memory_per_device.m_as("B")[i] == pytest.approx(r.memory_per_device.m_as("B"), rel=1e-12)
