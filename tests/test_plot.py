@@ -127,9 +127,10 @@ def test_parallelism_breakdown_bars_sum_to_step_time(tmp_path):
     fig = plot.parallelism_breakdown(rs)
     save_png(fig, tmp_path)
     ax = fig.axes[0]
-    # two bars of the per-operation model's eleven parts (GEMMs, kernels, exposed TP, recompute, CP traffic,
-    # expert all-to-alls, stage imbalance, bubble, pipeline sends, exposed DP, optimizer)
-    assert len(ax.patches) == 2 * 11
+    # two bars of the per-operation model's fourteen parts (GEMMs, kernels, exposed TP, recompute, CP traffic,
+    # expert all-to-alls, stage imbalance, bubble, pipeline sends, exposed DP, optimizer, and the three offload
+    # transfers: optimizer state, activations, weights)
+    assert len(ax.patches) == 2 * 14
     assert ax.get_ylabel() == "time per step [s]"
     tops = {}
     for p in ax.patches:

@@ -473,6 +473,7 @@ class DistributedSolver(Solver):
         "attention_kernel": "unfused (score matrix in memory) or flash (fused)",
         "dropout": "dropout layers present (True/False)",
         "training_tokens": "tokens of the whole run (for time_to_train)",
+        "offload": "what lives in host memory: any of optimizer, activations, weights (ZeRO-Offload/-Infinity)",
     }
 
     def __init__(self, **assumption_overrides):
