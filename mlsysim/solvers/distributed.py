@@ -379,7 +379,8 @@ class DistributedResult:
                   f"  tokens/s            {float(self.tokens_per_second.m_as('1/s')):.4g}",
                   f"  scaling efficiency  {float(self.scaling_efficiency):.3f}",
                   f"  memory per device   {fmt_quantity(self.memory_per_device)} of "
-                  f"{fmt_quantity(self.memory_capacity)} ({'fits' if self.fits else 'DOES NOT FIT'})",
+                  f"{fmt_quantity(self.memory_capacity)} "
+                  f"({'DOES NOT FIT' if self.binding_memory == 'device memory' else 'fits'})",
                   *([f"  host memory / node  {fmt_quantity(self.host_memory_per_node)} of "
                      f"{fmt_quantity(self._knowns['host_memory_capacity'])}"
                      + (" (DOES NOT FIT)" if self.binding_memory == "host memory" else "")]
