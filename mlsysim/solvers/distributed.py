@@ -652,6 +652,7 @@ class DistributedSolver(Solver):
         cp_in, ep_in, pp_in = tp * cp <= g, tp * cp * ep <= g, tp * cp * pp <= g
         k.update(
             cp=cp, ep=ep, num_experts=model.num_experts, experts_per_token=model.experts_per_token,
+            moe_mlp=int(model.num_experts > 1),
             expert_parameters=float(cost0.expert_parameters), capacity_factor=(
                 ops["capacity_factor"].value if model.num_experts > 1 else 1.0),
             dp_local=float(placement(tp, pp, int(L["dp"]) * cp, g)["dp_local"]),

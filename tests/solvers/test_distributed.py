@@ -537,12 +537,13 @@ def test_moe_activation_memory_is_zero_for_dense_and_full_recompute():
     T = mlsysim.Equations.TrainingStep
     f = mlsysim.core.equations.EquationSet("moe", [T.equations["expert_activation_bytes_per_layer"]])
     k = dict(local_seq_len=4096, micro_batch_size=1, bytes_per_element=Q_(2, "B"), hidden_size=4096,
-             ffn_hidden_size=14336, ffn_matrices=3, tp=2, sp_shards=1, experts_per_token=2, capacity_factor=1.25)
+             ffn_hidden_size=14336, ffn_matrices=3, tp=2, sp_shards=1, experts_per_token=2, capacity_factor=1.25,
+             moe_mlp=1)
     # 1.5 extra copies x 4096 tokens x 2 B x (4096 + 3 x 14336 / 2) = 1.5 x 8192 x 25600 = 314,572,800 B
     assert f.evaluate(recompute_full=0, **k).expert_activation_bytes_per_layer.m_as("B") == pytest.approx(
         1.5 * 4096 * 2 * (4096 + 3 * 14336 / 2), rel=1e-12)
     assert f.evaluate(recompute_full=1, **k).expert_activation_bytes_per_layer.m_as("B") == 0
-    dense = dict(k, experts_per_token=1, capacity_factor=1.0)
+    dense = dict(k, experts_per_token=1, capacity_factor=1.0, moe_mlp=0)
     assert f.evaluate(recompute_full=0, **dense).expert_activation_bytes_per_layer.m_as("B") == 0
 
 

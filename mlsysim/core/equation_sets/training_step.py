@@ -264,9 +264,13 @@ _var("dp_param_allgathers", "", r"n_{\text{AG,p}}",
 _var("interleaved_schedule", "", r"u_{\text{int}}", "1 with the interleaved 1F1B schedule (v > 1), else 0", "count0")
 _var("dense_activation_bytes_per_layer", "byte", r"M_{\text{layer,dense}}",
      "activation memory of one layer and microbatch as a dense layer (Korthikanti et al. 2022)")
+_var("moe_mlp", "", r"u_{\text{MoE}}", "1 if the MLP is a mixture of experts (routed tokens), 0 if dense", "count0")
+# domain "real": >= 0 by construction (k >= 1, c_cap >= 1, r_full <= 1), but the fused array path expands
+# (k c_cap - 1) X into k c_cap X - X, whose round-off can leave -1e-8 bytes where k c_cap = 1 (the switch u_MoE
+# makes a dense model's term an exact 0)
 _var("expert_activation_bytes_per_layer", "byte", r"M_{\text{layer,exp}}",
      "activation memory of the extra routed-token copies of a mixture-of-experts MLP, one layer and microbatch",
-     "nonnegative")
+     "real")
 _var("host_devices", "", r"g_{\text{host}}", "devices sharing one host's memory (devices per node)", "count")
 _var("host_memory_per_node", "GB", r"M_{\text{host,node}}", "host memory the node's devices' offloaded state "
      "occupies", "nonnegative")
@@ -679,7 +683,7 @@ def training_step_equations() -> dict:
         key="dense_activation_bytes_per_layer", description="activation memory of one layer as a dense layer (local "
                                                              "tokens)"))
     add(Equation("expert_activation_bytes_per_layer", "expert_activation_bytes_per_layer",
-                 (1 - sym.recompute_full) * (moe - 1) * s * b * be * (h / sym.sp_shards + nf * f / t),
+                 sym.moe_mlp * (1 - sym.recompute_full) * (moe - 1) * s * b * be * (h / sym.sp_shards + nf * f / t),
                  source=MOE_ACTIVATIONS, description="activations of the extra routed-token copies of an MoE MLP"))
     add(Equation("activation_bytes_per_layer", "activation_bytes_per_layer",
                  sym.dense_activation_bytes_per_layer + sym.expert_activation_bytes_per_layer, source=MOE_ACTIVATIONS,
