@@ -903,90 +903,35 @@ class DistributedSolver(Solver):
 
     # ------------------------------------------------------------------ search
     def search(self, *, model, fleet, global_batch: int, seq_len: int | None = None, precision: str = "bf16",
-               objective: str = "step_time", micro_batch_sizes=(1, 2, 4, 8), zero_stages=(0, 1, 2, 3),
-               recompute_modes=RECOMPUTE_MODES, interleaves=(1, 2, 4), compute_efficiency=None, dp_overlap=None,
-               link_efficiency=None) -> LayoutTable:
-        """Every valid layout, evaluated in one vectorised call, those that fit ranked by ``objective``.
+               objective: str = "step_time", top: int = 10, **axes):
+        """Every layout of the job on the fleet, evaluated on the model :meth:`solve` uses (one fused call), those
+        that fit ranked by ``objective``; the others rejected with their binding constraint.
 
-        Layouts: tp dividing both the node size and the head count; pp dividing the layer count with
-        tp * pp dividing the fleet; dp = N / (tp pp); microbatch sizes dividing the per-replica batch;
-        ZeRO stages; recomputation modes; sequence parallelism on/off (tp > 1); interleaving where the
-        layers and microbatches allow it.
+        Axes (tuples; defaults in brackets): ``tps`` [divisors of the node size and twice it], ``cps``
+        [1, 2, 4, 8, 16], ``pps`` [1 .. num_layers; uneven stages], ``eps`` [divisors of the expert count;
+        mixture-of-experts models only], ``micro_batch_sizes`` [1, 2, 4, 8], ``interleaves`` [1, 2, 4],
+        ``recompute_modes`` [none, selective, full], ``zero_stages`` [0-3], ``sequence_parallel``
+        [False, True]; ``dp = num_devices / (tp cp pp)``. Options as :meth:`solve`: ``compute_efficiency``
+        (the flat model: even stages, no cp/ep), ``dp_overlap``, ``link_efficiency``, ``allow_cross_node_tp``,
+        ``attention_kernel``, ``dropout``. See :mod:`mlsysim.solvers.layout_search`.
 
         Parameters
         ----------
         objective : {"step_time", "mfu", "tokens_per_second", "memory_per_device"}
             Ranking: smallest step time / memory, largest MFU / throughput.
+        top : int
+            Rows whose step-time breakdown is computed with the search [1] (others on request).
 
         Returns
         -------
-        LayoutTable
+        mlsysim.solvers.layout_search.LayoutTable
+            ``table[i]``, ``table.best``, ``table.result(i)``, ``table.rejected`` (counts per constraint and
+            per-layout reasons), ``table.enumerated`` / ``table.evaluated``.
         """
-        model, fleet = self._resolve(model, fleet)
-        objectives = {"step_time": 1, "mfu": -1, "tokens_per_second": -1, "memory_per_device": 1}
-        if objective not in objectives:
-            raise UnknownNameError(f"objective must be one of {', '.join(objectives)}; got {objective!r}")
-        seq_len = model.seq_len if seq_len is None else _int("seq_len", seq_len)
-        global_batch = _int("global_batch", global_batch)
-        precision = normalize_precision(precision)
-        for r in recompute_modes:
-            if r not in RECOMPUTE_MODES:
-                raise UnknownNameError(f"recompute must be one of {', '.join(RECOMPUTE_MODES)}; got {r!r}")
-        assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
-        n, g = fleet.num_devices, fleet.devices_per_node
-        rows = []
-        for tp in range(1, g + 1):
-            if g % tp or model.num_heads % tp:
-                continue
-            for pp in range(1, model.num_layers + 1):
-                if model.num_layers % pp or n % (tp * pp):
-                    continue
-                dp = n // (tp * pp)
-                for b in micro_batch_sizes:
-                    if global_batch % (dp * b):
-                        continue
-                    m = global_batch // (dp * b)
-                    for v in interleaves:
-                        if v > 1 and (pp == 1 or model.num_layers % (pp * v) or m % pp):
-                            continue
-                        for sp in ((False, True) if tp > 1 else (False,)):
-                            for z in zero_stages:
-                                if z > 0 and dp == 1:
-                                    continue
-                                for r in recompute_modes:
-                                    rows.append((tp, pp, dp, b, z, r, sp, v))
-        if not rows:
-            raise DomainError(f"no valid layout of {model.name} on {fleet.name} with global_batch = {global_batch}")
-        cols = list(zip(*rows))
-        L = {"tp": np.array(cols[0]), "pp": np.array(cols[1]), "dp": np.array(cols[2]),
-             "micro_batch_size": np.array(cols[3]), "zero_stage": np.array(cols[4]),
-             "recompute": np.array(cols[5], dtype=object), "sequence_parallel": np.array(cols[6]),
-             "pipeline_interleave": np.array(cols[7])}
-        knowns = self._knowns(model, fleet, L, precision, seq_len, global_batch, assumptions)
-        res = _parallelism().evaluate(outputs=OUTPUTS, **knowns)
-        mag = {k: np.broadcast_to(res.magnitude(k), (len(rows),)) for k in
-               ("step_time", "mfu", "tokens_per_second", "memory_per_device", "memory_utilization",
-                "compute_time", "tp_comm_time", "pp_comm_time", "bubble_time", "dp_exposed_time")}
-        fits = mag["memory_utilization"] <= 1.0
-        order = np.argsort(objectives[objective] * mag[objective][fits], kind="stable")
-        idx = np.nonzero(fits)[0][order]
-        out = []
-        for i in idx:
-            out.append({"tp": int(L["tp"][i]), "pp": int(L["pp"][i]), "dp": int(L["dp"][i]),
-                        "micro_batch_size": int(L["micro_batch_size"][i]), "zero_stage": int(L["zero_stage"][i]),
-                        "recompute": str(L["recompute"][i]), "sequence_parallel": bool(L["sequence_parallel"][i]),
-                        "pipeline_interleave": int(L["pipeline_interleave"][i]),
-                        "step_time": float(mag["step_time"][i]), "mfu": float(mag["mfu"][i]),
-                        "tokens_per_second": float(mag["tokens_per_second"][i]),
-                        "memory_per_device": float(mag["memory_per_device"][i]) / 1e9,
-                        "compute_time": float(mag["compute_time"][i]), "tp_comm_time": float(mag["tp_comm_time"][i]),
-                        "pp_comm_time": float(mag["pp_comm_time"][i]), "bubble_time": float(mag["bubble_time"][i]),
-                        "dp_exposed_time": float(mag["dp_exposed_time"][i])})
-        # the search runs the flat model (vectorised over every layout): its rows re-solve on the same model
-        context = dict(model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len, precision=precision,
-                       compute_efficiency=assumptions["compute_efficiency"].value, dp_overlap=dp_overlap,
-                       link_efficiency=link_efficiency)
-        return LayoutTable(out, objective, len(rows), self, context)
+        from .layout_search import search
+
+        return search(self, model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len,
+                      precision=precision, objective=objective, top=top, **axes)
 
     # ------------------------------------------------------------------ inverse
     ALIASES = {"link_bandwidth": "inter_node_bandwidth"}
