@@ -6,6 +6,7 @@
     mlsysim solve serving --for memory_bandwidth --model Llama3_70B --hardware H100 --seq-len 8192 --tpot 20ms
     mlsysim solve node --for batch_size --model ResNet50 --hardware H100 --latency 10ms
     mlsysim solve carbon --for duration --hardware H100 --num-devices 1 --region Poland --carbon 50t
+    mlsysim solve training --model Llama3_405B --fleet Llama3_Cluster --search --top 5
     mlsysim solve tco --for unit_price --hardware H100 --num-devices 8 --duration 1year --region US_Avg --tco 300000USD
     mlsysim serve --model Llama3_70B --hardware H200 --seq-len 8192 --precision fp8
     mlsysim node --model ResNet50 --hardware H100 --batch-size 256
@@ -423,6 +424,91 @@ def cmd_train(args) -> int:
     return 0
 
 
+_SEARCH_OBJECTIVES = ("step_time", "mfu", "tokens_per_second", "memory_per_device")
+_SEARCH_AXES = [
+    ("--tps", "tps", "tensor-parallel degrees to try, e.g. 1,2,4,8 (default: divisors of the node and twice it)"),
+    ("--cps", "cps", "context-parallel degrees to try (default 1,2,4,8,16)"),
+    ("--pps", "pps", "pipeline-parallel degrees to try (default 1 .. layers; uneven stages)"),
+    ("--eps", "eps", "expert-parallel degrees to try, mixture-of-experts models (default: divisors of the experts)"),
+    ("--micro-batch-sizes", "micro_batch_sizes", "micro-batch sizes to try (default 1,2,4,8)"),
+    ("--interleaves", "interleaves", "pipeline interleave factors to try (default 1,2,4)"),
+]
+
+
+def _scenario_batch(model, fleet):
+    """(global_batch, seq_len, scenario name) of an ``Applications`` scenario that trains ``model`` on ``fleet``
+    with a recorded layout (e.g. Frontier: Llama 3 405B on Llama3_Cluster, 2048 x 8192), else None."""
+    from .systems.applications import Applications
+
+    for name in Applications.names():
+        sc = Applications.get(name)
+        lay = getattr(sc, "layout", None) or {}
+        if ("global_batch" in lay and getattr(getattr(sc, "model", None), "name", None) == model.name
+                and getattr(getattr(sc, "fleet", None), "name", None) == fleet.name):
+            return lay["global_batch"], lay.get("seq_len"), name
+    return None
+
+
+def cmd_solve_training(args) -> int:
+    from .solvers import DistributedSolver
+
+    if not args.search:
+        raise CLIError("solve training runs the layout search: pass --search (for one layout use 'mlsysim train')")
+    solver = DistributedSolver()
+    model, fleet = solver._resolve(args.model, args.fleet)
+    kw: dict = {dest: getattr(args, dest) for _f, dest, _h in _SEARCH_AXES if getattr(args, dest) is not None}
+    for dest in ("recompute_modes", "zero_stages"):
+        if getattr(args, dest) is not None:
+            kw[dest] = getattr(args, dest)
+    if args.compute_efficiency is not None:
+        kw["compute_efficiency"] = args.compute_efficiency
+    note = ""
+    global_batch, seq_len = args.global_batch, args.seq_len
+    if global_batch is None:
+        found = _scenario_batch(model, fleet)
+        if found is None:
+            raise CLIError(f"solve training --search needs --global-batch (sequences per optimizer step) for "
+                           f"{model.name} on {fleet.name}")
+        global_batch, sc_seq, sc_name = found
+        if seq_len is None:
+            seq_len = sc_seq
+        note = (f"global_batch = {global_batch}" + (f", seq_len = {seq_len}" if sc_seq is not None
+                                                    and args.seq_len is None else "")
+                + f" from the {sc_name} scenario (mlsysim.Applications.{sc_name}); give --global-batch to change")
+    table = solver.search(model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len,
+                          precision=args.precision, objective=args.objective, top=args.top,
+                          allow_cross_node_tp=args.allow_cross_node_tp, attention_kernel=args.attention_kernel,
+                          dropout=not args.no_dropout, **kw)
+    data = table.to_dict(top=args.top)
+    data.update(model=model.name, fleet=fleet.name, global_batch=global_batch,
+                seq_len=seq_len if seq_len is not None else model.seq_len)
+    if note:
+        data["note"] = note
+    lines = [f"Layout search: {model.name} on {fleet.name}, global_batch {global_batch}, seq_len {data['seq_len']}, "
+             f"{args.precision}, {table.model_kind.replace('_', '-')} model"]
+    if note:
+        lines.append(f"  note: {note}")
+    lines.append(f"  {table.enumerated:,} layouts enumerated, {table.evaluated:,} evaluated, {len(table):,} fit; "
+                 f"top {min(args.top, len(table))} by {args.objective}:")
+    lines.append("   #  tp  cp  pp    dp  ep  mbs  v recompute zero sp  step_time[s]    mfu  mem[GB]")
+    for i in range(min(args.top, len(table))):
+        r = table[i]
+        lines.append(f"  {i + 1:>2} {r['tp']:>3} {r['cp']:>3} {r['pp']:>3} {r['dp']:>5} {r['ep']:>3} "
+                     f"{r['micro_batch_size']:>4} {r['pipeline_interleave']:>2} {r['recompute']:>9} "
+                     f"{r['zero_stage']:>4} {'T' if r['sequence_parallel'] else 'F':>2} {r['step_time']:>13.4g} "
+                     f"{r['mfu']:>6.3f} {r['memory_per_device']:>8.1f}")
+    if len(table) and args.top:
+        bd = table.breakdown(0)
+        lines.append("  best layout's step time: " + ", ".join(f"{k.replace('_step_time', '').replace('_time', '')} "
+                                                             f"{v:.4g} s" for k, v in bd.items() if v))
+    rej = table.rejected
+    lines.append(f"  rejected {len(rej):,}: " + ", ".join(f"{c} {n:,}" for c, n in rej.counts.items() if n))
+    for reason, n in sorted(rej.by_reason.items(), key=lambda x: -x[1])[:6]:
+        lines.append(f"    {n:>12,}  {reason}")
+    _emit(args, "\n".join(lines), data)
+    return 0
+
+
 def _unique(names):
     seen, out = set(), []
     for n in names:
@@ -555,6 +641,14 @@ def _name_list(text: str) -> list:
     if not items:
         raise argparse.ArgumentTypeError(f"expected comma-separated names; got {text!r}")
     return items
+
+
+def _zero_list(text: str) -> list:
+    """argparse type: comma-separated ZeRO stages 0-3."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items or any(t not in ("0", "1", "2", "3") for t in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated ZeRO stages among 0, 1, 2, 3; got {text!r}")
+    return [int(t) for t in items]
 
 
 _PLOT_FORMATS = ("png", "pdf", "svg")
@@ -702,6 +796,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_targets(sp, _solver_targets(tco))
     _json_flag(sp)
     sp.set_defaults(func=cmd_solve_tco)
+
+    sp = ssub.add_parser("training", help="distributed training layout search (DistributedSolver.search)",
+                         description="e.g. mlsysim solve training --model Llama3_405B --fleet Llama3_Cluster --search "
+                                     "--top 5. Every layout (tp, cp, pp, dp, ep, micro-batch, interleave, "
+                                     "recompute, ZeRO, sequence parallelism) evaluated on the per-operation model; "
+                                     "the best printed, the rejected counted by their binding constraint.")
+    sp.add_argument("--model", required=True, help="Models name (a transformer)")
+    sp.add_argument("--fleet", required=True, help="Systems name (a cluster)")
+    sp.add_argument("--search", action="store_true", help="run the layout search")
+    sp.add_argument("--top", type=_positive_int, default=10, help="layouts to print (default 10)")
+    sp.add_argument("--objective", choices=_SEARCH_OBJECTIVES, default="step_time",
+                    help="ranking: smallest step_time / memory_per_device, largest mfu / tokens_per_second")
+    sp.add_argument("--global-batch", dest="global_batch", type=_positive_int, default=None,
+                    help="sequences per optimizer step [1] (default: from a scenario training this model on this "
+                         "fleet, e.g. Frontier)")
+    sp.add_argument("--seq-len", dest="seq_len", type=_positive_int, default=None,
+                    help="training sequence length [tokens] (default: the scenario's, else the model's)")
+    sp.add_argument("--precision", default="bf16", help="training precision (default bf16)")
+    for flag, dest, help_ in _SEARCH_AXES:
+        sp.add_argument(flag, dest=dest, type=_int_list, default=None, help=help_)
+    sp.add_argument("--recompute-modes", dest="recompute_modes", type=_name_list, default=None,
+                    help="recomputation modes to try: none,selective,full (default all)")
+    sp.add_argument("--zero-stages", dest="zero_stages", type=_zero_list, default=None,
+                    help="ZeRO stages to try, e.g. 1,3 (default 0,1,2,3)")
+    sp.add_argument("--allow-cross-node-tp", action="store_true", help="permit tp larger than a node")
+    sp.add_argument("--attention-kernel", default="unfused", help="unfused (default) or flash")
+    sp.add_argument("--no-dropout", action="store_true", help="the model trains without dropout")
+    sp.add_argument("--compute-efficiency", type=_fraction, default=None,
+                    help="one efficiency for all arithmetic: the flat model (even stages, no cp/ep)")
+    _json_flag(sp)
+    sp.set_defaults(func=cmd_solve_training)
 
     p = sub.add_parser("serve", help="LLM serving forward: TTFT, TPOT, KV cache, memory (ServingSolver)",
                        description="e.g. mlsysim serve --model Llama3_70B --hardware H200 --seq-len 8192 "

@@ -521,18 +521,19 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
              for t in ut]
     k["tp_collective_latency"] = Q_(np.array([c.alpha.value.m_as("s") for c in colls])[inv], "s")
     k["tp_collective_bandwidth"] = Q_(np.array([c.bandwidth.value.m_as("byte/s") for c in colls])[inv], "byte/s")
-    # gradient buckets: ceil(gradient bytes / bucket bytes), the gradient bytes from the set, per (tp, pp, ep)
+    # gradient buckets: ceil(gradient bytes / bucket bytes), per (tp, pp, ep), with the same scalar evaluation of the
+    # set as the solver's binding (the same cached kernel: the same numbers)
     code = (tp * (int(pp.max()) + 1) + pp) * (int(ep.max()) + 1) + ep
-    ucode, first, inv = np.unique(code, return_index=True, return_inverse=True)
-    ukey = np.stack([tp[first], pp[first], ep[first]], axis=1)
+    _u, first, inv = np.unique(code, return_index=True, return_inverse=True)
     grad_b = solver.ops_assumptions["grad_bytes_per_element"].value
-    dpm = ts.evaluate(outputs=["dp_message_bytes"], parameters=k0["parameters"], tp=ukey[:, 0].astype(f),
-                      pp=ukey[:, 1].astype(f), num_layers=model.num_layers, num_experts=model.num_experts,
-                      ep=ukey[:, 2].astype(f), expert_parameters=k0["expert_parameters"],
-                      grad_bytes_per_element=grad_b).magnitude("dp_message_bytes")
     bucket = solver.ops_assumptions["dp_bucket_bytes"].value.m_as("byte")
-    dpm = np.broadcast_to(np.asarray(dpm, dtype=f), (len(ukey),))
-    k["dp_buckets"] = np.array([max(1, math.ceil(float(b) / bucket)) for b in dpm], dtype=f)[inv]
+    buckets = []
+    for j in first:
+        dpm = ts.evaluate(outputs=["dp_message_bytes"], parameters=k0["parameters"], tp=int(tp[j]), pp=int(pp[j]),
+                          num_layers=model.num_layers, num_experts=model.num_experts, ep=int(ep[j]),
+                          expert_parameters=k0["expert_parameters"], grad_bytes_per_element=grad_b).dp_message_bytes
+        buckets.append(max(1, math.ceil(dpm.m_as("byte") / bucket)))
+    k["dp_buckets"] = np.array(buckets, dtype=f)[inv]
     return k
 
 

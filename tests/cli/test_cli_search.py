@@ -1,0 +1,70 @@
+"""``mlsysim solve training --search``: the layout search from the command line (top N, objective, JSON, exit 2)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlsysim.cli import main
+
+ISSUE = ["solve", "training", "--model", "Llama3_405B", "--fleet", "Llama3_Cluster", "--search"]
+
+
+def run(capsys, *args):
+    try:
+        rc = main(list(args))
+    except SystemExit as exc:                 # argparse errors exit from the parser
+        rc = exc.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_issue_command_prints_the_top_layouts(capsys):
+    rc, out, err = run(capsys, *ISSUE, "--top", "3")
+    assert rc == 0, err
+    # the Frontier scenario records Meta's batch: 2048 sequences of 8192 tokens (Llama 3 paper, Table 4)
+    assert "global_batch = 2048, seq_len = 8192 from the Frontier scenario" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:2] in ("1 ", "2 ", "3 ")]
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    times = [float(r[11]) for r in rows]
+    assert times == sorted(times)
+    assert "rejected" in out and "topology" in out and "memory" in out
+
+
+def test_json_top_and_objective(capsys):
+    rc, out, err = run(capsys, *ISSUE, "--top", "4", "--objective", "memory_per_device", "--tps", "4,8",
+                       "--pps", "8,16", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["objective"] == "memory_per_device" and len(d["rows"]) == 4
+    mem = [r["memory_per_device"] for r in d["rows"]]
+    assert mem == sorted(mem)
+    assert {r["tp"] for r in d["rows"]} <= {4, 8} and {r["pp"] for r in d["rows"]} <= {8, 16}
+    for r in d["rows"]:
+        assert r["tp"] * r["cp"] * r["pp"] * r["dp"] == 16384
+    assert "breakdown" in d["rows"][0]
+    assert sum(d["rows"][0]["breakdown"].values()) == pytest.approx(d["rows"][0]["step_time"], rel=1e-9)
+    assert d["rejected"]["total"] == d["enumerated"] - d["fitting"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--objective", "speed"], "invalid choice"),
+    (["--tps", "0,8"], "whole number"),
+    (["--zero-stages", "4"], "ZeRO stages"),
+    (["--recompute-modes", "partial"], "recompute must be one of"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, args, message):
+    rc, out, err = run(capsys, *ISSUE, *args)
+    assert rc == 2 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
+
+
+def test_search_needs_the_flag_and_a_batch(capsys):
+    rc, out, err = run(capsys, "solve", "training", "--model", "Llama3_405B", "--fleet", "Llama3_Cluster")
+    assert rc == 2 and "pass --search" in err and len(err.strip().splitlines()) == 1
+    rc, out, err = run(capsys, "solve", "training", "--model", "Llama3_8B", "--fleet", "H100_1024", "--search")
+    assert rc == 2 and "needs --global-batch" in err
+    rc, out, err = run(capsys, "solve", "training", "--model", "Llama3_8B", "--fleet", "NoSuchFleet", "--search",
+                       "--global-batch", "512")
+    assert rc == 2 and "NoSuchFleet" in err and len(err.strip().splitlines()) == 1
