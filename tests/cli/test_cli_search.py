@@ -68,3 +68,10 @@ def test_search_needs_the_flag_and_a_batch(capsys):
     rc, out, err = run(capsys, "solve", "training", "--model", "Llama3_8B", "--fleet", "NoSuchFleet", "--search",
                        "--global-batch", "512")
     assert rc == 2 and "NoSuchFleet" in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_lists_the_search_flags(capsys):
+    rc, out, err = run(capsys, "solve", "training", "--help")
+    assert rc == 0 and "usage: mlsysim solve training" in out
+    for flag in ("--search", "--top", "--objective", "--json", "--cps", "--eps", "--zero-stages"):
+        assert flag in out
