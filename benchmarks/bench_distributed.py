@@ -27,7 +27,7 @@ def bench(model, fleet, global_batch, seq_len=None, repeat=5):
           f"= {table.evaluated / w:,.0f} layouts/s")
     if len(table):
         b = table[0]
-        print(f"  best: tp={b['tp']} pp={b['pp']} dp={b['dp']} mbs={b['micro_batch_size']} zero={b['zero_stage']} "
+        print(f"  best: tp={b['tp']} cp={b.get('cp', 1)} pp={b['pp']} dp={b['dp']} ep={b.get('ep', 1)} mbs={b['micro_batch_size']} zero={b['zero_stage']} "
               f"recompute={b['recompute']} sp={b['sequence_parallel']} v={b['pipeline_interleave']}: "
               f"step {b['step_time']:.3f} s, MFU {b['mfu']:.3f}, {b['memory_per_device']:.1f} GB")
     return cold, w, table
