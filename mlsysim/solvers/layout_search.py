@@ -244,15 +244,19 @@ class Rejected:
         def match(row):
             return all(row.get(k) == v for k, v in want.items())
 
-        for i in range(len(self._mem["tp"])):
+        def select(arrays):
+            sel = np.ones(len(arrays["tp"]), dtype=bool)
+            for k, v in want.items():
+                if k == "recompute":
+                    v = _d.RECOMPUTE_MODES.index(v) if v in _d.RECOMPUTE_MODES else -1
+                sel &= arrays[k] == v
+            return np.nonzero(sel)[0]
+
+        for i in select(self._mem)[:1]:
             row = {k: _py(k, self._mem[k][i]) for k in LAYOUT_KEYS}
-            if match(row):
-                row.update(memory_per_device=float(self._mem["mem"][i]), memory_utilization=float(self._mem["util"][i]))
-                return dict(row, category="memory", reason=self._message(16, row))
-        sel = np.ones(len(self._exp_code), dtype=bool)
-        for k, v in want.items():
-            sel &= self._exp[k] == (_d.RECOMPUTE_MODES.index(v) if k == "recompute" and isinstance(v, str) else v)
-        for i in np.nonzero(sel)[0][:1]:
+            row.update(memory_per_device=float(self._mem["mem"][i]), memory_utilization=float(self._mem["util"][i]))
+            return dict(row, category="memory", reason=self._message(16, row))
+        for i in select(self._exp)[:1]:
             row = {k: _py(k, self._exp[k][i]) for k in LAYOUT_KEYS}
             return dict(row, category=REASONS[int(self._exp_code[i])][0],
                         reason=self._message(int(self._exp_code[i]), row))
