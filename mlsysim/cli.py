@@ -462,6 +462,8 @@ def cmd_solve_training(args) -> int:
             kw[dest] = getattr(args, dest)
     if args.compute_efficiency is not None:
         kw["compute_efficiency"] = args.compute_efficiency
+    if args.offloads is not None:
+        kw["offloads"] = args.offloads
     note = ""
     global_batch, seq_len = args.global_batch, args.seq_len
     if global_batch is None:
@@ -490,13 +492,13 @@ def cmd_solve_training(args) -> int:
         lines.append(f"  note: {note}")
     lines.append(f"  {table.enumerated:,} layouts enumerated, {table.evaluated:,} evaluated, {len(table):,} fit; "
                  f"top {min(args.top, len(table))} by {args.objective}:")
-    lines.append("   #  tp  cp  pp    dp  ep  mbs  v recompute zero sp  step_time[s]    mfu  mem[GB]")
+    lines.append("   #  tp  cp  pp    dp  ep  mbs  v recompute zero sp  step_time[s]    mfu  mem[GB]  offload")
     for i in range(min(args.top, len(table))):
         r = table[i]
         lines.append(f"  {i + 1:>2} {r['tp']:>3} {r['cp']:>3} {r['pp']:>3} {r['dp']:>5} {r['ep']:>3} "
                      f"{r['micro_batch_size']:>4} {r['pipeline_interleave']:>2} {r['recompute']:>9} "
                      f"{r['zero_stage']:>4} {'T' if r['sequence_parallel'] else 'F':>2} {r['step_time']:>13.4g} "
-                     f"{r['mfu']:>6.3f} {r['memory_per_device']:>8.1f}")
+                     f"{r['mfu']:>6.3f} {r['memory_per_device']:>8.1f}  {'+'.join(r.get('offload') or ()) or '-'}")
     if len(table) and args.top:
         bd = table.breakdown(0)
         lines.append("  best layout's step time: " + ", ".join(f"{k.replace('_step_time', '').replace('_time', '')} "
@@ -820,6 +822,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="recomputation modes to try: none,selective,full (default all)")
     sp.add_argument("--zero-stages", dest="zero_stages", type=_zero_list, default=None,
                     help="ZeRO stages to try, e.g. 1,3 (default 0,1,2,3)")
+    sp.add_argument("--offloads", type=_name_list, default=None,
+                    help="offload options to try, comma-separated, each 'none' or kinds joined by '+' "
+                         "(optimizer, activations, weights), e.g. none,optimizer,optimizer+activations (default: "
+                         "every combination where the device has a sourced host link and host memory)")
     sp.add_argument("--allow-cross-node-tp", action="store_true", help="permit tp larger than a node")
     sp.add_argument("--attention-kernel", default="unfused", help="unfused (default) or flash")
     sp.add_argument("--no-dropout", action="store_true", help="the model trains without dropout")

@@ -71,14 +71,43 @@ REASONS: dict[int, tuple[str, str, str]] = {
     15: ("divisibility", "microbatches not a multiple of pp (interleaved)",
          "the {m} microbatches are not a multiple of pp = {pp} (interleaved schedule)"),
     16: ("memory", "device memory", "needs {mem:.1f} GB per device, {util:.2f}x the device's {cap:.1f} GB"),
+    17: ("memory", "host memory",
+         "offloaded state needs {hmem:.1f} GB of host memory per node, {hutil:.2f}x the node's {hcap:.1f} GB"),
 }
+#: what may be offloaded to host memory (``DistributedSolver.solve(offload=...)``); empty where the solver has no
+#: offload
+OFFLOAD_KINDS: tuple = tuple(getattr(_d, "OFFLOAD_KINDS", ()))
+
+
+def _offload_tuple(value) -> tuple:
+    """An offload option as the tuple of kinds it names, in :data:`OFFLOAD_KINDS` order (``None``, ``()``,
+    ``"none"``: nothing; ``"optimizer+activations"``, ``"optimizer,activations"`` or an iterable of kinds)."""
+    if value is None or value == "none":
+        return ()
+    if isinstance(value, str):
+        names = [n.strip() for n in value.replace("+", ",").split(",") if n.strip()]
+    else:
+        try:
+            names = list(value)
+        except TypeError:
+            raise UnknownNameError(f"offloads: an option is a kind or kinds among "
+                                   f"{', '.join(OFFLOAD_KINDS) or '(none)'}; got {value!r}") from None
+    for n in names:
+        if n not in OFFLOAD_KINDS:
+            raise UnknownNameError(f"offloads: {n!r} is not a kind of offload; choose from "
+                                   f"{', '.join(OFFLOAD_KINDS) or '(this solver offloads nothing)'}")
+    return tuple(k for k in OFFLOAD_KINDS if k in names)
+
+
 #: categories of :data:`REASONS`, in order
 CATEGORIES = ("topology", "divisibility", "layers", "schedule", "memory")
 #: layout keys of a row, in display order
 LAYOUT_KEYS = ("tp", "cp", "pp", "dp", "ep", "micro_batch_size", "pipeline_interleave", "recompute", "zero_stage",
-               "sequence_parallel")
+               "sequence_parallel", "offload")
 #: outputs evaluated for every layout (ranking and the memory constraint)
 RANK_OUTPUTS = ["step_time", "memory_per_device", "memory_utilization", "mfu", "tokens_per_second"]
+#: host-memory outputs, where the device has a sourced host memory (offload)
+HOST_OUTPUTS = ["host_memory_per_node", "host_memory_utilization"]
 #: ranking direction of each objective: 1 smallest first, -1 largest first
 OBJECTIVES = {"step_time": 1, "mfu": -1, "tokens_per_second": -1, "memory_per_device": 1}
 
@@ -158,14 +187,16 @@ class Rejected:
         self._mem = memory                 # rows rejected for memory (with mem, util)
         self.counts = {c: 0 for c in CATEGORIES}
         self.by_reason: dict[str, int] = {}
-        for codes, weights in ((struct_code, struct_weight), (expanded_code, None),
-                               (np.full(len(memory["tp"]), 16, dtype=np.int16), None)):
+        for codes, weights in ((struct_code, struct_weight), (expanded_code, None), (memory["code"], None)):
             for c in np.unique(codes):
                 k = int((weights[codes == c]).sum()) if weights is not None else int((codes == c).sum())
                 cat = REASONS[int(c)][0]
                 self.counts[cat] += k
                 key = self._short(int(c))
                 self.by_reason[key] = self.by_reason.get(key, 0) + k
+
+    def _py(self, key: str, v) -> Any:
+        return _py(key, v, self._ctx["offloads"])
 
     @staticmethod
     def _short(code: int) -> str:
@@ -185,15 +216,25 @@ class Rejected:
                     v=row.get("pipeline_interleave", 1), ppv=pp * row.get("pipeline_interleave", 1),
                     m=(c["global_batch"] // (dp * row.get("micro_batch_size", 1))) if dp else 0,
                     mem=row.get("memory_per_device", 0.0), util=row.get("memory_utilization", 0.0),
-                    cap=c["capacity_gb"], smallest=int(_min_stage(c["layers"], np.array([pp]))[0]))
+                    cap=c["capacity_gb"], hmem=row.get("host_memory_per_node", 0.0),
+                    hutil=row.get("host_memory_utilization", 0.0), hcap=c["host_capacity_gb"],
+                    smallest=int(_min_stage(c["layers"], np.array([pp]))[0]))
         return REASONS[code][2].format(**vals)
+
+    def _memory_row(self, i: int) -> dict:
+        m = self._mem
+        row = {k: self._py(k, m[k][i]) for k in LAYOUT_KEYS}
+        row.update(memory_per_device=float(m["mem"][i]), memory_utilization=float(m["util"][i]))
+        if int(m["code"][i]) == 17:
+            row.update(host_memory_per_node=float(m["hmem"][i]), host_memory_utilization=float(m["hutil"][i]))
+        return dict(row, category="memory", reason=self._message(int(m["code"][i]), row))
 
     def _inner_rows(self, tp: int):
         inn = self._inner
         for j in range(len(inn["micro_batch_size"])):
             if tp == 1 and inn["sequence_parallel"][j]:
                 continue
-            yield {k: _py(k, inn[k][j]) for k in inn}
+            yield {k: self._py(k, inn[k][j]) for k in inn}
 
     def rows(self, limit: int | None = 100, category: str | None = None) -> list:
         """Rejected layouts with ``category`` and ``reason`` (a sentence naming the quantities), at most
@@ -210,22 +251,20 @@ class Rejected:
             for i in range(len(self._mem["tp"])):
                 if full():
                     return out
-                row = {k: _py(k, self._mem[k][i]) for k in LAYOUT_KEYS}
-                row.update(memory_per_device=float(self._mem["mem"][i]), memory_utilization=float(self._mem["util"][i]))
-                out.append(dict(row, category="memory", reason=self._message(16, row)))
+                out.append(self._memory_row(i))
         for i in range(len(self._exp_code)):
             code = int(self._exp_code[i])
             if category not in (None, REASONS[code][0]):
                 continue
             if full():
                 return out
-            row = {k: _py(k, self._exp[k][i]) for k in LAYOUT_KEYS}
+            row = {k: self._py(k, self._exp[k][i]) for k in LAYOUT_KEYS}
             out.append(dict(row, category=REASONS[code][0], reason=self._message(code, row)))
         for i in range(len(self._struct_code)):
             code = int(self._struct_code[i])
             if category not in (None, REASONS[code][0]):
                 continue
-            base = {k: _py(k, self._struct[k][i]) for k in ("tp", "cp", "pp", "dp", "ep")}
+            base = {k: self._py(k, self._struct[k][i]) for k in ("tp", "cp", "pp", "dp", "ep")}
             for inner in self._inner_rows(base["tp"]):
                 if full():
                     return out
@@ -249,15 +288,16 @@ class Rejected:
             for k, v in want.items():
                 if k == "recompute":
                     v = _d.RECOMPUTE_MODES.index(v) if v in _d.RECOMPUTE_MODES else -1
+                elif k == "offload":
+                    v = self._ctx["offloads"].index(_offload_tuple(v)) if _offload_tuple(v) in self._ctx["offloads"] \
+                        else -1
                 sel &= arrays[k] == v
             return np.nonzero(sel)[0]
 
         for i in select(self._mem)[:1]:
-            row = {k: _py(k, self._mem[k][i]) for k in LAYOUT_KEYS}
-            row.update(memory_per_device=float(self._mem["mem"][i]), memory_utilization=float(self._mem["util"][i]))
-            return dict(row, category="memory", reason=self._message(16, row))
+            return self._memory_row(i)
         for i in select(self._exp)[:1]:
-            row = {k: _py(k, self._exp[k][i]) for k in LAYOUT_KEYS}
+            row = {k: self._py(k, self._exp[k][i]) for k in LAYOUT_KEYS}
             return dict(row, category=REASONS[int(self._exp_code[i])][0],
                         reason=self._message(int(self._exp_code[i]), row))
         sel = np.ones(len(self._struct_code), dtype=bool)
@@ -265,7 +305,7 @@ class Rejected:
             if k in want:
                 sel &= self._struct[k] == want[k]
         for si in np.nonzero(sel)[0]:
-            base = {k: _py(k, self._struct[k][si]) for k in ("tp", "cp", "pp", "dp", "ep")}
+            base = {k: self._py(k, self._struct[k][si]) for k in ("tp", "cp", "pp", "dp", "ep")}
             for inner in self._inner_rows(base["tp"]):
                 row = {k: (base | inner)[k] for k in LAYOUT_KEYS}
                 if match(row):
@@ -284,7 +324,9 @@ class Rejected:
         return "\n".join(lines)
 
 
-def _py(key: str, v) -> Any:
+def _py(key: str, v, offloads: tuple = ((),)) -> Any:
+    if key == "offload":
+        return offloads[int(v)]
     if key == "recompute":
         return _d.RECOMPUTE_MODES[int(v)]
     if key == "sequence_parallel":
@@ -306,7 +348,8 @@ class LayoutTable:
 
     def __init__(self, arrays: dict, order: np.ndarray, objective: str, enumerated: int, evaluated: int, solver,
                  context: dict, knowns: dict, eqset, parts: list, breakdowns: dict, rejected: Rejected,
-                 model_kind: str):
+                 model_kind: str, offloads: tuple = ((),)):
+        self._offloads = offloads
         self._a = arrays
         self._order = order
         self.objective = objective
@@ -336,7 +379,8 @@ class LayoutTable:
         if row is None:
             j = int(self._order[i])
             a = self._a
-            row = {k: _py(k, a[k][j]) for k in LAYOUT_KEYS}
+            row = {k: _py(k, a[k][j], self._offloads) for k in LAYOUT_KEYS}
+            row.update({k: float(a[k][j]) for k in ("host_memory_per_node", "host_memory_utilization") if k in a})
             row.update(step_time=float(a["step_time"][j]), mfu=float(a["mfu"][j]),
                        tokens_per_second=float(a["tokens_per_second"][j]),
                        memory_per_device=float(a["memory_per_device"][j]) / 1e9,
@@ -369,6 +413,8 @@ class LayoutTable:
         if self.model_kind == "flat":
             lay.pop("cp")
             lay.pop("ep")
+        if self.model_kind == "flat" or not OFFLOAD_KINDS:
+            lay.pop("offload")
         return lay
 
     def result(self, i: int):
@@ -438,10 +484,16 @@ def _staged(eqset, knowns: dict, stages: list) -> dict:
     return out
 
 
-def _rank(eqset, knowns: dict, n: int) -> dict:
-    """{output: array of base-unit magnitudes} of :data:`RANK_OUTPUTS` for every row, from the set."""
-    vals = _staged(eqset, knowns, RANK_STAGES)
-    return {k: np.broadcast_to(np.asarray(vals[k], dtype=float), (n,)) for k in RANK_OUTPUTS}
+def _rank(eqset, knowns: dict, n: int, host: bool = False) -> dict:
+    """{output: array of base-unit magnitudes} of :data:`RANK_OUTPUTS` for every row, from the set (and the host
+    memory per node and its utilisation where the device has a host memory, ``host``)."""
+    stages = [list(st) for st in RANK_STAGES]
+    names = list(RANK_OUTPUTS)
+    if host:
+        stages[2] += HOST_OUTPUTS
+        names += HOST_OUTPUTS
+    vals = _staged(eqset, knowns, stages)
+    return {k: np.broadcast_to(np.asarray(vals[k], dtype=float), (n,)) for k in names}
 
 
 def _breakdowns(eqset, knowns: dict, parts: list, idx: np.ndarray, start: int = 0) -> dict:
@@ -468,7 +520,7 @@ def _scalar_knowns(knowns: dict, j: int) -> dict:
 
 # ------------------------------------------------------------------------------------------ binding
 def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch, assumptions, attention_kernel,
-                dropout) -> dict:
+                dropout, offloads: tuple = ((),), extra: dict | None = None) -> dict:
     """``TrainingStep`` inputs of the layouts ``R`` (dict of equal-length integer arrays), vectorised.
 
     The inputs that do not depend on the layout come from the solver's binding of the first layout
@@ -486,9 +538,12 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
     tp, cp, pp, ep, dp = (R[k] for k in ("tp", "cp", "pp", "ep", "dp"))
     rec = R["recompute"]
     modes = np.array(_d.RECOMPUTE_MODES, dtype=object)
-    lay0 = {k: _py(k, R[k][0]) for k in LAYOUT_KEYS}
+    lay0 = {k: _py(k, R[k][0], offloads) for k in LAYOUT_KEYS}
+    opt = dict(extra or {})
+    if OFFLOAD_KINDS:
+        opt["offload"] = lay0["offload"]
     k0, _used = solver._knowns_ops(model, fleet, lay0, precision, seq_len, global_batch, assumptions,
-                                   attention_kernel, dropout)
+                                   attention_kernel, dropout, **opt)
     flat_L = {"tp": tp, "pp": pp, "dp": dp, "micro_batch_size": R["micro_batch_size"], "zero_stage": R["zero_stage"],
               "recompute": modes[rec], "sequence_parallel": R["sequence_parallel"].astype(bool),
               "pipeline_interleave": R["pipeline_interleave"]}
@@ -519,6 +574,9 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
         if grp != "cp":
             k[f"{grp}_oversubscription"] = np.where(inside, 1.0, osub)
     k["tp_forward_collectives"] = k["tp_backward_collectives"] = np.where(tp > 1, 2.0, 0.0)
+    # offload switches (0/1), per offload option
+    for kind in OFFLOAD_KINDS:
+        k[f"offload_{kind}"] = np.array([float(kind in o) for o in offloads], dtype=f)[R["offload"]]
     laws = laws_for(fleet.hardware, precision)
     ut, inv = np.unique(tp, return_inverse=True)
     colls = [laws.collective("all_reduce", num_workers=max(int(t), 2), devices_per_node=min(max(int(t), 2), g))
@@ -545,9 +603,9 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
 def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = None, precision: str = "bf16",
            objective: str = "step_time", top: int = 10, tps=None, cps=None, pps=None, eps=None,
            micro_batch_sizes=(1, 2, 4, 8), interleaves=(1, 2, 4), recompute_modes=_d.RECOMPUTE_MODES,
-           zero_stages=(0, 1, 2, 3), sequence_parallel=(False, True), compute_efficiency=None, dp_overlap=None,
-           link_efficiency=None, allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
-           dropout: bool = True) -> LayoutTable:
+           zero_stages=(0, 1, 2, 3), sequence_parallel=(False, True), offloads=None, compute_efficiency=None,
+           dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
+           dropout: bool = True, attention_causal_skip=None) -> LayoutTable:
     """See :meth:`DistributedSolver.search`."""
     model, fleet = solver._resolve(model, fleet)
     if objective not in OBJECTIVES:
@@ -593,6 +651,30 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
     sp_ax = np.array(sorted({int(bool(s)) for s in sequence_parallel}), dtype=np.int64)
     if not len(rec_ax) or not len(z_ax) or not len(sp_ax):
         raise DomainError("recompute_modes, zero_stages and sequence_parallel need at least one value each")
+    hw = fleet.hardware
+    host_ok = bool(OFFLOAD_KINDS) and hw.get("host_link_bandwidth") is not None \
+        and hw.get("host_memory_capacity") is not None
+    if offloads is None:   # every subset of the kinds where the device has a sourced host link and memory
+        opts = [tuple(k for j, k in enumerate(OFFLOAD_KINDS) if m >> j & 1) for m in range(2 ** len(OFFLOAD_KINDS))] \
+            if ops and host_ok else [()]
+    else:
+        if isinstance(offloads, str):
+            offloads = [offloads]
+        opts = []
+        for o in offloads:
+            t = _offload_tuple(o)
+            if t not in opts:
+                opts.append(t)
+        if not opts:
+            raise DomainError("offloads: give at least one option (() for nothing offloaded)")
+        if any(opts) and not ops:
+            raise DomainError("offloads: offload needs the per-operation model; give no compute_efficiency")
+        if any(opts) and not host_ok:
+            raise DomainError(f"offloads: {hw.key} has no sourced host link bandwidth and host memory capacity; "
+                              f"offload cannot be modelled on it (give offloads=[()])")
+    offload_opts = tuple(sorted(opts, key=lambda t: (len(t), [OFFLOAD_KINDS.index(k) for k in t])))
+    o_ax = np.arange(len(offload_opts), dtype=np.int64)
+    extra = {} if attention_causal_skip is None else {"attention_causal_skip": attention_causal_skip}
 
     # ---- level 1: (tp, cp, pp, ep)
     tp, cp, pp, ep = _grid(tp_ax, cp_ax, pp_ax, ep_ax)
@@ -606,10 +688,10 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
         checks.append((7, L % pp != 0))
     checks += [(8, ~divides), (9, E % ep != 0), (10, (dp * cp) % ep != 0)]
     code1 = _first_reason(len(tp), checks)
-    # ---- the inner grid: micro-batch, interleave, recompute, ZeRO, sequence parallelism
-    b_in, v_in, r_in, z_in, s_in = _grid(mbs_ax, v_ax, rec_ax, z_ax, sp_ax)
+    # ---- the inner grid: micro-batch, interleave, recompute, ZeRO, sequence parallelism, offload
+    b_in, v_in, r_in, z_in, s_in, o_in = _grid(mbs_ax, v_ax, rec_ax, z_ax, sp_ax, o_ax)
     inner = {"micro_batch_size": b_in, "pipeline_interleave": v_in, "recompute": r_in, "zero_stage": z_in,
-             "sequence_parallel": s_in}
+             "sequence_parallel": s_in, "offload": o_in}
     n_in_all, n_in_nosp = len(b_in), int((s_in == 0).sum())
     weight1 = np.where(tp > 1, n_in_all, n_in_nosp)
     ok1 = code1 == 0
@@ -640,15 +722,18 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
     expanded = {k: a[~ok2] for k, a in X.items()}
     R = {k: a[ok2] for k, a in X.items()}
     evaluated = int(ok2.sum())
-    cap_gb = fleet.hardware.memory_capacity.m_as("GB")
+    cap_gb = hw.memory_capacity.m_as("GB")
+    host_cap = hw.get("host_memory_capacity") if OFFLOAD_KINDS else None
     ctx = dict(g=g, heads=model.num_heads, seq_len=seq_len, layers=L, devices=n, experts=E,
-               global_batch=global_batch, capacity_gb=cap_gb)
+               global_batch=global_batch, capacity_gb=cap_gb, offloads=offload_opts,
+               host_capacity_gb=host_cap.m_as("GB") if host_cap is not None else 0.0)
     context = dict(model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len, precision=precision,
                    compute_efficiency=compute_efficiency, dp_overlap=dp_overlap, link_efficiency=link_efficiency,
                    allow_cross_node_tp=allow_cross_node_tp)
     if ops:
-        context.update(attention_kernel=attention_kernel, dropout=dropout)
-    empty_mem: dict = {k: np.zeros(0, dtype=np.int64) for k in LAYOUT_KEYS} | {"mem": np.zeros(0), "util": np.zeros(0)}
+        context.update(attention_kernel=attention_kernel, dropout=dropout, **extra)
+    empty_mem: dict = {k: np.zeros(0, dtype=np.int64) for k in [*LAYOUT_KEYS, "code"]} | {
+        "mem": np.zeros(0), "util": np.zeros(0), "hmem": np.zeros(0), "hutil": np.zeros(0)}
     if evaluated == 0:
         rejected = Rejected(ctx, struct, code1[rej1], weight1[rej1], inner, expanded, code2[~ok2], empty_mem)
         raise DomainError(f"no valid layout of {model.name} on {fleet.name} with global_batch = {global_batch}: "
@@ -657,7 +742,7 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
     # ---- evaluate every valid layout in one fused call
     if ops:
         knowns = _ops_knowns(solver, model, fleet, R, precision, seq_len, global_batch, assumptions,
-                             attention_kernel, dropout)
+                             attention_kernel, dropout, offload_opts, extra)
         eqset, parts = _d._training_step(), list(_d.OPS_PARTS)
     else:
         modes = np.array(_d.RECOMPUTE_MODES, dtype=object)
@@ -667,14 +752,20 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
                   "pipeline_interleave": R["pipeline_interleave"]}
         knowns = solver._knowns(model, fleet, flat_L, precision, seq_len, global_batch, assumptions)
         eqset, parts = _d._parallelism(), list(_d.FLAT_PARTS)
-    mag = _rank(eqset, knowns, evaluated)
-    fits = mag["memory_utilization"] <= 1.0
+    host = "host_memory_capacity" in knowns
+    mag = _rank(eqset, knowns, evaluated, host)
+    dev_ok = mag["memory_utilization"] <= 1.0
+    fits = dev_ok & (mag["host_memory_utilization"] <= 1.0) if host else dev_ok
     mem_rows = {k: a[~fits] for k, a in R.items()}
-    mem_rows.update(mem=mag["memory_per_device"][~fits] / 1e9, util=mag["memory_utilization"][~fits])
+    mem_rows.update(mem=mag["memory_per_device"][~fits] / 1e9, util=mag["memory_utilization"][~fits],
+                    code=np.where(dev_ok[~fits], 17, 16).astype(np.int16))
+    zeros = np.zeros(int((~fits).sum()))
+    mem_rows.update(hmem=mag["host_memory_per_node"][~fits] / 1e9 if host else zeros,
+                    hutil=mag["host_memory_utilization"][~fits] if host else zeros)
     rejected = Rejected(ctx, struct, code1[rej1], weight1[rej1], inner, expanded, code2[~ok2], mem_rows)
     fit_idx = np.nonzero(fits)[0]
     order = fit_idx[np.argsort(OBJECTIVES[objective] * mag[objective][fit_idx], kind="stable")]
     arrays = dict(R, **mag)
     breakdowns = _breakdowns(eqset, knowns, parts, order[:top])
     return LayoutTable(arrays, order, objective, enumerated, evaluated, solver, context, knowns, eqset, parts,
-                       breakdowns, rejected, "per_operation" if ops else "flat")
+                       breakdowns, rejected, "per_operation" if ops else "flat", offload_opts)
