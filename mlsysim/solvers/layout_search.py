@@ -438,14 +438,14 @@ class LayoutTable:
     def __repr__(self):
         head = (f"LayoutTable: {len(self):,} fitting layouts of {self.evaluated:,} evaluated "
                 f"({self.enumerated:,} enumerated), by {self.objective}")
-        lines = [head, "   tp  cp  pp    dp  ep  mbs  v recompute zero sp  step_time[s]    mfu  mem[GB]"]
+        lines = [head, "   tp  cp  pp    dp  ep  mbs  v recompute zero sp  step_time[s]    mfu  mem[GB]  offload"]
         for i in range(min(10, len(self))):
             r = self[i]
             lines.append(f"  {r['tp']:>3} {r['cp']:>3} {r['pp']:>3} {r['dp']:>5} {r['ep']:>3} "
                          f"{r['micro_batch_size']:>4} {r['pipeline_interleave']:>2} {r['recompute']:>9} "
                          f"{r['zero_stage']:>4} "
                          f"{str(r['sequence_parallel'])[0]:>2} {r['step_time']:>13.4g} {r['mfu']:>6.3f} "
-                         f"{r['memory_per_device']:>8.1f}")
+                         f"{r['memory_per_device']:>8.1f}  {'+'.join(r['offload']) or '-'}")
         if len(self) > 10:
             lines.append(f"  ... {len(self) - 10:,} more")
         lines.append("rejected: " + ", ".join(f"{c} {n:,}" for c, n in self.rejected.counts.items() if n))
@@ -454,12 +454,15 @@ class LayoutTable:
 
 #: the evaluation in stages: each stage's outputs become knowns of the next (the set's relations bypassed for them,
 #: only the knowns a stage needs passed). The same relations and numbers as one call, but each fused kernel is built
-#: from smaller expressions: the first search of a process builds its kernels in ~1 s instead of ~4 s (measured
+#: from smaller expressions: the first search of a process builds its kernels in ~1-2 s instead of ~4-10 s (measured
 #: for Llama-3-405B on 16,384 GPUs on the development machine), since expanding the whole step-time expression at
 #: once costs more than its pieces. Names the set does not derive are skipped (the flat model).
 RANK_STAGES = [
     ["layer_gemm_time", "layer_kernel_time", "attention_core_time", "tp_collective_time"],
-    ["layer_time", "head_stage_time", "embedding_kernel_time", "dp_comm_time", "dp_overlap_window", "optimizer_time"],
+    ["layer_time", "head_stage_time", "embedding_kernel_time", "dp_comm_time", "dp_overlap_window", "optimizer_time",
+     "activation_bytes_per_layer", "params_per_device"],
+    ["stage_pace_time", "pp_comm_time", "dp_exposed_time", "bubble_ratio", "gemm_step_time", "kernel_step_time",
+     "model_state_bytes", "inflight_microbatches", "offload_optimizer_step_time"],
     ["step_time", "memory_per_device", "memory_utilization"],
     ["mfu", "tokens_per_second"],
 ]
@@ -490,7 +493,7 @@ def _rank(eqset, knowns: dict, n: int, host: bool = False) -> dict:
     stages = [list(st) for st in RANK_STAGES]
     names = list(RANK_OUTPUTS)
     if host:
-        stages[2] += HOST_OUTPUTS
+        next(st for st in stages if "memory_utilization" in st).extend(HOST_OUTPUTS)
         names += HOST_OUTPUTS
     vals = _staged(eqset, knowns, stages)
     return {k: np.broadcast_to(np.asarray(vals[k], dtype=float), (n,)) for k in names}
