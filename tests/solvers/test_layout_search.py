@@ -22,7 +22,8 @@ def tiny():
 
 def _tiny_search(**kw):
     args = dict(model=tiny(), fleet=NODE4, global_batch=8, cps=(1, 2), pps=(1, 2, 3), micro_batch_sizes=(1, 2),
-                interleaves=(1, 2), recompute_modes=("selective",), zero_stages=(0,), sequence_parallel=(False,))
+                interleaves=(1, 2), recompute_modes=("selective",), zero_stages=(0,), sequence_parallel=(False,),
+                offloads=[()])
     return S.search(**{**args, **kw})
 
 
@@ -70,7 +71,8 @@ def test_topology_rejection_tp_across_nodes():
 
 def test_memory_rejection_405b_without_model_parallelism():
     t = S.search(model=Models.Llama3_405B, fleet=Fleet(hardware=Hardware.H100, num_nodes=1, devices_per_node=8),
-                 global_batch=8, seq_len=8192, tps=(1,), cps=(1,), pps=(1,), micro_batch_sizes=(1,), interleaves=(1,))
+                 global_batch=8, seq_len=8192, tps=(1,), cps=(1,), pps=(1,), micro_batch_sizes=(1,), interleaves=(1,),
+                 offloads=[()])
     # 405.85e9 parameters x 2 bytes = 811.7 GB of bf16 weights; even ZeRO-3 over dp = 8 leaves 101.5 GB per device,
     # more than the 80 GiB = 85.9 GB of an H100: every layout (3 recompute x 4 ZeRO stages = 12) is over memory
     assert len(t) == 0 and t.evaluated == 12 and t.rejected.counts["memory"] == 12
@@ -118,7 +120,7 @@ def test_vectorised_binding_matches_the_solver_binding():
 
 def test_cp_and_ep_axes_only_where_they_apply():
     moe = S.search(model=Models.Mixtral_8x7B, fleet=Fleet(hardware=Hardware.H100, num_nodes=8, devices_per_node=8),
-                   global_batch=512, seq_len=4096, pps=(1, 2, 4), top=0)
+                   global_batch=512, seq_len=4096, pps=(1, 2, 4), top=0, offloads=[()])
     eps = {r["ep"] for r in moe}
     cps = {r["cp"] for r in moe}
     assert eps <= {1, 2, 4, 8} and max(eps) > 1 and max(cps) > 1
@@ -171,3 +173,61 @@ def test_objectives_rank_their_way_and_table_reports():
     assert d["enumerated"] == 96 and d["fitting"] == 22 and len(d["rows"]) == 2
     assert d["rejected"]["counts"]["topology"] == 24
     assert "22 fitting layouts of 22 evaluated (96 enumerated)" in repr(t)
+
+
+needs_offload = pytest.mark.skipif(not ls.OFFLOAD_KINDS, reason="DistributedSolver has no offload= yet")
+
+
+@needs_offload
+def test_offload_axis_and_host_memory_rejection():
+    fleet = Fleet(hardware=Hardware.H100, num_nodes=2, devices_per_node=8)
+    t = S.search(model=Models.Llama3_405B, fleet=fleet, global_batch=8, seq_len=8192, tps=(8,), cps=(1,), pps=(2,),
+                 micro_batch_sizes=(1,), interleaves=(1,), recompute_modes=("full",), zero_stages=(0,),
+                 sequence_parallel=(True,), top=2)
+    # the H100 has a sourced host link and host memory: every subset of the three kinds is tried
+    assert t.enumerated == 8 and set(t.rejected._ctx["offloads"]) == {
+        (), ("optimizer",), ("activations",), ("weights",), ("optimizer", "activations"), ("optimizer", "weights"),
+        ("activations", "weights"), ("optimizer", "activations", "weights")}
+    # tp 8 x pp 2 puts 405,853,388,800 / 16 = 25,365,836,800 parameters on each device. Offloading the optimizer and
+    # the weights (ZeRO 0) keeps on the host 12 B (fp32 master + two moments) + 2 B (bf16 weights) + 4 B (fp32
+    # gradients sent down) = 18 B per parameter: 456.6 GB per device, 3,652.7 GB for the node's 8 devices, 1.83x
+    # the 2 TB host memory of a DGX H100
+    why = t.rejected.why(offload=("optimizer", "weights"))
+    assert why["category"] == "memory" and "host memory" in why["reason"]
+    assert why["host_memory_per_node"] == pytest.approx(8 * 25_365_836_800 * 18 / 1e9, rel=1e-9)
+    assert why["host_memory_utilization"] == pytest.approx(8 * 25_365_836_800 * 18 / 2e12, rel=1e-9)
+    assert t.rejected.by_reason["memory: host memory"] >= 1
+    r = S.solve(model=Models.Llama3_405B, fleet=fleet, global_batch=8, seq_len=8192, tp=8, pp=2,
+                recompute="full", zero_stage=0, sequence_parallel=True, offload=("optimizer", "weights"))
+    assert r.binding_memory == "host memory"
+    # with the optimizer alone offloaded the bf16 weights and gradients stay: 4 B x 25,365,836,800 = 101.5 GB > 85.9 GB
+    why = t.rejected.why(offload=("optimizer",))
+    assert why["reason"].startswith("needs") and why["memory_per_device"] > 4 * 25_365_836_800 / 1e9
+    assert len(t) == 0 and t.rejected.counts["memory"] == 8
+
+
+@needs_offload
+def test_offload_rows_resolve_to_the_same_step_time():
+    t = S.search(model=Models.Llama3_405B, fleet=FLEET_16K, global_batch=2048, seq_len=8192, tps=(8,), cps=(1,),
+                 pps=(16,), micro_batch_sizes=(1,), interleaves=(1,), recompute_modes=("full",), zero_stages=(1,),
+                 sequence_parallel=(True,), top=8)
+    assert len(t) == 8 and {r["offload"] for r in t} == set(t.rejected._ctx["offloads"])
+    for i in range(len(t)):
+        lay = t.layout(i)
+        r = S.solve(model=Models.Llama3_405B, fleet=FLEET_16K, global_batch=2048, seq_len=8192, **lay)
+        assert r.fits and r.step_time.m_as("s") == pytest.approx(t[i]["step_time"], rel=1e-9)
+        assert r.layout["offload"] == lay["offload"]
+        assert t.breakdown(i) == pytest.approx({k: v.m_as("s") for k, v in r.breakdown().items()}, rel=1e-9)
+
+
+@needs_offload
+def test_offload_options_and_devices_without_a_host():
+    t = _tiny_search(offloads=["none", "optimizer+activations"])
+    assert {r["offload"] for r in t} == {(), ("optimizer", "activations")} and t.enumerated == 2 * 96
+    b200 = Fleet(hardware=Hardware.B200, num_nodes=1, devices_per_node=4)
+    t = _tiny_search(fleet=b200)        # no sourced host link: nothing to offload, the axis is [()]
+    assert {r["offload"] for r in t} == {()}
+    with pytest.raises(DomainError, match="host link"):
+        _tiny_search(fleet=b200, offloads=["optimizer"])
+    with pytest.raises(UnknownNameError, match="kind of offload"):
+        _tiny_search(offloads=["gradients"])
