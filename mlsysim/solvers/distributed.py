@@ -911,9 +911,11 @@ class DistributedSolver(Solver):
         [1, 2, 4, 8, 16], ``pps`` [1 .. num_layers; uneven stages], ``eps`` [divisors of the expert count;
         mixture-of-experts models only], ``micro_batch_sizes`` [1, 2, 4, 8], ``interleaves`` [1, 2, 4],
         ``recompute_modes`` [none, selective, full], ``zero_stages`` [0-3], ``sequence_parallel``
-        [False, True]; ``dp = num_devices / (tp cp pp)``. Options as :meth:`solve`: ``compute_efficiency``
-        (the flat model: even stages, no cp/ep), ``dp_overlap``, ``link_efficiency``, ``allow_cross_node_tp``,
-        ``attention_kernel``, ``dropout``. See :mod:`mlsysim.solvers.layout_search`.
+        [False, True], ``offloads`` [every subset of what ``offload=`` takes, where the device has a sourced host
+        link and host memory; else nothing]; ``dp = num_devices / (tp cp pp)``. Options as :meth:`solve`:
+        ``compute_efficiency`` (the flat model: even stages, no cp/ep/offload), ``dp_overlap``,
+        ``link_efficiency``, ``allow_cross_node_tp``, ``attention_kernel``, ``dropout``,
+        ``attention_causal_skip``. See :mod:`mlsysim.solvers.layout_search`.
 
         Parameters
         ----------

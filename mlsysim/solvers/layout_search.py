@@ -5,7 +5,8 @@ Axes (each a tuple the caller may narrow): tensor parallelism ``tp``, context pa
 parallelism ``pp`` (uneven stages: ``pp`` need not divide the layers, split as
 :func:`~mlsysim.solvers.distributed.stage_layers` splits them), ``pipeline_interleave``, expert parallelism ``ep``
 (mixture-of-experts models only; ``ep`` ranks are taken from the data-parallel ones), ``micro_batch_size``,
-``recompute`` (none, selective, full), ``zero_stage`` (0-3) and ``sequence_parallel``. The data-parallel degree
+``recompute`` (none, selective, full), ``zero_stage`` (0-3), ``sequence_parallel`` and ``offload`` (what lives in
+host memory, where the device has a sourced host link and host memory). The data-parallel degree
 is what the devices leave: ``dp = N / (tp cp pp)``.
 
 How it runs
@@ -20,8 +21,9 @@ How it runs
    the solver's own binding (``DistributedSolver._knowns_ops``), the inputs that vary with the layout from the
    same rules applied to arrays (see :func:`_ops_knowns`; a test checks every one against the scalar binding).
 3. **Evaluate** only what ranking and the memory constraint need (``step_time``, ``memory_per_device``,
-   ``memory_utilization``, ``mfu``, ``tokens_per_second``) in one call of the set's fused kernel; layouts whose
-   memory exceeds the device's are rejected (``memory``, with the factor over).
+   ``memory_utilization``, ``mfu``, ``tokens_per_second``; the host memory per node with offload) in a few staged
+   calls of the set's fused kernels (:data:`RANK_STAGES`); layouts whose memory exceeds the device's, or whose
+   offloaded state exceeds the node's host memory, are rejected (``memory``, with the factor over).
 4. **Rank** the fitting layouts by the objective and compute the step-time breakdown of the ``top`` best only
    (one more fused call on those rows).
 

@@ -75,3 +75,16 @@ def test_help_lists_the_search_flags(capsys):
     assert rc == 0 and "usage: mlsysim solve training" in out
     for flag in ("--search", "--top", "--objective", "--json", "--cps", "--eps", "--zero-stages"):
         assert flag in out
+
+
+@pytest.mark.skipif(not __import__("mlsysim.solvers.layout_search", fromlist=["x"]).OFFLOAD_KINDS,
+                    reason="DistributedSolver has no offload= yet")
+def test_offloads_option(capsys):
+    rc, out, err = run(capsys, *ISSUE, "--tps", "8", "--cps", "1", "--pps", "16", "--micro-batch-sizes", "1",
+                       "--interleaves", "1", "--zero-stages", "1", "--recompute-modes", "full",
+                       "--offloads", "none,optimizer+activations", "--top", "4", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert {tuple(r["offload"]) for r in d["rows"]} == {(), ("optimizer", "activations")}
+    rc, out, err = run(capsys, *ISSUE, "--offloads", "gradients")
+    assert rc == 2 and "kind of offload" in err and len(err.strip().splitlines()) == 1
