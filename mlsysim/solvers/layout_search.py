@@ -579,9 +579,13 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
         if grp != "cp":
             k[f"{grp}_oversubscription"] = np.where(inside, 1.0, osub)
     k["tp_forward_collectives"] = k["tp_backward_collectives"] = np.where(tp > 1, 2.0, 0.0)
-    # offload switches (0/1), per offload option
-    for kind in OFFLOAD_KINDS:
-        k[f"offload_{kind}"] = np.array([float(kind in o) for o in offloads], dtype=f)[R["offload"]]
+    # ZeRO traffic and schedule switches, offload switches and the host: the solver's own helpers, on arrays
+    if hasattr(_d, "schedule_inputs"):
+        k.update(_d.schedule_inputs(R["zero_stage"], R["pipeline_interleave"]))
+    if OFFLOAD_KINDS:
+        flags = {f"offload_{kind}": np.array([float(kind in o) for o in offloads], dtype=f)[R["offload"]]
+                 for kind in OFFLOAD_KINDS}
+        k.update(_d.host_inputs(fleet, flags, solver.ops_assumptions)[0] if hasattr(_d, "host_inputs") else flags)
     laws = laws_for(fleet.hardware, precision)
     ut, inv = np.unique(tp, return_inverse=True)
     colls = [laws.collective("all_reduce", num_workers=max(int(t), 2), devices_per_node=min(max(int(t), 2), g))
