@@ -24,7 +24,7 @@ How it runs
    ``memory_utilization``, ``mfu``, ``tokens_per_second``; the host memory per node with offload) in a few staged
    calls of the set's fused kernels (:data:`RANK_STAGES`); layouts whose memory exceeds the device's, or whose
    offloaded state exceeds the node's host memory, are rejected (``memory``, with the factor over).
-4. **Rank** the fitting layouts by the objective and compute the step-time breakdown of the ``top`` best only
+4. **Rank** the fitting layouts by the objective (equal values: the smaller memory per device first) and compute the step-time breakdown of the ``top`` best only
    (one more fused call on those rows).
 
 The per-operation model (``Equations.TrainingStep``) is evaluated unless the solver or the call gives a
@@ -773,7 +773,9 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
                     hutil=mag["host_memory_utilization"][~fits] if host else zeros)
     rejected = Rejected(ctx, struct, code1[rej1], weight1[rej1], inner, expanded, code2[~ok2], mem_rows)
     fit_idx = np.nonzero(fits)[0]
-    order = fit_idx[np.argsort(OBJECTIVES[objective] * mag[objective][fit_idx], kind="stable")]
+    # ranked by the objective; equal values by the smaller memory per device (step time for the memory objective)
+    second = "step_time" if objective == "memory_per_device" else "memory_per_device"
+    order = fit_idx[np.lexsort((mag[second][fit_idx], OBJECTIVES[objective] * mag[objective][fit_idx]))]
     arrays = dict(R, **mag)
     breakdowns = _breakdowns(eqset, knowns, parts, order[:top])
     return LayoutTable(arrays, order, objective, enumerated, evaluated, solver, context, knowns, eqset, parts,
