@@ -24,8 +24,8 @@ How it runs
    ``memory_utilization``, ``mfu``, ``tokens_per_second``; the host memory per node with offload) in a few staged
    calls of the set's fused kernels (:data:`RANK_STAGES`); layouts whose memory exceeds the device's, or whose
    offloaded state exceeds the node's host memory, are rejected (``memory``, with the factor over).
-4. **Rank** the fitting layouts by the objective (equal values: the smaller memory per device first) and compute the step-time breakdown of the ``top`` best only
-   (one more fused call on those rows).
+4. **Rank** the fitting layouts by the objective (equal values: the smaller memory per device first) and compute
+   the step-time breakdown of the ``top`` best only (one scalar evaluation per row).
 
 The per-operation model (``Equations.TrainingStep``) is evaluated unless the solver or the call gives a
 ``compute_efficiency``, which selects the flat Iron Law model (``Equations.Parallelism``), exactly as
