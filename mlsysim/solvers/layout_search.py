@@ -76,9 +76,8 @@ REASONS: dict[int, tuple[str, str, str]] = {
     17: ("memory", "host memory",
          "offloaded state needs {hmem:.1f} GB of host memory per node, {hutil:.2f}x the node's {hcap:.1f} GB"),
 }
-#: what may be offloaded to host memory (``DistributedSolver.solve(offload=...)``); empty where the solver has no
-#: offload
-OFFLOAD_KINDS: tuple = tuple(getattr(_d, "OFFLOAD_KINDS", ()))
+#: what may be offloaded to host memory (``DistributedSolver.solve(offload=...)``)
+OFFLOAD_KINDS: tuple = tuple(_d.OFFLOAD_KINDS)
 
 
 def _offload_tuple(value) -> tuple:
@@ -93,11 +92,11 @@ def _offload_tuple(value) -> tuple:
             names = list(value)
         except TypeError:
             raise UnknownNameError(f"offloads: an option is a kind or kinds among "
-                                   f"{', '.join(OFFLOAD_KINDS) or '(none)'}; got {value!r}") from None
+                                   f"{', '.join(OFFLOAD_KINDS)}; got {value!r}") from None
     for n in names:
         if n not in OFFLOAD_KINDS:
             raise UnknownNameError(f"offloads: {n!r} is not a kind of offload; choose from "
-                                   f"{', '.join(OFFLOAD_KINDS) or '(this solver offloads nothing)'}")
+                                   f"{', '.join(OFFLOAD_KINDS)}")
     return tuple(k for k in OFFLOAD_KINDS if k in names)
 
 
@@ -415,7 +414,7 @@ class LayoutTable:
         if self.model_kind == "flat":
             lay.pop("cp")
             lay.pop("ep")
-        if self.model_kind == "flat" or not OFFLOAD_KINDS:
+        if self.model_kind == "flat":
             lay.pop("offload")
         return lay
 
@@ -544,9 +543,7 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
     rec = R["recompute"]
     modes = np.array(_d.RECOMPUTE_MODES, dtype=object)
     lay0 = {k: _py(k, R[k][0], offloads) for k in LAYOUT_KEYS}
-    opt = dict(extra or {})
-    if OFFLOAD_KINDS:
-        opt["offload"] = lay0["offload"]
+    opt = dict(extra or {}, offload=lay0["offload"])
     k0, _used = solver._knowns_ops(model, fleet, lay0, precision, seq_len, global_batch, assumptions,
                                    attention_kernel, dropout, **opt)
     flat_L = {"tp": tp, "pp": pp, "dp": dp, "micro_batch_size": R["micro_batch_size"], "zero_stage": R["zero_stage"],
@@ -580,12 +577,10 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
             k[f"{grp}_oversubscription"] = np.where(inside, 1.0, osub)
     k["tp_forward_collectives"] = k["tp_backward_collectives"] = np.where(tp > 1, 2.0, 0.0)
     # ZeRO traffic and schedule switches, offload switches and the host: the solver's own helpers, on arrays
-    if hasattr(_d, "schedule_inputs"):
-        k.update(_d.schedule_inputs(R["zero_stage"], R["pipeline_interleave"]))
-    if OFFLOAD_KINDS:
-        flags = {f"offload_{kind}": np.array([float(kind in o) for o in offloads], dtype=f)[R["offload"]]
-                 for kind in OFFLOAD_KINDS}
-        k.update(_d.host_inputs(fleet, flags, solver.ops_assumptions)[0] if hasattr(_d, "host_inputs") else flags)
+    k.update(_d.schedule_inputs(R["zero_stage"], R["pipeline_interleave"]))
+    flags = {f"offload_{kind}": np.array([float(kind in o) for o in offloads], dtype=f)[R["offload"]]
+             for kind in OFFLOAD_KINDS}
+    k.update(_d.host_inputs(fleet, flags, solver.ops_assumptions)[0])
     laws = laws_for(fleet.hardware, precision)
     ut, inv = np.unique(tp, return_inverse=True)
     colls = [laws.collective("all_reduce", num_workers=max(int(t), 2), devices_per_node=min(max(int(t), 2), g))
@@ -661,8 +656,7 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
     if not len(rec_ax) or not len(z_ax) or not len(sp_ax):
         raise DomainError("recompute_modes, zero_stages and sequence_parallel need at least one value each")
     hw = fleet.hardware
-    host_ok = bool(OFFLOAD_KINDS) and hw.get("host_link_bandwidth") is not None \
-        and hw.get("host_memory_capacity") is not None
+    host_ok = hw.get("host_link_bandwidth") is not None and hw.get("host_memory_capacity") is not None
     if offloads is None:   # every subset of the kinds where the device has a sourced host link and memory
         opts = [tuple(k for j, k in enumerate(OFFLOAD_KINDS) if m >> j & 1) for m in range(2 ** len(OFFLOAD_KINDS))] \
             if ops and host_ok else [()]
@@ -732,7 +726,7 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
     R = {k: a[ok2] for k, a in X.items()}
     evaluated = int(ok2.sum())
     cap_gb = hw.memory_capacity.m_as("GB")
-    host_cap = hw.get("host_memory_capacity") if OFFLOAD_KINDS else None
+    host_cap = hw.get("host_memory_capacity")
     ctx = dict(g=g, heads=model.num_heads, seq_len=seq_len, layers=L, devices=n, experts=E,
                global_batch=global_batch, capacity_gb=cap_gb, offloads=offload_opts,
                host_capacity_gb=host_cap.m_as("GB") if host_cap is not None else 0.0)

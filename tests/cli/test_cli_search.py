@@ -77,8 +77,6 @@ def test_help_lists_the_search_flags(capsys):
         assert flag in out
 
 
-@pytest.mark.skipif(not __import__("mlsysim.solvers.layout_search", fromlist=["x"]).OFFLOAD_KINDS,
-                    reason="DistributedSolver has no offload= yet")
 def test_offloads_option(capsys):
     rc, out, err = run(capsys, *ISSUE, "--tps", "8", "--cps", "1", "--pps", "16", "--micro-batch-sizes", "1",
                        "--interleaves", "1", "--zero-stages", "1", "--recompute-modes", "full",

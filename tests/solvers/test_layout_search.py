@@ -175,10 +175,6 @@ def test_objectives_rank_their_way_and_table_reports():
     assert "22 fitting layouts of 22 evaluated (96 enumerated)" in repr(t)
 
 
-needs_offload = pytest.mark.skipif(not ls.OFFLOAD_KINDS, reason="DistributedSolver has no offload= yet")
-
-
-@needs_offload
 def test_offload_axis_and_host_memory_rejection():
     fleet = Fleet(hardware=Hardware.H100, num_nodes=2, devices_per_node=8)
     t = S.search(model=Models.Llama3_405B, fleet=fleet, global_batch=8, seq_len=8192, tps=(8,), cps=(1,), pps=(2,),
@@ -206,7 +202,6 @@ def test_offload_axis_and_host_memory_rejection():
     assert len(t) == 0 and t.rejected.counts["memory"] == 8
 
 
-@needs_offload
 def test_offload_rows_resolve_to_the_same_step_time():
     t = S.search(model=Models.Llama3_405B, fleet=FLEET_16K, global_batch=2048, seq_len=8192, tps=(8,), cps=(1,),
                  pps=(16,), micro_batch_sizes=(1,), interleaves=(1,), recompute_modes=("full",), zero_stages=(1,),
@@ -220,7 +215,6 @@ def test_offload_rows_resolve_to_the_same_step_time():
         assert t.breakdown(i) == pytest.approx({k: v.m_as("s") for k, v in r.breakdown().items()}, rel=1e-9)
 
 
-@needs_offload
 def test_offload_options_and_devices_without_a_host():
     t = _tiny_search(offloads=["none", "optimizer+activations"])
     assert {r["offload"] for r in t} == {(), ("optimizer", "activations")} and t.enumerated == 2 * 96
