@@ -389,57 +389,6 @@ class DistributedResult:
         return "\n".join(lines)
 
 
-class LayoutTable:
-    """Valid layouts that fit, ranked by the objective (best first).
-
-    ``len(table)``, ``table[i]`` (a row dict), iteration over rows, ``table.best`` (a
-    :class:`DistributedResult` of the best layout, re-solved), ``table.to_dict()``.
-    """
-
-    def __init__(self, rows: list, objective: str, evaluated: int, solver, context: dict):
-        self.rows = rows
-        self.objective = objective
-        self.evaluated = evaluated
-        self._solver = solver
-        self._context = context
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.rows[i]
-
-    def __iter__(self):
-        return iter(self.rows)
-
-    @property
-    def best(self) -> DistributedResult:
-        if not self.rows:
-            raise DomainError("no layout fits in device memory; try a larger fleet, ZeRO or recomputation")
-        return self.result(0)
-
-    def result(self, i: int) -> DistributedResult:
-        """The full :class:`DistributedResult` of row ``i``."""
-        lay = {k: self.rows[i][k] for k in ("tp", "pp", "dp", "micro_batch_size", "zero_stage", "recompute",
-                                            "sequence_parallel", "pipeline_interleave")}
-        return self._solver.solve(**self._context, **lay)
-
-    def to_dict(self) -> dict:
-        return {"objective": self.objective, "evaluated": self.evaluated, "fitting": len(self.rows),
-                "rows": list(self.rows)}
-
-    def __repr__(self):
-        head = (f"LayoutTable: {len(self.rows)} fitting layouts of {self.evaluated} evaluated, by {self.objective}")
-        lines = [head, "   tp  pp    dp  mbs zero recompute  sp  v   step_time[s]   mfu   mem[GB]"]
-        for r in self.rows[:10]:
-            lines.append(f"  {r['tp']:>3} {r['pp']:>3} {r['dp']:>5} {r['micro_batch_size']:>4} {r['zero_stage']:>4} "
-                         f"{r['recompute']:>9} {str(r['sequence_parallel'])[0]:>3} {r['pipeline_interleave']:>2} "
-                         f"{r['step_time']:>12.4g} {r['mfu']:>6.3f} {r['memory_per_device']:>8.1f}")
-        if len(self.rows) > 10:
-            lines.append(f"  ... {len(self.rows) - 10} more")
-        return "\n".join(lines)
-
-
 # ------------------------------------------------------------------------------------------ solver
 def _int(name, value, minimum=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) and not (
@@ -725,7 +674,7 @@ class DistributedSolver(Solver):
             raise DomainError(f"tp = {tp} must divide the model's {model.num_heads} attention heads")
         if pp > model.num_layers:
             raise DomainError(f"pp = {pp} exceeds the model's {model.num_layers} layers (every stage needs one)")
-        if uneven and pipeline_interleave > min(v for v in stage_layers(model.num_layers, pp).values() if v > 1):
+        if uneven and pipeline_interleave > model.num_layers // pp:  # the smallest stage: floor(L / p) layers
             raise DomainError(f"pipeline_interleave = {pipeline_interleave} exceeds the layers of the smallest of "
                               f"{pp} stages of {model.num_layers} layers (each model chunk needs a layer)")
         if not uneven and model.num_layers % (pp * pipeline_interleave):

@@ -568,3 +568,21 @@ def test_offload_and_schedule_inputs_vectorise_for_the_search():
     for i, r in enumerate(runs):
         assert out.step_time.m_as("s")[i] == pytest.approx(r.step_time.m_as("s"), rel=1e-12)
         assert out.memory_per_device.m_as("B")[i] == pytest.approx(r.memory_per_device.m_as("B"), rel=1e-12)
+
+
+def test_one_layer_per_stage_solves_and_refuses_interleave():
+    """pp equal to the layer count: every stage holds one layer; solve works (it crashed on an empty min) and an
+    interleave of 2 is refused (a one-layer stage cannot hold two model chunks)."""
+    model = gpt(8, 1024, 16)
+    fleet = mlsysim.Fleet(hardware="A100", num_nodes=1, devices_per_node=8, intra_node_fabric="NVLink3",
+                          inter_node_fabric="InfiniBand_HDR")
+    r = S.solve(model=model, fleet=fleet, tp=1, pp=8, dp=1, global_batch=16, micro_batch_size=1, seq_len=1024)
+    assert r.step_time.m_as("s") > 0 and r.layout["pp"] == 8
+    with pytest.raises(DomainError, match="smallest"):
+        S.solve(model=model, fleet=fleet, tp=1, pp=8, dp=1, global_batch=16, micro_batch_size=1, seq_len=1024,
+                pipeline_interleave=2)
+    # 126 layers on 16 stages: the smallest holds floor(126 / 16) = 7 layers, so v = 7 passes the check, 8 does not
+    f405 = mlsysim.Fleet(hardware="H100", num_nodes=16, devices_per_node=8)
+    with pytest.raises(DomainError, match="smallest"):
+        S.solve(model="Llama3_405B", fleet=f405, tp=8, pp=16, dp=1, global_batch=16, seq_len=8192,
+                pipeline_interleave=8)
