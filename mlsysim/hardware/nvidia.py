@@ -6,6 +6,8 @@ Figures follow ``shared/reference/published_cases.json`` (cases ``hw_*``), where
 """
 from __future__ import annotations
 
+from ..core import references as refs
+from ..core.references import cite
 from ..core.sources import Source, assumption, derived
 from ..core.specs import sv
 from .spec import HardwareSpec, with_note
@@ -51,12 +53,9 @@ DGX_B200_DATASHEET = Source(
     locator="8 x B200 GPUs, NVLink 5 through 2 NVSwitch chips; networking 8 x single-port ConnectX-7 VPI, "
             "up to 400 Gb/s InfiniBand/Ethernet",
     url="https://www.nvidia.com/en-us/data-center/dgx-b200/")
-NARAYANAN_2021 = Source(
-    "D. Narayanan et al., 'Efficient Large-Scale Language Model Training on GPU Clusters Using Megatron-LM', "
-    "SC21, arXiv:2104.04473", kind="paper", year=2021,
-    locator="Sec. 5 (Selene: 8 x 80 GB A100 per DGX A100 node, NVLink and NVSwitch inside the node, "
-            "8 x 200 Gb/s HDR InfiniBand per node, fat-tree)",
-    url="https://arxiv.org/abs/2104.04473")
+NARAYANAN_2021 = cite(
+    refs.NARAYANAN_2021, "Sec. 5 (Selene: 8 x 80 GB A100 per DGX A100 node, NVLink and NVSwitch inside the node, "
+            "8 x 200 Gb/s HDR InfiniBand per node, fat-tree)")
 H200_DATASHEET = Source(
     "NVIDIA, 'NVIDIA H200 Tensor Core GPU' product page and datasheet", kind="datasheet", year=2023,
     locator="specifications table, H200 SXM column", url="https://www.nvidia.com/en-us/data-center/h200/")
@@ -68,10 +67,7 @@ V100_DATASHEET = Source(
     "NVIDIA, 'NVIDIA Tesla V100 GPU Accelerator' datasheet", kind="datasheet", year=2018,
     locator="specifications table, V100 SXM2 column",
     url="https://www.nvidia.com/en-us/data-center/v100/")
-PATTERSON_2021 = Source(
-    "D. Patterson et al., 'Carbon Emissions and Large Neural Network Training', arXiv:2104.10350",
-    kind="paper", year=2021, locator="Table 4, footnote 12 (V100 and TPU v3 peak rates and power)",
-    url="https://arxiv.org/abs/2104.10350")
+PATTERSON_2021 = cite(refs.PATTERSON_2021, "Table 4, footnote 12 (V100 and TPU v3 peak rates and power)")
 T4_DATASHEET = Source(
     "NVIDIA, 'NVIDIA T4 Tensor Core GPU for AI Inference' datasheet", kind="datasheet", year=2019,
     locator="specifications table", url="https://www.nvidia.com/en-us/data-center/tesla-t4/")

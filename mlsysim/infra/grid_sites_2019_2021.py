@@ -20,12 +20,12 @@ Values follow tests/data/published_cases.json (cases ``patterson_t5``, ``patters
 """
 from __future__ import annotations
 
+from ..core import references as refs
+from ..core.references import cite
 from ..core.sources import Source, secondary
 
-PATTERSON_2021 = Source(
-    "Patterson et al., 'Carbon Emissions and Large Neural Network Training'", kind="paper", year=2021,
-    locator="Table 4 (p.6): datacentre PUE and net kg CO2e/kWh per training run (net tCO2e / MWh)",
-    url="arXiv:2104.10350")
+PATTERSON_2021 = cite(refs.PATTERSON_2021, "Table 4 (p.6): datacentre PUE and net kg CO2e/kWh per training run "
+                                                 "(net tCO2e / MWh)")
 
 MLCO2_IMPACT_2019 = Source(
     "Lacoste et al., 'Quantifying the Carbon Emissions of Machine Learning' (ML CO2 Impact calculator), "

@@ -85,19 +85,8 @@ def _offload_tuple(value) -> tuple:
     ``"none"``: nothing; ``"optimizer+activations"``, ``"optimizer,activations"`` or an iterable of kinds)."""
     if value is None or value == "none":
         return ()
-    if isinstance(value, str):
-        names = [n.strip() for n in value.replace("+", ",").split(",") if n.strip()]
-    else:
-        try:
-            names = list(value)
-        except TypeError:
-            raise UnknownNameError(f"offloads: an option is a kind or kinds among "
-                                   f"{', '.join(OFFLOAD_KINDS)}; got {value!r}") from None
-    for n in names:
-        if n not in OFFLOAD_KINDS:
-            raise UnknownNameError(f"offloads: {n!r} is not a kind of offload; choose from "
-                                   f"{', '.join(OFFLOAD_KINDS)}")
-    return tuple(k for k in OFFLOAD_KINDS if k in names)
+    flags = _d.offload_flags(value.replace("+", ",") if isinstance(value, str) else value)
+    return tuple(k for k in OFFLOAD_KINDS if flags[f"offload_{k}"])
 
 
 #: categories of :data:`REASONS`, in order
