@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core.errors import DomainError, UnitError
-from ..core.references import DUBEY_2024, cite
+from ..core.references import DUBEY_2024, NVIDIA_A100_ARCH_2020, cite
 from ..core.registry import Registry
 from ..core.sources import Source, Sourced, assumption, derived
 from ..core.specs import SourcedSpec, sv
@@ -133,10 +133,7 @@ class NetworkFabric(SourcedSpec):
 
 
 # ------------------------------------------------------------------------------------------ sources
-A100_WHITEPAPER = Source(
-    "NVIDIA, 'NVIDIA A100 Tensor Core GPU Architecture' whitepaper", kind="datasheet", year=2020,
-    locator="third-generation NVLink: 12 links, 600 GB/s total per GPU; NVSwitch",
-    url="https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/nvidia-ampere-architecture-whitepaper.pdf")
+A100_WHITEPAPER = cite(NVIDIA_A100_ARCH_2020, "third-generation NVLink: 12 links, 600 GB/s total per GPU; NVSwitch")
 H100_WHITEPAPER = Source(
     "NVIDIA, 'NVIDIA H100 Tensor Core GPU Architecture' whitepaper v1.04", kind="datasheet", year=2022,
     locator="fourth-generation NVLink: 18 links, 900 GB/s total per GPU; third-generation NVSwitch",
