@@ -652,7 +652,8 @@ class ServingSolver(_Facade):
     def _count_knowns(self, unknown, count, ctx, knowns) -> dict:
         if unknown != "num_devices" or not ctx.get("per_operation"):
             return {}
-        return _law_knowns(ctx["hardware"], ctx["precision"], count, knowns["tp_allreduces_per_forward"], [])
+        reg = _registry(ctx["model"], ctx["hardware"], ctx["precision"], self.equations)
+        return reg.law_knowns(count, knowns["tp_allreduces_per_forward"], [])
 
     def _layout_error(self, unknown, count, ctx):
         if unknown != "num_devices" or ctx is None:
@@ -1119,7 +1120,10 @@ class _Registry:
         return hit[1]
 
     def law_knowns(self, num_devices, n_ar, used) -> dict:
-        """:func:`_law_knowns` from the laws computed once (the collective law per worker count)."""
+        """Knowns of ``Equations.ServingOperations`` from the calibrated laws of the hardware, computed once
+        (the collective law once per worker count); each law an Assumption with its fit source, appended to
+        ``used``: GEMM, weight-streaming and small-kernel laws, and the tensor-parallel all-reduce on the fitted
+        alpha-beta law of that many devices."""
         from ..calibration import laws_for
 
         base = self._memo.get("laws")
@@ -1180,37 +1184,6 @@ def _registry(model, hardware, precision, eqset) -> _Registry:
         _REGISTRY.pop(next(iter(_REGISTRY)))
     _REGISTRY[key] = hit
     return hit
-
-
-def _law_knowns(hardware, precision, num_devices, n_ar, used) -> dict:
-    """Knowns of ``Equations.ServingOperations`` from the calibrated laws of ``hardware`` (each an Assumption
-    with its fit source, appended to ``used``): GEMM, weight-streaming and small-kernel laws, and the
-    tensor-parallel all-reduce on the fitted alpha-beta law of that many devices."""
-    from ..calibration import laws_for
-
-    laws = laws_for(hardware, precision)
-    out = {}
-
-    def put(a, name=None):
-        a = a if name is None else dataclasses.replace(a, name=name)
-        out[a.name] = a.value
-        used.append(a)
-
-    for a in (laws.gemm_eta_max, laws.gemm_f_half, laws.mem_eta_max, laws.mem_b_half):
-        put(a)
-    for kind in ("norm", "rope", "act", "add", "all"):
-        put(laws.elementwise_eta_max(kind), f"{kind}_efficiency_max")
-        put(laws.elementwise_b_half(kind), f"{kind}_half_bytes")
-    n = np.asarray(num_devices)
-    workers = int(np.max(n)) if n.size else 1
-    if workers > 1:
-        c = laws.collective("all_reduce", workers)
-        put(c.alpha)
-        put(c.bandwidth)
-        out["tp_collectives_per_layer"] = np.where(n > 1, n_ar, 0) if n.ndim else n_ar
-    else:  # one device: no all-reduce (the law's values are then unused)
-        out.update(collective_latency=Q_(0.0, "s"), collective_bandwidth=Q_(1.0, "GB/s"), tp_collectives_per_layer=0)
-    return out
 
 
 #: request inputs the solver fills in when the caller does not give them (their sources say so)
