@@ -452,6 +452,14 @@ def _printed_inputs(eqset, used, knowns, config):
     return out
 
 
+def _require_scalars(knowns) -> None:
+    """A worked example prints one number per quantity: refuse array inputs, naming the first."""
+    for k, v in knowns.items():
+        if np.ndim(getattr(v, "magnitude", v)) != 0:
+            raise DomainError(f"worked examples need scalar inputs; {k} is an array of shape "
+                              f"{np.shape(getattr(v, 'magnitude', v))}")
+
+
 def worked_example(eqset, outputs: Iterable[str] | None = None, *, config: DisplayConfig | None = None,
                    **knowns) -> WorkedExample:
     """Render ``formula = numbers substituted = result`` for every equation needed for ``outputs``.
@@ -473,10 +481,7 @@ def worked_example(eqset, outputs: Iterable[str] | None = None, *, config: Displ
         ``latex`` (an ``align*`` block); the printed numbers are those ``evaluate`` computed.
     """
     config = config or DISPLAY
-    for k, v in knowns.items():
-        if np.ndim(getattr(v, "magnitude", v)) != 0:
-            raise DomainError(f"worked examples need scalar inputs; {k} is an array of shape "
-                              f"{np.shape(getattr(v, 'magnitude', v))}")
+    _require_scalars(knowns)
     out = eqset.evaluate(outputs=list(outputs) if outputs is not None else None, **knowns)
     derived = [n for n in eqset._order if n in out._mag]
     printed = {}
@@ -521,10 +526,7 @@ def worked_breakdown(eqset, total: str, *, config: DisplayConfig | None = None, 
         largest first; ``latex`` holds the ``align*`` block and a table of the shares.
     """
     config = config or DISPLAY
-    for k, v in knowns.items():
-        if np.ndim(getattr(v, "magnitude", v)) != 0:
-            raise DomainError(f"worked examples need scalar inputs; {k} is an array of shape "
-                              f"{np.shape(getattr(v, 'magnitude', v))}")
+    _require_scalars(knowns)
     eq = eqset.defining(total)
     parts = [] if eq.is_regime or not eq.rhs.is_Add else list(eq.rhs.args)
     if not parts or not all(a.is_Symbol for a in parts):
