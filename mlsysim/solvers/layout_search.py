@@ -144,17 +144,10 @@ def _first_reason(n: int, checks) -> np.ndarray:
 
 
 def _min_stage(num_layers: int, pp: np.ndarray) -> np.ndarray:
-    """Per ``pp``, the layers of the smallest pipeline stage in the split :func:`stage_layers` makes: the bound on
-    ``pipeline_interleave`` (every model chunk needs a layer). Stricter than the check in
-    :meth:`DistributedSolver.solve`, which ignores one-layer stages, so every layout the search keeps is one that
-    ``solve`` accepts."""
-    u, inv = np.unique(pp, return_inverse=True)
-    smallest = []
-    for p in u:
-        s = _d.stage_layers(num_layers, int(p))
-        smallest.append(min(x for x in (s["first_stage_layers"], s["middle_stage_layers"], s["last_stage_layers"])
-                            if x > 0))
-    return np.array(smallest, dtype=np.int64)[inv]
+    """Per ``pp``, the layers of the smallest pipeline stage in the split :func:`stage_layers` makes, floor(L / p):
+    the bound on ``pipeline_interleave`` (every model chunk needs a layer), the rule
+    :meth:`DistributedSolver.solve` applies."""
+    return int(num_layers) // np.asarray(pp, dtype=np.int64)
 
 
 # ------------------------------------------------------------------------------------------ results
