@@ -245,6 +245,68 @@ def schedule_inputs(zero_stage, pipeline_interleave) -> dict:
     return {k: np.asarray(x, dtype=float) for k, x in out.items()}
 
 
+def layout_inputs(model, fleet, precision, L: dict, ops: dict, parameters, expert_parameters) -> dict:
+    """``TrainingStep``'s layout-dependent inputs, for one layout (scalars) or arrays of layouts (the search).
+
+    ``L`` holds ``tp``, ``cp``, ``pp``, ``dp``, ``ep`` and ``recompute`` (a mode name, or an object array of
+    them): ints or equal-length integer arrays. Returned: the recomputation switches and training passes, the
+    stage split (:func:`stage_layers`, per ``pp``), the context/expert/pipeline degrees and whether each group's
+    links stay inside a node (Megatron-LM rank order tp, cp, ep within dp, then pp: a group stays inside a node
+    while its ranks times the inner degrees fit in one), the data-parallel ranks per node (:func:`placement`),
+    the tensor-parallel all-reduces on the calibrated alpha-beta law of ``tp`` workers, and the gradient buckets
+    (``ceil(gradient bytes / bucket bytes)``, the gradient bytes from ``TrainingStep`` itself). Scalars in:
+    Python numbers and scalar Quantities; arrays in: float arrays.
+    """
+    from ..calibration import laws_for
+    from ..core.equation_sets import Equations
+
+    scalar = np.ndim(L["tp"]) == 0
+    tp, pp, dp = (np.atleast_1d(np.asarray(L[n], dtype=np.int64)) for n in ("tp", "pp", "dp"))
+    cp = np.atleast_1d(np.asarray(L.get("cp", 1), dtype=np.int64)) * np.ones_like(tp)
+    ep = np.atleast_1d(np.asarray(L.get("ep", 1), dtype=np.int64)) * np.ones_like(tp)
+    rec = np.atleast_1d(np.asarray(L["recompute"], dtype=object))
+    g = fleet.devices_per_node
+    full, sel = (rec == "full"), (rec == "selective")
+    k: dict = {"training_passes": np.where(full, 4, 3), "recompute_full": full.astype(np.int64),
+               "recompute_selective": sel.astype(np.int64), "cp": cp, "ep": ep,
+               "tp_forward_collectives": np.where(tp > 1, 2, 0), "tp_backward_collectives": np.where(tp > 1, 2, 0),
+               "dp_local": placement(tp, pp, dp * cp, g)["dp_local"]}
+    up, inv = np.unique(pp, return_inverse=True)
+    split = [stage_layers(model.num_layers, int(x)) for x in up]
+    for name in split[0]:
+        k[name] = np.array([st[name] for st in split], dtype=np.int64)[inv]
+    intra, inter = fleet.intra_node_fabric, fleet.inter_node_fabric
+    bw_i, bw_x = intra.link_bandwidth.m_as("byte/s"), inter.link_bandwidth.m_as("byte/s")
+    lat_i, lat_x = intra.link_latency.m_as("s"), inter.link_latency.m_as("s")
+    for grp, inside in (("cp", tp * cp <= g), ("ep", tp * cp * ep <= g), ("pp", tp * cp * pp <= g)):
+        k[f"{grp}_link_bandwidth"] = Q_(np.where(inside, bw_i, bw_x), "byte/s")
+        k[f"{grp}_link_latency"] = Q_(np.where(inside, lat_i, lat_x), "s")
+        if grp != "cp":
+            k[f"{grp}_oversubscription"] = np.where(inside, 1.0, float(inter.oversubscription))
+    laws = laws_for(fleet.hardware, precision)
+    ut, inv = np.unique(tp, return_inverse=True)
+    colls = [laws.collective("all_reduce", num_workers=max(int(t), 2), devices_per_node=min(max(int(t), 2), g))
+             for t in ut]
+    k["tp_collective_latency"] = Q_(np.array([c.alpha.value.m_as("s") for c in colls])[inv], "s")
+    k["tp_collective_bandwidth"] = Q_(np.array([c.bandwidth.value.m_as("byte/s") for c in colls])[inv], "byte/s")
+    grad_b = ops["grad_bytes_per_element"].value
+    bucket = ops["dp_bucket_bytes"].value.m_as("byte")
+    code = (tp * (int(pp.max()) + 1) + pp) * (int(ep.max()) + 1) + ep
+    _u, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    buckets = []
+    for j in first:
+        dpm = Equations.TrainingStep.evaluate(
+            outputs=["dp_message_bytes"], parameters=parameters, tp=int(tp[j]), pp=int(pp[j]),
+            num_layers=model.num_layers, num_experts=model.num_experts, ep=int(ep[j]),
+            expert_parameters=expert_parameters, grad_bytes_per_element=grad_b).dp_message_bytes
+        buckets.append(max(1, math.ceil(dpm.m_as("byte") / bucket)))
+    k["dp_buckets"] = np.array(buckets, dtype=np.int64)[inv]
+    if scalar:  # one layout: Python numbers and scalar Quantities
+        return {n: (Q_(v.magnitude[0].item(), v.units) if hasattr(v, "units") else v[0].item()) for n, v in k.items()}
+    return {n: (Q_(np.asarray(v.magnitude, dtype=float), v.units) if hasattr(v, "units")
+                else np.asarray(v, dtype=float)) for n, v in k.items()}
+
+
 def host_inputs(fleet, flags: dict, ops_assumptions: dict | None = None):
     """``TrainingStep``'s offload inputs for a fleet: ``(knowns, assumptions used)``.
 
@@ -567,10 +629,10 @@ class DistributedSolver(Solver):
         k = self._knowns(model, fleet, L, precision, seq_len, global_batch, assumptions)
         inputs = Equations.TrainingStep.inputs
         k = {n: v for n, v in k.items() if n in inputs}
-        k["training_passes"] = 4 if L["recompute"] == "full" else 3
-        tp, g = int(L["tp"]), fleet.devices_per_node
+        tp = int(L["tp"])
         laws = laws_for(fleet.hardware, precision)
-        coll = laws.collective("all_reduce", num_workers=max(tp, 2), devices_per_node=min(max(tp, 2), g))
+        coll = laws.collective("all_reduce", num_workers=max(tp, 2),
+                               devices_per_node=min(max(tp, 2), fleet.devices_per_node))
         ops = self.ops_assumptions
         # the elementwise laws' parameters under the names the set gives them, one pair per kernel kind (the
         # weight-streaming law keeps memory_efficiency_max / memory_half_bytes)
@@ -583,36 +645,17 @@ class DistributedSolver(Solver):
                 laws.mem_eta_max, laws.mem_b_half, *([coll.alpha, coll.bandwidth] if tp > 1 else []),
                 ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
                 assumptions["link_efficiency"]]
-        grad_b = ops["grad_bytes_per_element"].value
         # the causal-skip switch of the one attention-FLOPs relation, with the default serving uses
         skip, skip_a = _defaults.pick("attention_causal_skip", attention_causal_skip, _defaults.ATTENTION_CAUSAL_SKIP)
         used.append(skip_a)
         cost0 = Equations.TransformerCost.evaluate(outputs=["expert_parameters"], **model.knowns_for("TransformerCost"))
-        dp_bytes = Equations.TrainingStep.evaluate(
-            outputs=["dp_message_bytes"], parameters=k["parameters"], tp=tp, pp=int(L["pp"]),
-            num_layers=model.num_layers, num_experts=model.num_experts, ep=int(L.get("ep", 1)),
-            expert_parameters=float(cost0.expert_parameters), grad_bytes_per_element=grad_b).dp_message_bytes
-        buckets = max(1, math.ceil(dp_bytes.m_as("byte") / ops["dp_bucket_bytes"].value.m_as("byte")))
-        k.update(stage_layers(model.num_layers, int(L["pp"])))
-        # context and expert parallelism (Megatron-LM rank order tp, cp, ep within dp, then pp): each group stays
-        # inside a node while its ranks times the inner degrees fit in one
-        cp, ep, pp = int(L.get("cp", 1)), int(L.get("ep", 1)), int(L["pp"])
-        intra, inter = fleet.intra_node_fabric, fleet.inter_node_fabric
-        cp_in, ep_in, pp_in = tp * cp <= g, tp * cp * ep <= g, tp * cp * pp <= g
+        # the layout's own inputs: the same function the vectorised search calls on arrays of layouts
+        k.update(layout_inputs(model, fleet, precision, L, ops, k["parameters"], float(cost0.expert_parameters)))
         k.update(
-            cp=cp, ep=ep, num_experts=model.num_experts, experts_per_token=model.experts_per_token,
+            num_experts=model.num_experts, experts_per_token=model.experts_per_token,
             moe_mlp=int(model.num_experts > 1),
             expert_parameters=float(cost0.expert_parameters), capacity_factor=(
-                ops["capacity_factor"].value if model.num_experts > 1 else 1.0),
-            dp_local=float(placement(tp, pp, int(L["dp"]) * cp, g)["dp_local"]),
-            cp_link_bandwidth=(intra if cp_in else inter).link_bandwidth,
-            cp_link_latency=(intra if cp_in else inter).link_latency,
-            ep_link_bandwidth=(intra if ep_in else inter).link_bandwidth,
-            ep_link_latency=(intra if ep_in else inter).link_latency,
-            ep_oversubscription=1.0 if ep_in else float(inter.oversubscription),
-            pp_link_bandwidth=(intra if pp_in else inter).link_bandwidth,
-            pp_link_latency=(intra if pp_in else inter).link_latency,
-            pp_oversubscription=1.0 if pp_in else float(inter.oversubscription))
+                ops["capacity_factor"].value if model.num_experts > 1 else 1.0))
         if model.num_experts > 1:
             used.append(ops["capacity_factor"])
         k.update(
@@ -624,10 +667,7 @@ class DistributedSolver(Solver):
             memory_efficiency_max=laws.mem_eta_max.value, memory_half_bytes=laws.mem_b_half.value,
             score_materialized=ATTENTION_KERNELS[attention_kernel],
             dropout_mask_bytes=Q_(1 if dropout else 0, "byte"), backward_kernel_factor=BACKWARD_KERNEL_FACTOR,
-            recompute_full=int(L["recompute"] == "full"), recompute_selective=int(L["recompute"] == "selective"),
-            tp_forward_collectives=2 if tp > 1 else 0, tp_backward_collectives=2 if tp > 1 else 0,
-            tp_overlap=ops["tp_overlap"].value, tp_collective_latency=coll.alpha.value,
-            tp_collective_bandwidth=coll.bandwidth.value, grad_bytes_per_element=grad_b, dp_buckets=buckets,
+            tp_overlap=ops["tp_overlap"].value, grad_bytes_per_element=ops["grad_bytes_per_element"].value,
             optimizer_step_bytes_per_param=Q_(ADAM_STEP_BYTES, "byte"),
             loss_bytes_per_logit=Q_(LOSS_BYTES_PER_LOGIT, "byte"))
         # offload (ZeRO-Offload / ZeRO-Infinity), ZeRO traffic and the interleaved schedule: the same helpers the

@@ -33,7 +33,6 @@ The per-operation model (``Equations.TrainingStep``) is evaluated unless the sol
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Iterator
 
 import numpy as np
@@ -511,16 +510,10 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
 
     The inputs that do not depend on the layout come from the solver's binding of the first layout
     (``DistributedSolver._knowns_ops``); the flat model's layout inputs (sharding, activation coefficients,
-    placement) from ``DistributedSolver._knowns``, which takes arrays; the rest applies the rules of
-    ``_knowns_ops`` to arrays (stage split per ``pp``, links per group placement, the calibrated collective law
-    per ``tp``, gradient buckets per (tp, pp, ep)). ``tests/solvers/test_layout_search.py`` checks every input of
-    sampled layouts against the scalar binding.
+    placement) from ``DistributedSolver._knowns``, which takes arrays; the layout's own inputs from
+    :func:`~mlsysim.solvers.distributed.layout_inputs`, the function ``_knowns_ops`` calls for one layout.
+    ``tests/solvers/test_layout_search.py`` checks every input of sampled layouts against the scalar binding.
     """
-    from ..calibration import laws_for
-    from ..core.equation_sets import Equations
-
-    ts = Equations.TrainingStep
-    g = fleet.devices_per_node
     tp, cp, pp, ep, dp = (R[k] for k in ("tp", "cp", "pp", "ep", "dp"))
     rec = R["recompute"]
     modes = np.array(_d.RECOMPUTE_MODES, dtype=object)
@@ -536,52 +529,16 @@ def _ops_knowns(solver, model, fleet, R: dict, precision, seq_len, global_batch,
     for name, v in flat.items():
         if name in k and isinstance(getattr(v, "magnitude", v), np.ndarray):
             k[name] = v
-    f = np.float64
-    full = rec == _d.RECOMPUTE_MODES.index("full")
-    k["training_passes"] = np.where(full, 4.0, 3.0)
-    k["recompute_full"] = full.astype(f)
-    k["recompute_selective"] = (rec == _d.RECOMPUTE_MODES.index("selective")).astype(f)
-    # stage split per pp (the solver's own function)
-    up, inv = np.unique(pp, return_inverse=True)
-    split = [_d.stage_layers(model.num_layers, int(p)) for p in up]
-    for name in split[0]:
-        k[name] = np.array([s[name] for s in split], dtype=f)[inv]
-    k["cp"], k["ep"] = cp.astype(f), ep.astype(f)
-    k["dp_local"] = _d.placement(tp, pp, dp * cp, g)["dp_local"].astype(f)
-    intra, inter = fleet.intra_node_fabric, fleet.inter_node_fabric
-    bw_i, bw_x = intra.link_bandwidth.m_as("byte/s"), inter.link_bandwidth.m_as("byte/s")
-    lat_i, lat_x = intra.link_latency.m_as("s"), inter.link_latency.m_as("s")
-    osub = float(inter.oversubscription)
-    for grp, inside in (("cp", tp * cp <= g), ("ep", tp * cp * ep <= g), ("pp", tp * cp * pp <= g)):
-        k[f"{grp}_link_bandwidth"] = Q_(np.where(inside, bw_i, bw_x), "byte/s")
-        k[f"{grp}_link_latency"] = Q_(np.where(inside, lat_i, lat_x), "s")
-        if grp != "cp":
-            k[f"{grp}_oversubscription"] = np.where(inside, 1.0, osub)
-    k["tp_forward_collectives"] = k["tp_backward_collectives"] = np.where(tp > 1, 2.0, 0.0)
+    # the layout's own inputs (recomputation, stage split, groups' links, placement, the tensor-parallel law,
+    # gradient buckets): the solver's function, on arrays
+    lay = {"tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep, "recompute": modes[rec]}
+    k.update(_d.layout_inputs(model, fleet, precision, lay, solver.ops_assumptions, k0["parameters"],
+                              k0["expert_parameters"]))
     # ZeRO traffic and schedule switches, offload switches and the host: the solver's own helpers, on arrays
     k.update(_d.schedule_inputs(R["zero_stage"], R["pipeline_interleave"]))
-    flags = {f"offload_{kind}": np.array([float(kind in o) for o in offloads], dtype=f)[R["offload"]]
+    flags = {f"offload_{kind}": np.array([float(kind in o) for o in offloads], dtype=np.float64)[R["offload"]]
              for kind in OFFLOAD_KINDS}
     k.update(_d.host_inputs(fleet, flags, solver.ops_assumptions)[0])
-    laws = laws_for(fleet.hardware, precision)
-    ut, inv = np.unique(tp, return_inverse=True)
-    colls = [laws.collective("all_reduce", num_workers=max(int(t), 2), devices_per_node=min(max(int(t), 2), g))
-             for t in ut]
-    k["tp_collective_latency"] = Q_(np.array([c.alpha.value.m_as("s") for c in colls])[inv], "s")
-    k["tp_collective_bandwidth"] = Q_(np.array([c.bandwidth.value.m_as("byte/s") for c in colls])[inv], "byte/s")
-    # gradient buckets: ceil(gradient bytes / bucket bytes), per (tp, pp, ep), with the same scalar evaluation of the
-    # set as the solver's binding (the same cached kernel: the same numbers)
-    code = (tp * (int(pp.max()) + 1) + pp) * (int(ep.max()) + 1) + ep
-    _u, first, inv = np.unique(code, return_index=True, return_inverse=True)
-    grad_b = solver.ops_assumptions["grad_bytes_per_element"].value
-    bucket = solver.ops_assumptions["dp_bucket_bytes"].value.m_as("byte")
-    buckets = []
-    for j in first:
-        dpm = ts.evaluate(outputs=["dp_message_bytes"], parameters=k0["parameters"], tp=int(tp[j]), pp=int(pp[j]),
-                          num_layers=model.num_layers, num_experts=model.num_experts, ep=int(ep[j]),
-                          expert_parameters=k0["expert_parameters"], grad_bytes_per_element=grad_b).dp_message_bytes
-        buckets.append(max(1, math.ceil(dpm.m_as("byte") / bucket)))
-    k["dp_buckets"] = np.array(buckets, dtype=f)[inv]
     return k
 
 
