@@ -178,8 +178,8 @@ def _run_model_workload(m: dict):
     return getattr(_workload(m["model"]), m["attr"])
 
 
-def _run_distributed(m: dict):
-    from .solvers.distributed import DistributedSolver
+def _run_distributed(m: dict, flat: bool = False):
+    from .solvers.distributed import DEFAULT_ASSUMPTIONS, DistributedSolver
     from .systems import Fleet, Systems
 
     f = m["fleet"]
@@ -189,8 +189,16 @@ def _run_distributed(m: dict):
             fleet = fleet.replace(num_nodes=f["num_nodes"])
     else:
         fleet = Fleet(f["hardware"], num_nodes=f["num_nodes"])
-    r = DistributedSolver().solve(model=_workload(m["model"]), fleet=fleet, **m["layout"])
+    layout = dict(m["layout"])
+    if flat:
+        # the textbook's single-efficiency model: the same call with compute_efficiency given (its default)
+        layout["compute_efficiency"] = DEFAULT_ASSUMPTIONS["compute_efficiency"].value
+    r = DistributedSolver().solve(model=_workload(m["model"]), fleet=fleet, **layout)
     return getattr(r, m["output"])
+
+
+#: method kinds whose value the per-operation model computes, and how to compute the same case on the flat model
+FLAT_MODEL = {"distributed": lambda m: _run_distributed(m, flat=True)}
 
 
 def _assumption_value(ref):
@@ -267,6 +275,41 @@ def run_case(case: dict) -> Row:
     else:
         status = {"fit": "FIT", "look-up": "MATCH"}.get(base["role"], "PASS")
     return Row(**base, predicted=pred, error=err, abs_error=pred - pub, status=status)
+
+
+@dataclass
+class BeforeAfter:
+    """One prediction case on the flat single-efficiency model (before the per-operation model) and on the
+    default per-operation model (after): values in the case's published unit, errors as in :class:`Row`."""
+
+    id: str
+    quantity: str
+    unit: str
+    published: float
+    before: float
+    after: float
+
+    @property
+    def error_before(self) -> float:
+        return self.before / self.published - 1
+
+    @property
+    def error_after(self) -> float:
+        return self.after / self.published - 1
+
+
+def before_after(rows: list[Row], path: str | os.PathLike | None = None) -> list[BeforeAfter]:
+    """The prediction cases the per-operation model computes, each also on the flat model (``compute_efficiency``
+    given explicitly: DistributedSolver's default 0.5 for every FLOP, the model the project had before it)."""
+    cases = {c["id"]: c for c in load_cases(path)["cases"]}
+    out = []
+    for r in rows:
+        c = cases.get(r.id)
+        if c is None or r.predicted is None or r.role != "prediction" or c["method"]["kind"] not in FLAT_MODEL:
+            continue
+        before = _quantity_in(FLAT_MODEL[c["method"]["kind"]](c["method"]), r.unit)
+        out.append(BeforeAfter(r.id, r.quantity, r.unit, r.published, before, r.predicted))
+    return out
 
 
 def run_cases(path: str | os.PathLike | None = None, only: Sequence[str] | None = None) -> list[Row]:
@@ -373,6 +416,30 @@ def render_markdown(rows: list[Row], data: dict | None = None) -> str:
             out.append("| " + " | ".join(_md(x) for x in (
                 f"`{r.id}`", r.quantity, _fmt_num(r.published), _fmt_num(r.predicted), r.unit or "1", _fmt_err(r),
                 r.tolerance_text(), status, r.how, r.source, r.why)) + " |")
+        out.append("")
+    ba = before_after(rows)
+    if ba:
+        def avg_max(errs):
+            a = [abs(e) for e in errs]
+            return f"average {sum(a) / len(a) * 100:.1f}%, maximum {max(a) * 100:.1f}%"
+
+        out += ["## Before and after: the per-operation model", "",
+                "The cases the per-operation training model (`Equations.TrainingStep`, on the calibrated laws of "
+                "`docs/fidelity.md`) computes, each also on the flat model the project had before it: the same "
+                "call with `compute_efficiency` given (DistributedSolver's default, 0.5 of peak for every FLOP; "
+                "the textbook's Iron Law path). Computed live, like the tables above. The H200 decode check "
+                "(flat roofline against calibrated laws) is in `docs/fidelity.md`; the Llama 3 405B scenario in "
+                "`docs/applications.md`.", "",
+                "| case | quantity | published | flat model (before) | error | per-operation (after) | error |",
+                "|---|---|---|---|---|---|---|"]
+        for b in ba:
+            out.append("| " + " | ".join(_md(x) for x in (
+                f"`{b.id}`", b.quantity, f"{_fmt_num(b.published)} {b.unit}", _fmt_num(b.before),
+                f"{b.error_before * 100:+.2f}%", _fmt_num(b.after), f"{b.error_after * 100:+.2f}%")) + " |")
+        meg = [b for b in ba if b.id.startswith("megatron_t1_")]
+        if meg:
+            out += ["", f"Megatron-LM Table 1 ({len(meg)} rows, TFLOP/s per GPU): before "
+                        f"{avg_max([b.error_before for b in meg])}; after {avg_max([b.error_after for b in meg])}."]
         out.append("")
     nm = data.get("not_modelled", [])
     if nm:

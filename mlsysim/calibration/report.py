@@ -229,6 +229,29 @@ def render() -> str:
         "kernels inside a CUDA graph (about a microsecond for each of some 320 kernels), which Vidur's "
         "kernel-only timings do not contain; no term for it is added, because no measurement in the data gives it."),
         "",
+        "## Training: what the laws are applied to",
+        "",
+        ("`Equations.TrainingStep` (the default of `DistributedSolver` for transformers) prices every GEMM of a "
+         "layer on the GEMM law at its own tensor-parallel shape, and every memory-bound kernel on the law of its "
+         "kind (norms on the norm fit, residual adds on the add fit, the MLP activation on the act fit, softmax and "
+         "dropout over the score matrix on the pooled fit). A kernel's bytes are its reads and writes, forward "
+         "and backward separately, from its gradient formula (per element, in element sizes; `u_drop` the "
+         "dropout switch, `b_mask` the 1-byte mask):"),
+        "",
+        "| kernel | forward | backward |",
+        "|---|---|---|",
+        "| norm | read x, write y: 2 | read dy and x, write dx: 3 |",
+        "| dropout + residual add | read two, write one: 3 + u_drop b_mask | the residual stream's two gradients "
+        "summed (3) + dropout's dy m: u_drop (2 + b_mask) |",
+        "| MLP activation (n_f matrices) | n_f | 2 n_f - 1 |",
+        "| softmax + dropout over the scores | (1 + rho) + u_drop (2 + b_mask) | (1 + 2 rho) + u_drop (2 + b_mask) |",
+        "",
+        ("`rho` is the share of the score elements the softmax reads: Megatron-LM's fused causal kernel "
+         "(`scaled_upper_triang_masked_softmax`) loads only the unmasked triangle of each row and writes whole "
+         "rows, about half (`softmax_causal_read`, an overridable assumption). No coefficient of the step is fitted "
+         "to a training run: Megatron-LM's Table 1 and the Llama 3 405B run are checked in `docs/validation.md` "
+         "and `docs/applications.md`."),
+        "",
         "## Edge: the TFLM reference efficiency",
         "",
         (f"`mlsysim.hardware.tiny.TFLM_REFERENCE_EFFICIENCY` was a value chosen to reproduce the two MLPerf Tiny "

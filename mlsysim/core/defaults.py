@@ -95,7 +95,7 @@ LINK_EFFICIENCY = Assumption(
     "link_efficiency", 0.8,
     assumption("mlsysim achievable link bandwidth",
                "nccl-tests all-reduce bus bandwidth of 8 x A100 over NVLink 3 is typically 230-250 GB/s against "
-               "300 GB/s per direction, i.e. about 0.8 (published_cases.json nccl_allreduce_8x_h100_nvlink_typical, "
-               "a practitioner's blog, unverified); applied to every link without a fitted collective law "
-               "(DistributedSolver, Fleet.collective_time across nodes)"),
+               "300 GB/s per direction, i.e. about 0.8 (Alaya NeW tech blog, 'NCCL-tests in practice', 2026-05-06: "
+               "a practitioner's measurements, not independently verified); applied to every link without a "
+               "fitted collective law (DistributedSolver, Fleet.collective_time across nodes)"),
     "achievable fraction of a link's nominal bandwidth")

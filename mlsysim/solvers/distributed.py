@@ -76,6 +76,15 @@ OPS_ASSUMPTIONS: dict[str, Assumption] = {
             "GShard uses 2 (Lepikhin et al. 2020); 1.25: expert GEMMs and all-to-alls are padded to 1.25x the "
             "mean routed load (mixture-of-experts models only)"),
         "expert capacity over the mean routed load"),
+    "softmax_causal_read": Assumption(
+        "softmax_causal_read", 1.0, assumption(
+            "causal softmax kernel",
+            "with the score matrix in memory (attention_kernel='unfused'), Megatron-LM's fused scale + implicit "
+            "causal mask + softmax kernel for GPT models (Narayanan et al. 2021, Sec. 4.2; "
+            "megatron/fused_kernels/scaled_upper_triang_masked_softmax.h) loads only the unmasked elements of each "
+            "score row, forward and backward, and writes whole rows; 1 = that kernel (about half the reads of a full "
+            "matrix), 0 = a softmax that reads whole rows (a general-mask kernel, plain PyTorch)"),
+        "1 if the softmax kernel reads only the unmasked (causal) part of each score row"),
     "dp_bucket_bytes": Assumption(
         "dp_bucket_bytes", Q_(25e6, "byte"), assumption(
             "gradient bucket size",
@@ -137,6 +146,9 @@ def offload_flags(offload) -> dict:
 
 #: attention kernels: (score matrix materialised, description)
 ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
+#: bytes per element of a dropout mask: PyTorch's dropout keeps a bool mask (1 byte per element; Korthikanti et al.
+#: 2022 Sec. 4.1 count the same 1 byte)
+DROPOUT_MASK_BYTES = 1
 
 #: parts of ``step_time`` in the per-operation model (``DistributedResult.breakdown``)
 OPS_PARTS = ["gemm_step_time", "kernel_step_time", "tp_exposed_step_time", "recompute_step_time",
@@ -622,7 +634,6 @@ class DistributedSolver(Solver):
         from ..core.equation_sets import Equations
         from ..core.equation_sets.training_step import (
             ADAM_STEP_BYTES,
-            BACKWARD_KERNEL_FACTOR,
             LOSS_BYTES_PER_LOGIT,
         )
 
@@ -645,6 +656,8 @@ class DistributedSolver(Solver):
                 laws.mem_eta_max, laws.mem_b_half, *([coll.alpha, coll.bandwidth] if tp > 1 else []),
                 ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
                 assumptions["link_efficiency"]]
+        if ATTENTION_KERNELS[attention_kernel]:
+            used.append(ops["softmax_causal_read"])
         # the causal-skip switch of the one attention-FLOPs relation, with the default serving uses
         skip, skip_a = _defaults.pick("attention_causal_skip", attention_causal_skip, _defaults.ATTENTION_CAUSAL_SKIP)
         used.append(skip_a)
@@ -666,7 +679,8 @@ class DistributedSolver(Solver):
             **{a.name: a.value for a in elt},
             memory_efficiency_max=laws.mem_eta_max.value, memory_half_bytes=laws.mem_b_half.value,
             score_materialized=ATTENTION_KERNELS[attention_kernel],
-            dropout_mask_bytes=Q_(1 if dropout else 0, "byte"), backward_kernel_factor=BACKWARD_KERNEL_FACTOR,
+            dropout_on=int(bool(dropout)), dropout_mask_bytes=Q_(DROPOUT_MASK_BYTES, "byte"),
+            softmax_causal_read=ops["softmax_causal_read"].value,
             tp_overlap=ops["tp_overlap"].value, grad_bytes_per_element=ops["grad_bytes_per_element"].value,
             optimizer_step_bytes_per_param=Q_(ADAM_STEP_BYTES, "byte"),
             loss_bytes_per_logit=Q_(LOSS_BYTES_PER_LOGIT, "byte"))

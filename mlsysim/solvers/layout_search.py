@@ -440,7 +440,8 @@ class LayoutTable:
 #: for Llama-3-405B on 16,384 GPUs on the development machine), since expanding the whole step-time expression at
 #: once costs more than its pieces. Names the set does not derive are skipped (the flat model).
 RANK_STAGES = [
-    ["layer_gemm_time", "layer_kernel_time", "attention_core_time", "tp_collective_time"],
+    ["layer_gemm_time", "layer_kernel_time", "layer_backward_kernel_time", "attention_core_time",
+     "tp_collective_time"],
     ["layer_time", "head_stage_time", "embedding_kernel_time", "dp_comm_time", "dp_overlap_window", "optimizer_time",
      "activation_bytes_per_layer", "params_per_device"],
     ["stage_pace_time", "pp_comm_time", "dp_exposed_time", "bubble_ratio", "gemm_step_time", "kernel_step_time",

@@ -34,6 +34,13 @@ RTOL = 1e-9
 #: stage's layers) is a difference of two maxima, not monotonic in most inputs, with many roots; it is covered
 #: at fixed points through the global batch (_COVER_UNKNOWN)
 _ILL_CONDITIONED_TARGETS = {"TrainingStep": {"stage_imbalance_step_time"}}
+#: (target, unknown) pairs random draws skip because the target is not monotonic in the unknown: the offload
+#: overlap f hides the activations' host transfers ((1 - f) T_a falls) while the streamed parameters take more of
+#: the compute window they share (T_a + T_w - T_comp - (1 - f) T_w rises), so the activations' exposed share is
+#: V-shaped in f with a plateau past f = T_comp / T_w; the engine answers another root of the V or of the plateau,
+#: or its log-spaced scan misses a root near the V's bottom (their sum, the offload part of step_time, is
+#: monotonic and stays in the property). Covered at fixed points (test_every_variable_round_trips_at_fixed_points)
+_NON_INJECTIVE_PAIRS = {"TrainingStep": {("offload_activations_step_time", "offload_overlap")}}
 #: (set, target) -> the unknown that covers the target, where the alphabetical first input is a poor choice:
 #: TrainingStep's MFU is not monotonic in attention_context (it rises while the attention GEMMs grow efficient,
 #: then falls), and the engine's log-spaced root scan can miss two roots that close (reported to the engine)
@@ -321,7 +328,8 @@ def test_every_variable_round_trips_at_fixed_points(set_name):
 def test_round_trip_property(set_name):
     eqset = mlsysim.Equations[set_name]
     pairs = [p for p in _pairs(eqset) if p[1] not in _DEGENERATE.get(set_name, set())
-             and p[0] not in _ILL_CONDITIONED_TARGETS.get(set_name, set())]
+             and p[0] not in _ILL_CONDITIONED_TARGETS.get(set_name, set())
+             and p not in _NON_INJECTIVE_PAIRS.get(set_name, set())]
 
     outcomes = []
 

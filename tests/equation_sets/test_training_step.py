@@ -115,3 +115,58 @@ def test_causal_skip_halves_the_attention_matmuls_by_hand():
     assert skip.score_flops.m_as("FLOP") == pytest.approx(2 * 2048 * 1024.5 * 12288 / 8, rel=1e-12)
     # i.e. (s + 1) / (2 s) of the full count: half, plus the diagonal
     assert skip.score_flops.m_as("FLOP") / full.score_flops.m_as("FLOP") == pytest.approx(2049 / 4096, rel=1e-12)
+
+
+def test_kernel_bytes_forward_and_backward_by_hand():
+    """Each kernel's forward and backward bytes from its access pattern (KERNEL_BACKWARD, SOFTMAX_CAUSAL), for the
+    GPT-3-like layer of SHAPE (bf16, dropout on with 1-byte masks, no sequence parallelism), written out here."""
+    k = dict(SHAPE, bytes_per_element=Q_(2, "B"), sp_shards=1, dropout_on=1, dropout_mask_bytes=Q_(1, "B"),
+             softmax_causal_read=1)
+    names = [f"{kk}_{p}kernel_bytes" for kk in ("norm", "residual", "act", "softmax") for p in ("", "backward_")]
+    out = T.evaluate(outputs=names + ["softmax_read_fraction"], **k)
+    n = 2048 * 12288                                   # s b h elements of the residual stream
+    # norm: read x, write y (2 x 2 bytes); backward: read dy and x, write dx (3 x 2)
+    assert out.norm_kernel_bytes.m_as("B") == 4 * n == 100_663_296
+    assert out.norm_backward_kernel_bytes.m_as("B") == 6 * n
+    # dropout + residual add: read two, write one, write a 1-byte mask (7 bytes per element); backward: the residual
+    # stream's two gradients summed (read two, write one) and dropout's dy * mask (read dy and mask, write): 11
+    assert out.residual_kernel_bytes.m_as("B") == 7 * n
+    assert out.residual_backward_kernel_bytes.m_as("B") == 11 * n
+    # GeLU over s b f / t = 2048 * 49152 / 8 elements: read 1, write 1; backward read dy and x, write dx
+    e = 2048 * 49152 / 8
+    assert out.act_kernel_bytes.m_as("B") == pytest.approx(4 * e, rel=1e-12)
+    assert out.act_backward_kernel_bytes.m_as("B") == pytest.approx(6 * e, rel=1e-12)
+    # scores a s s b / t = 96 * 2048^2 / 8 elements; the causal softmax reads row i's first i elements:
+    # s (s + 1) / 2 of s^2, rho = 2049 / 4096
+    sc = 96 * 2048 * 2048 / 8
+    rho = 2049 / 4096
+    assert float(out.softmax_read_fraction) == pytest.approx(rho, rel=1e-12)
+    # forward: softmax reads rho and writes 1 element (2 bytes each), dropout reads 1, writes 1 and a 1-byte mask
+    assert out.softmax_kernel_bytes.m_as("B") == pytest.approx((2 * (1 + rho) + 5) * sc, rel=1e-12)
+    # backward: dropout reads dy and the mask, writes dx (5 bytes); softmax reads dy and y over rho, writes dx
+    assert out.softmax_backward_kernel_bytes.m_as("B") == pytest.approx((2 * (1 + 2 * rho) + 5) * sc, rel=1e-12)
+    # a softmax that reads whole rows (softmax_causal_read = 0): 9 and 11 bytes per score element
+    full = T.evaluate(outputs=["softmax_kernel_bytes", "softmax_backward_kernel_bytes"],
+                      **dict(k, softmax_causal_read=0))
+    assert full.softmax_kernel_bytes.m_as("B") == pytest.approx(9 * sc, rel=1e-12)
+    assert full.softmax_backward_kernel_bytes.m_as("B") == pytest.approx(11 * sc, rel=1e-12)
+    # without dropout: no mask, no dropout kernels (residual: 3 and 3 elements; softmax: 1 + rho and 1 + 2 rho)
+    nod = T.evaluate(outputs=["residual_kernel_bytes", "residual_backward_kernel_bytes", "softmax_kernel_bytes",
+                              "softmax_backward_kernel_bytes"], **dict(k, dropout_on=0))
+    assert nod.residual_kernel_bytes.m_as("B") == 6 * n and nod.residual_backward_kernel_bytes.m_as("B") == 6 * n
+    assert nod.softmax_kernel_bytes.m_as("B") == pytest.approx(2 * (1 + rho) * sc, rel=1e-12)
+    assert nod.softmax_backward_kernel_bytes.m_as("B") == pytest.approx(2 * (1 + 2 * rho) * sc, rel=1e-12)
+    # a score matrix already cut to the unmasked part (attention_causal_skip = 1): the softmax reads all of it
+    cut = T.evaluate(outputs=["softmax_read_fraction"], **dict(k, attention_causal_skip=1))
+    assert float(cut.softmax_read_fraction) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_backward_kernels_enter_the_layer_and_the_dp_window():
+    """layer_time = 3 T_G + T_K + T_K,b + ..., and the DP overlap window is the first stage's backward: n_1 (2 T_G +
+    T_K,b); by hand from given component times."""
+    base = dict(layer_gemm_time=Q_(10, "ms"), layer_kernel_time=Q_(2, "ms"), layer_backward_kernel_time=Q_(3, "ms"),
+                tp_exposed_layer_time=Q_(0, "ms"), recompute_layer_time=Q_(0, "ms"), cp_layer_time=Q_(0, "ms"),
+                ep_layer_time=Q_(0, "ms"), first_stage_layers=4)
+    out = T.evaluate(outputs=["layer_time", "dp_overlap_window"], **base)
+    assert out.layer_time.m_as("ms") == pytest.approx(30 + 2 + 3, rel=1e-12)
+    assert out.dp_overlap_window.m_as("ms") == pytest.approx(4 * (20 + 3), rel=1e-12)

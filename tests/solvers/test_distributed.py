@@ -38,15 +38,19 @@ def megatron_row(row):
                    pipeline_interleave=v)
 
 
-#: issue 15's acceptance (5% average, 10% maximum) is not met by the per-operation model on the calibrated laws
-#: of main (nothing tuned to these rows): errors -12.2, -17.5, -6.4, -1.6, +0.1 % (average 7.6 %); the 7.5B row
-#: is outside its case tolerance (15 %)
-MISSES = {"megatron_t1_7p5B"}
+#: issue 15's acceptance (5% average, 10% maximum) on the per-operation model with the calibrated laws of main
+#: (nothing tuned to these rows): errors -1.2, -12.3, -2.4, +1.7, +2.1 % (average 3.9 %); every row within its
+#: case tolerance (15 %), the 7.5B row (TP=4: exposed tensor- and data-parallel traffic) outside 10 %
+MISSES_10 = {"megatron_t1_7p5B"}
+
+
+def _pred_over_pub(row):
+    return megatron_row(row).device_flops_rate.to("TFLOP/s").magnitude / CASES[row]["published"][
+        "achieved_tflops_per_gpu"]
 
 
 @pytest.mark.skipif(not CASES, reason="published_cases.json not available")
-@pytest.mark.parametrize("row", [pytest.param(r, marks=pytest.mark.xfail(strict=True, reason="issue 15: -17.5 %"))
-                                 if r in MISSES else r for r in ROWS])
+@pytest.mark.parametrize("row", ROWS)
 def test_megatron_table1_throughput_within_15_percent(row):
     r = megatron_row(row)
     pub = CASES[row]["published"]["achieved_tflops_per_gpu"]
@@ -64,13 +68,18 @@ def test_megatron_table1_throughput_within_15_percent(row):
     assert float(r.hfu) / float(r.mfu) == pytest.approx(hw / model, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 acceptance not met: average 7.6 % (target 5 %)")
+@pytest.mark.skipif(not CASES, reason="published_cases.json not available")
+@pytest.mark.parametrize("row", [pytest.param(r, marks=pytest.mark.xfail(strict=True, reason="issue 15: -12.3 %"))
+                                 if r in MISSES_10 else r for r in ROWS])
+def test_megatron_table1_throughput_within_10_percent(row):
+    """Issue 15 acceptance: every row within 10 %."""
+    assert abs(_pred_over_pub(row) - 1) <= 0.10
+
+
+@pytest.mark.skipif(not CASES, reason="published_cases.json not available")
 def test_megatron_table1_average_error():
     """Issue 15 acceptance: one assumption set for the five rows; average |error| within 5%."""
-    errs = []
-    for row in ROWS:
-        pred = megatron_row(row).device_flops_rate.to("TFLOP/s").magnitude
-        errs.append(abs(pred / CASES[row]["published"]["achieved_tflops_per_gpu"] - 1))
+    errs = [abs(_pred_over_pub(row) - 1) for row in ROWS]
     assert sum(errs) / len(errs) <= 0.05, errs
 
 

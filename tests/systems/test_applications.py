@@ -149,9 +149,10 @@ def test_frontier_time_to_train_and_mfu_by_hand(frontier):
     assert rel(float(r.mfu), mfu) < 1e-3
     assert f"MFU: {mfu:.3f}" in frontier.scorecard()
     # Meta reports 38-43% MFU and ~54-78 days on this cluster; the per-operation model (nothing fitted to
-    # this run) gives about 0.33 and 88 days: within 50-90 days, MFU below Meta's range (docs/applications.md)
+    # this run) gives 0.34 and 86 days: within 50-90 days, MFU below Meta's range but inside issue 15's band
+    # 0.38-0.43 +- 0.05 (docs/applications.md)
     assert 50 < c.value.m_as("day") < 90 and c.passed
-    assert 0.25 < mfu < 0.48
+    assert 0.38 - 0.05 <= mfu <= 0.43 + 0.05
 
 
 def test_frontier_energy_by_hand(frontier):

@@ -128,3 +128,26 @@ def test_fits_and_look_ups_are_not_counted_as_validated_predictions():
     n_pred = sum(r.role == "prediction" for r in rows)
     assert f"{n_pred} predictions:" in validation.summary(rows)
     assert "PASS" not in {r.status for r in rows if r.role != "prediction"}
+
+
+def test_before_and_after_lists_every_per_operation_case_on_both_models():
+    """Issue 15: docs/validation.md reports the error of each case the per-operation model computes, before (the
+    flat single-efficiency model) and after. Every distributed prediction case is listed; the flat value differs
+    from the per-operation one (two models, not one number twice); the flat run really is the flat model."""
+    from mlsysim.solvers.distributed import DEFAULT_ASSUMPTIONS
+
+    ids = [c["id"] for c in CASES if c["method"]["kind"] == "distributed"]
+    rows = validation.run_cases(only=ids)
+    ba = validation.before_after(rows)
+    assert [b.id for b in ba] == ids and len(ids) >= 6
+    for b in ba:
+        assert b.published == next(c for c in CASES if c["id"] == b.id)["published"]["value"]
+        assert b.before != pytest.approx(b.after, rel=1e-3)
+    meth = next(c for c in CASES if c["id"] == ids[0])["method"]
+    assert validation._run_distributed(dict(meth, output="model_kind"), flat=True) == "flat"
+    assert validation._run_distributed(dict(meth, output="model_kind")) == "per_operation"
+    assert validation._run_distributed(dict(meth, output="assumptions"), flat=True) and any(
+        a.name == "compute_efficiency" and a.value == DEFAULT_ASSUMPTIONS["compute_efficiency"].value
+        for a in validation._run_distributed(dict(meth, output="assumptions"), flat=True))
+    md = validation.render_markdown(rows, DATA)
+    assert "## Before and after: the per-operation model" in md and "Megatron-LM Table 1 (5 rows" in md

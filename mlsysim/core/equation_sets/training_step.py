@@ -40,7 +40,21 @@ two norms (read and write ``s b h`` elements each), two dropout-residual adds (r
 1-byte dropout mask where dropout is on), the MLP activation (read ``n_f - 1``, write 1 per ``s b f / t``
 element) and, where the score matrix is materialised (no fused attention kernel), softmax and dropout over
 ``a s \\bar{s} b / t`` elements. Norms and residual adds are split ``t`` ways with sequence parallelism. Each
-kernel takes ``D / (eta_mem(D) BW)``; its backward moves twice its bytes.
+kernel takes ``D / (eta_mem(D) BW)``, and so does its backward, whose bytes follow from its gradient formula
+(per element, in element sizes ``b_e``, ``u_drop`` the dropout switch and ``b_mask`` the mask's bytes):
+
+============ ================================== ========================================================
+kernel       forward                            backward
+============ ================================== ========================================================
+norm         2                                  3 (read dy, x; write dx)
+residual     3 + u_drop b_mask                  3 + u_drop (2 + b_mask) (sum of the residual stream's two
+                                                gradients; dropout's dy m)
+activation   n_f                                2 n_f - 1
+softmax      (1 + rho) + u_drop (2 + b_mask)    (1 + 2 rho) + u_drop (2 + b_mask)
+============ ================================== ========================================================
+
+``rho`` is the fraction of the score elements the softmax reads: Megatron-LM's causal kernel reads only the
+unmasked triangle (``softmax_causal_read``), about half of a full score matrix.
 
 Tensor-parallel communication: 2 all-reduce equivalents per layer forward (an all-gather plus a
 reduce-scatter each with sequence parallelism: the same ring traffic), exposed; 2 backward, overlapped with
@@ -121,9 +135,14 @@ KERNEL_LAW = {"norm": "norm", "residual": "add", "act": "act", "softmax": "eleme
               "loss": "elementwise"}
 _var("score_materialized", "", r"u_{\text{score}}",
      "1 if the attention score matrix is written to memory (softmax, dropout as kernels), 0 if fused", "count0")
-_var("dropout_mask_bytes", "byte", r"b_{\text{mask}}", "bytes per element of a dropout mask (0 without dropout)",
-     "nonnegative")
-_var("backward_kernel_factor", "", r"c_{\text{bwd}}", "bytes a kernel's backward moves over its forward's")
+_var("dropout_on", "", r"u_{\text{drop}}", "1 if the layer applies dropout (residual and attention), else 0",
+     "count0")
+_var("dropout_mask_bytes", "byte", r"b_{\text{mask}}", "bytes per element of a dropout mask", "nonnegative")
+_var("softmax_causal_read", "", r"u_{\text{causal}}",
+     "1 if the softmax kernel reads only the unmasked (causal) part of each score row, 0 if the whole row "
+     "(in [0, 1])", "nonnegative")
+_var("softmax_read_fraction", "", r"\rho_{\text{sm}}",
+     "fraction of the materialised score elements the softmax kernel reads", "fraction")
 _var("recompute_full", "", r"r_{\text{full}}", "1 with full activation recomputation, else 0", "count0")
 _var("recompute_selective", "", r"r_{\text{sel}}", "1 with selective (attention-core) recomputation, else 0",
      "count0")
@@ -187,16 +206,25 @@ for _k, _what in (("norm", "one norm"), ("residual", "one dropout-residual add")
                   ("softmax", "softmax and dropout over the scores"),
                   ("embedding", "the embedding look-up (forward and backward)"),
                   ("loss", "softmax cross-entropy (forward and backward)")):
-    _var(f"{_k}_kernel_bytes", "byte", rf"D_{{\text{{{_k}}}}}", f"bytes moved by {_what}")
-    _var(f"{_k}_memory_efficiency", "", rf"\eta_{{\text{{mem,{_k}}}}}", f"achieved / datasheet bandwidth of {_what}",
-         "fraction")
-    _var(f"{_k}_kernel_time", "s", rf"T_{{\text{{{_k}}}}}", f"time of {_what}", "nonnegative")
+    _fwd = "" if _k in ("embedding", "loss") else " (forward)"
+    _var(f"{_k}_kernel_bytes", "byte", rf"D_{{\text{{{_k}}}}}", f"bytes moved by {_what}{_fwd}")
+    _var(f"{_k}_memory_efficiency", "", rf"\eta_{{\text{{mem,{_k}}}}}",
+         f"achieved / datasheet bandwidth of {_what}{_fwd}", "fraction")
+    _var(f"{_k}_kernel_time", "s", rf"T_{{\text{{{_k}}}}}", f"time of {_what}{_fwd}", "nonnegative")
+    if _fwd:
+        _var(f"{_k}_backward_kernel_bytes", "byte", rf"D_{{\text{{{_k},b}}}}", f"bytes moved by the backward of {_what}")
+        _var(f"{_k}_backward_memory_efficiency", "", rf"\eta_{{\text{{mem,{_k},b}}}}",
+             f"achieved / datasheet bandwidth of the backward of {_what}", "fraction")
+        _var(f"{_k}_backward_kernel_time", "s", rf"T_{{\text{{{_k},b}}}}", f"time of the backward of {_what}",
+             "nonnegative")
 _var("optimizer_kernel_bytes", "byte", r"D_{\text{opt}}", "bytes the optimizer step moves on one device")
 _var("optimizer_memory_efficiency", "", r"\eta_{\text{mem,opt}}", "achieved / datasheet bandwidth of the optimizer "
      "step", "fraction")
 _var("layer_gemm_time", "s", r"T_{\text{G}}", "forward GEMM time of one layer and microbatch")
 _var("attention_core_time", "s", r"T_{\text{core}}", "forward time of the attention core (QK^T, AV, softmax)")
 _var("layer_kernel_time", "s", r"T_{\text{K}}", "forward memory-bound kernel time of one layer and microbatch")
+_var("layer_backward_kernel_time", "s", r"T_{\text{K,b}}",
+     "backward memory-bound kernel time of one layer and microbatch")
 _var("tp_exposed_layer_time", "s", r"T_{\text{TP,L}}", "exposed tensor-parallel time of one layer and microbatch",
      "nonnegative")
 _var("recompute_layer_time", "s", r"T_{\text{re,L}}", "recomputation time of one layer and microbatch",
@@ -291,8 +319,29 @@ KORTHIKANTI_KERNELS = derived(
     "memory-bound kernels of a transformer layer",
     "Korthikanti et al. 2022 (arXiv:2205.05198, Sec. 4.1) list the activations of a layer: two layer norms, two "
     "dropout-residual blocks with 1-byte masks, the MLP activation, softmax and attention dropout over the a s^2 b "
-    "scores; each kernel reads its inputs and writes its output once (bytes = elements x bytes per element); the "
-    "backward pass reads the saved input and the output gradient and writes the input gradient (2x)")
+    "scores; each kernel reads its inputs and writes its output once (bytes = elements x bytes per element; "
+    "Megatron-LM fuses bias + GeLU and bias + dropout + add, and scale + mask + softmax, Narayanan et al. 2021 "
+    "Sec. 4.2), and its backward pass reads what its gradient formula needs (KERNEL_BACKWARD)")
+KERNEL_BACKWARD = derived(
+    "bytes of the backward kernels",
+    "each kernel's backward reads the output gradient and the saved tensors its derivative needs and writes the "
+    "input gradients, once each (per element, in units of the element size): norm y = LN(x): forward reads x, "
+    "writes y (2), backward reads dy and x, writes dx (3; the per-row statistics and the affine weights' "
+    "gradients are per token or per channel, negligible); the MLP activation over n_f - 1 inputs: forward n_f, "
+    "backward reads dy and the n_f - 1 inputs, writes their n_f - 1 gradients (2 n_f - 1); dropout y = x m / (1 - "
+    "p): forward reads x, writes y and the mask (2 + mask), backward reads dy and the mask, writes dx (2 + mask); "
+    "the residual add: forward reads the two summands, writes the sum (3), backward passes dy through to both "
+    "summands, and the gradients of the residual stream, which feeds both the norm and the add, are summed where "
+    "it forks (autograd's accumulation: read two, write one: 3); softmax y = softmax(x): forward reads x, writes "
+    "y (2), backward reads dy and y, writes dx (3)")
+SOFTMAX_CAUSAL = derived(
+    "a causal softmax kernel reads the unmasked triangle",
+    "Megatron-LM's fused scale + implicit causal mask + softmax kernel for GPT (Narayanan et al. 2021 Sec. 4.2; "
+    "megatron/fused_kernels/scaled_upper_triang_masked_softmax.h) loads only the first i elements of score row i "
+    "(forward: the scores; backward: the output gradient and the output) and writes whole rows (zeros past the "
+    "diagonal): it reads s (s + 1)/2 of the s^2 elements of a full score matrix, all of a matrix already cut to "
+    "the unmasked part (attention_causal_skip = 1). rho = 1 - u_causal (1 - s (s + 1) / (2 s sbar)) for s sbar "
+    "score elements per head")
 GEMM_SHAPES = derived(
     "GEMM shapes of a tensor-parallel transformer layer",
     "Narayanan et al. 2021 (SC21, Sec. 3.2) and Shoeybi et al. 2019: QKV and FC1 column-parallel, out-projection "
@@ -402,8 +451,6 @@ MOE_ACTIVATIONS = derived(
 ADAM_STEP_BYTES = 30.0
 #: bytes the loss moves per logit (LOSS)
 LOSS_BYTES_PER_LOGIT = 12.0
-#: backward kernels move twice the forward bytes (KORTHIKANTI_KERNELS)
-BACKWARD_KERNEL_FACTOR = 2.0
 
 _EQ: dict = {}
 
@@ -451,25 +498,44 @@ def training_step_equations() -> dict:
                  description="forward GEMM time of one layer"))
     # ---- memory-bound kernels
     sp_ = sym.sp_shards
-    kern = {"norm": 2 * be * s * b * h / sp_, "residual": (3 * be + sym.dropout_mask_bytes) * s * b * h / sp_,
-            "act": nf * be * s * b * f * moe / t,
-            "softmax": (4 * be + sym.dropout_mask_bytes) * a * s * sbar * b / t,
-            "embedding": 2 * (1 + sym.backward_kernel_factor) * be * s * b * h,
-            "loss": sym.loss_bytes_per_logit * s * b * V / t}
-    for kk, rhs in kern.items():
-        add(Equation(f"{kk}_kernel_bytes", f"{kk}_kernel_bytes", rhs, source=LOSS if kk == "loss" else
-                     KORTHIKANTI_KERNELS, description=f"bytes moved: {kk}"))
-        ren = {"kernel_bytes": f"{kk}_kernel_bytes", "memory_efficiency": f"{kk}_memory_efficiency",
-               "memory_efficiency_max": f"{KERNEL_LAW[kk]}_efficiency_max",
-               "memory_half_bytes": f"{KERNEL_LAW[kk]}_half_bytes",
-               "kernel_memory_time": f"{kk}_kernel_time"}
-        add(eff["memory_efficiency"].renamed(ren, key=f"{kk}_memory_efficiency",
-                                             description=f"bandwidth efficiency: {kk}"))
-        add(eff["kernel_memory_time"].renamed(ren, key=f"{kk}_kernel_time", description=f"kernel time: {kk}"))
+    ud, mask, rho = sym.dropout_on, sym.dropout_mask_bytes, sym.softmax_read_fraction
+    add(Equation("softmax_read_fraction", "softmax_read_fraction",
+                 1 - sym.softmax_causal_read * (1 - (sym.seq_len + 1) / (2 * sbar)), source=SOFTMAX_CAUSAL,
+                 description="fraction of the score elements the softmax kernel reads"))
+    # (forward bytes, backward bytes or None where the one term holds both passes): KERNEL_BACKWARD
+    kern = {"norm": (2 * be * s * b * h / sp_, 3 * be * s * b * h / sp_),
+            "residual": ((3 * be + ud * mask) * s * b * h / sp_, (3 * be + ud * (2 * be + mask)) * s * b * h / sp_),
+            "act": (nf * be * s * b * f * moe / t, (2 * nf - 1) * be * s * b * f * moe / t),
+            "softmax": (((1 + rho) * be + ud * (2 * be + mask)) * a * s * sbar * b / t,
+                        ((1 + 2 * rho) * be + ud * (2 * be + mask)) * a * s * sbar * b / t),
+            # forward: gather the rows (read, write: 2); backward: read the output gradient, accumulate it into
+            # the table's gradient rows (read, write: 3)
+            "embedding": (5 * be * s * b * h, None),
+            "loss": (sym.loss_bytes_per_logit * s * b * V / t, None)}
+    for kk, (fwd, bwd) in kern.items():
+        for pas, rhs in (("", fwd), ("backward_", bwd)):
+            if rhs is None:
+                continue
+            name = f"{kk}_{pas}"
+            add(Equation(f"{name}kernel_bytes", f"{name}kernel_bytes", rhs, source=LOSS if kk == "loss" else
+                         KERNEL_BACKWARD if pas else KORTHIKANTI_KERNELS,
+                         description=f"bytes moved: {kk}{' (backward)' if pas else ''}"))
+            ren = {"kernel_bytes": f"{name}kernel_bytes", "memory_efficiency": f"{name}memory_efficiency",
+                   "memory_efficiency_max": f"{KERNEL_LAW[kk]}_efficiency_max",
+                   "memory_half_bytes": f"{KERNEL_LAW[kk]}_half_bytes",
+                   "kernel_memory_time": f"{name}kernel_time"}
+            add(eff["memory_efficiency"].renamed(ren, key=f"{name}memory_efficiency",
+                                                 description=f"bandwidth efficiency: {kk}{' (backward)' if pas else ''}"))
+            add(eff["kernel_memory_time"].renamed(ren, key=f"{name}kernel_time",
+                                                  description=f"kernel time: {kk}{' (backward)' if pas else ''}"))
     add(Equation("layer_kernel_time", "layer_kernel_time",
                  2 * sym.norm_kernel_time + 2 * sym.residual_kernel_time + sym.act_kernel_time
                  + sym.score_materialized * sym.softmax_kernel_time, source=KORTHIKANTI_KERNELS,
                  description="forward memory-bound kernel time of one layer"))
+    add(Equation("layer_backward_kernel_time", "layer_backward_kernel_time",
+                 2 * sym.norm_backward_kernel_time + 2 * sym.residual_backward_kernel_time
+                 + sym.act_backward_kernel_time + sym.score_materialized * sym.softmax_backward_kernel_time,
+                 source=KERNEL_BACKWARD, description="backward memory-bound kernel time of one layer"))
     add(Equation("attention_core_time", "attention_core_time",
                  2 * sym.score_time + sym.score_materialized * sym.softmax_kernel_time,
                  source=RECOMPUTE, description="forward time of the attention core"))
@@ -526,7 +592,7 @@ def training_step_equations() -> dict:
                  + sym.recompute_selective * sym.attention_core_time, source=RECOMPUTE,
                  description="recomputation time of one layer"))
     add(Equation("layer_time", "layer_time",
-                 3 * sym.layer_gemm_time + (1 + sym.backward_kernel_factor) * sym.layer_kernel_time
+                 3 * sym.layer_gemm_time + sym.layer_kernel_time + sym.layer_backward_kernel_time
                  + sym.tp_exposed_layer_time + sym.recompute_layer_time + sym.cp_layer_time + sym.ep_layer_time,
                  source=BACKWARD,
                  description="forward + backward (+ recompute) of one layer and microbatch"))
@@ -543,7 +609,7 @@ def training_step_equations() -> dict:
     Lc = m * sym.stage_layers
     add(Equation("gemm_step_time", "gemm_step_time", Lc * 3 * sym.layer_gemm_time, source=STEP_PARTS,
                  description="step share of the layers' GEMMs"))
-    add(Equation("kernel_step_time", "kernel_step_time", Lc * (1 + sym.backward_kernel_factor) * sym.layer_kernel_time,
+    add(Equation("kernel_step_time", "kernel_step_time", Lc * (sym.layer_kernel_time + sym.layer_backward_kernel_time),
                  source=STEP_PARTS, description="step share of the layers' memory-bound kernels"))
     add(Equation("tp_exposed_step_time", "tp_exposed_step_time", Lc * sym.tp_exposed_layer_time, source=STEP_PARTS,
                  description="step share of exposed tensor-parallel communication"))
@@ -588,7 +654,7 @@ def training_step_equations() -> dict:
     add(par["dp_comm_time"])
     add(Equation("dp_overlap_window", "dp_overlap_window",
                  sym.first_stage_layers
-                 * (2 * sym.layer_gemm_time + sym.backward_kernel_factor * sym.layer_kernel_time),
+                 * (2 * sym.layer_gemm_time + sym.layer_backward_kernel_time),
                  source=DP_BUCKETS, description="backward time of the last microbatch on the first stage"))
     add(Equation("dp_exposed_time", "dp_exposed_time",
                  regimes={"last_bucket": sym.dp_comm_time / sym.dp_buckets,
