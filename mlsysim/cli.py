@@ -435,9 +435,9 @@ _SEARCH_AXES = [
 ]
 
 
-def _scenario_batch(model, fleet):
-    """(global_batch, seq_len, scenario name) of an ``Applications`` scenario that trains ``model`` on ``fleet``
-    with a recorded layout (e.g. Frontier: Llama 3 405B on Llama3_Cluster, 2048 x 8192), else None."""
+def _scenario_layout(model, fleet):
+    """(layout, scenario name) of an ``Applications`` scenario that trains ``model`` on ``fleet`` with a recorded
+    layout (e.g. Frontier: Llama 3 405B on Llama3_Cluster, 2048 x 8192, flash attention, no dropout), else None."""
     from .systems.applications import Applications
 
     for name in Applications.names():
@@ -445,7 +445,7 @@ def _scenario_batch(model, fleet):
         lay = getattr(sc, "layout", None) or {}
         if ("global_batch" in lay and getattr(getattr(sc, "model", None), "name", None) == model.name
                 and getattr(getattr(sc, "fleet", None), "name", None) == fleet.name):
-            return lay["global_batch"], lay.get("seq_len"), name
+            return lay, name
     return None
 
 
@@ -466,21 +466,35 @@ def cmd_solve_training(args) -> int:
         kw["offloads"] = args.offloads
     note = ""
     global_batch, seq_len = args.global_batch, args.seq_len
-    if global_batch is None:
-        found = _scenario_batch(model, fleet)
-        if found is None:
-            raise CLIError(f"solve training --search needs --global-batch (sequences per optimizer step) for "
-                           f"{model.name} on {fleet.name}")
-        global_batch, sc_seq, sc_name = found
-        if seq_len is None:
-            seq_len = sc_seq
-        note = (f"global_batch = {global_batch}" + (f", seq_len = {seq_len}" if sc_seq is not None
-                                                    and args.seq_len is None else "")
-                + f" from the {sc_name} scenario (mlsysim.Applications.{sc_name}); give --global-batch to change")
+    attention_kernel, dropout = args.attention_kernel, (False if args.no_dropout else None)
+    found = _scenario_layout(model, fleet)
+    if global_batch is None and found is None:
+        raise CLIError(f"solve training --search needs --global-batch (sequences per optimizer step) for "
+                       f"{model.name} on {fleet.name}")
+    if found is not None:
+        # what the command line leaves out comes from the scenario training this model on this fleet
+        lay, sc_name = found
+        taken = []
+        if global_batch is None:
+            global_batch = lay["global_batch"]
+            taken.append(f"global_batch = {global_batch}")
+            if seq_len is None and lay.get("seq_len") is not None:
+                seq_len = lay["seq_len"]
+                taken.append(f"seq_len = {seq_len}")
+        if attention_kernel is None and "attention_kernel" in lay:
+            attention_kernel = lay["attention_kernel"]
+            taken.append(f"attention_kernel = {attention_kernel}")
+        if dropout is None and "dropout" in lay:
+            dropout = bool(lay["dropout"])
+            taken.append(f"dropout = {dropout}")
+        if taken:
+            note = (", ".join(taken) + f" from the {sc_name} scenario (mlsysim.Applications.{sc_name}); give "
+                    "--global-batch, --seq-len, --attention-kernel or --no-dropout to change")
     table = solver.search(model=model, fleet=fleet, global_batch=global_batch, seq_len=seq_len,
                           precision=args.precision, objective=args.objective, top=args.top,
-                          allow_cross_node_tp=args.allow_cross_node_tp, attention_kernel=args.attention_kernel,
-                          dropout=not args.no_dropout, **kw)
+                          allow_cross_node_tp=args.allow_cross_node_tp,
+                          attention_kernel=attention_kernel if attention_kernel is not None else "unfused",
+                          dropout=True if dropout is None else dropout, **kw)
     data = table.to_dict(top=args.top)
     data.update(model=model.name, fleet=fleet.name, global_batch=global_batch,
                 seq_len=seq_len if seq_len is not None else model.seq_len)
@@ -827,8 +841,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "(optimizer, activations, weights), e.g. none,optimizer,optimizer+activations (default: "
                          "every combination where the device has a sourced host link and host memory)")
     sp.add_argument("--allow-cross-node-tp", action="store_true", help="permit tp larger than a node")
-    sp.add_argument("--attention-kernel", default="unfused", help="unfused (default) or flash")
-    sp.add_argument("--no-dropout", action="store_true", help="the model trains without dropout")
+    sp.add_argument("--attention-kernel", default=None,
+                    help="unfused or flash (default: the scenario's, else unfused)")
+    sp.add_argument("--no-dropout", action="store_true", default=None,
+                    help="the model trains without dropout (default: the scenario's, else with dropout)")
     sp.add_argument("--compute-efficiency", type=_fraction, default=None,
                     help="one efficiency for all arithmetic: the flat model (even stages, no cp/ep)")
     _json_flag(sp)

@@ -22,8 +22,10 @@ def run(capsys, *args):
 def test_issue_command_prints_the_top_layouts(capsys):
     rc, out, err = run(capsys, *ISSUE, "--top", "3")
     assert rc == 0, err
-    # the Frontier scenario records Meta's batch: 2048 sequences of 8192 tokens (Llama 3 paper, Table 4)
-    assert "global_batch = 2048, seq_len = 8192 from the Frontier scenario" in out
+    # the Frontier scenario records Meta's batch: 2048 sequences of 8192 tokens (Llama 3 paper, Table 4), and its
+    # kernels (fused attention, no dropout); the search takes what the command line leaves out from it
+    assert ("global_batch = 2048, seq_len = 8192, attention_kernel = flash, dropout = False from the Frontier "
+            "scenario") in out
     rows = [line.split() for line in out.splitlines() if line.strip()[:2] in ("1 ", "2 ", "3 ")]
     assert [r[0] for r in rows] == ["1", "2", "3"]
     times = [float(r[11]) for r in rows]
@@ -86,3 +88,20 @@ def test_offloads_option(capsys):
     assert {tuple(r["offload"]) for r in d["rows"]} == {(), ("optimizer", "activations")}
     rc, out, err = run(capsys, *ISSUE, "--offloads", "gradients")
     assert rc == 2 and "kind of offload" in err and len(err.strip().splitlines()) == 1
+
+
+def test_command_line_kernels_override_the_scenarios(capsys):
+    """--attention-kernel and --no-dropout given: the note names only what came from the scenario; the unfused
+    kernel with dropout (a materialised score matrix) is slower than the scenario's flash kernel without dropout."""
+    small = ["--tps", "8", "--pps", "16", "--cps", "1", "--micro-batch-sizes", "1", "--interleaves", "4",
+             "--recompute-modes", "full", "--zero-stages", "1", "--offloads", "none", "--json"]
+    rc, out, err = run(capsys, *ISSUE, *small)
+    assert rc == 0, err
+    scen = json.loads(out)
+    assert "attention_kernel = flash, dropout = False" in scen["note"]
+    rc, out, err = run(capsys, *ISSUE, *small, "--attention-kernel", "unfused")
+    assert rc == 0, err
+    unf = json.loads(out)
+    assert "attention_kernel" not in unf["note"] and "dropout = False" in unf["note"]
+    assert unf["rows"][0]["step_time"] > scen["rows"][0]["step_time"]
+    assert unf["rows"][0]["breakdown"]["kernel_step_time"] > scen["rows"][0]["breakdown"]["kernel_step_time"]

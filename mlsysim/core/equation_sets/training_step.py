@@ -212,7 +212,8 @@ for _k, _what in (("norm", "one norm"), ("residual", "one dropout-residual add")
          f"achieved / datasheet bandwidth of {_what}{_fwd}", "fraction")
     _var(f"{_k}_kernel_time", "s", rf"T_{{\text{{{_k}}}}}", f"time of {_what}{_fwd}", "nonnegative")
     if _fwd:
-        _var(f"{_k}_backward_kernel_bytes", "byte", rf"D_{{\text{{{_k},b}}}}", f"bytes moved by the backward of {_what}")
+        _var(f"{_k}_backward_kernel_bytes", "byte", rf"D_{{\text{{{_k},b}}}}",
+             f"bytes moved by the backward of {_what}")
         _var(f"{_k}_backward_memory_efficiency", "", rf"\eta_{{\text{{mem,{_k},b}}}}",
              f"achieved / datasheet bandwidth of the backward of {_what}", "fraction")
         _var(f"{_k}_backward_kernel_time", "s", rf"T_{{\text{{{_k},b}}}}", f"time of the backward of {_what}",
@@ -517,17 +518,18 @@ def training_step_equations() -> dict:
             if rhs is None:
                 continue
             name = f"{kk}_{pas}"
+            what = f"{kk} (backward)" if pas else kk
             add(Equation(f"{name}kernel_bytes", f"{name}kernel_bytes", rhs, source=LOSS if kk == "loss" else
                          KERNEL_BACKWARD if pas else KORTHIKANTI_KERNELS,
-                         description=f"bytes moved: {kk}{' (backward)' if pas else ''}"))
+                         description=f"bytes moved: {what}"))
             ren = {"kernel_bytes": f"{name}kernel_bytes", "memory_efficiency": f"{name}memory_efficiency",
                    "memory_efficiency_max": f"{KERNEL_LAW[kk]}_efficiency_max",
                    "memory_half_bytes": f"{KERNEL_LAW[kk]}_half_bytes",
                    "kernel_memory_time": f"{name}kernel_time"}
             add(eff["memory_efficiency"].renamed(ren, key=f"{name}memory_efficiency",
-                                                 description=f"bandwidth efficiency: {kk}{' (backward)' if pas else ''}"))
+                                                 description=f"bandwidth efficiency: {what}"))
             add(eff["kernel_memory_time"].renamed(ren, key=f"{name}kernel_time",
-                                                  description=f"kernel time: {kk}{' (backward)' if pas else ''}"))
+                                                  description=f"kernel time: {what}"))
     add(Equation("layer_kernel_time", "layer_kernel_time",
                  2 * sym.norm_kernel_time + 2 * sym.residual_kernel_time + sym.act_kernel_time
                  + sym.score_materialized * sym.softmax_kernel_time, source=KORTHIKANTI_KERNELS,
