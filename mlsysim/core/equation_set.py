@@ -75,6 +75,20 @@ class EquationSet(InverseSolving):
     def var(self, name: str) -> Var:
         return VARIABLES[name]
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The derived variables in evaluation order (each after everything it is computed from)."""
+        return tuple(self._order)
+
+    def derived_closure(self, name: str, stop: frozenset = frozenset()) -> frozenset:
+        """The derived variables ``name`` is computed from, itself included, not expanding those in ``stop``."""
+        return self._derived_closure(name, frozenset(stop))
+
+    def magnitudes(self, knowns: Mapping[str, Any]) -> dict:
+        """``{name: base-unit magnitude}`` of ``knowns``, each checked against its variable's unit and domain
+        (:class:`UnknownVariableError` for a name the set does not have; the variable's own errors otherwise)."""
+        return self._convert(knowns)
+
     def _toposort(self) -> list[str]:
         order, state = [], {}
 

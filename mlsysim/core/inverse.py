@@ -116,6 +116,30 @@ class InverseSolving:
             return Solution(unknown, val, all_values.regimes, True, "", all_values, "forward", unknown)
         return self._solve_with_plan(plan, unknown, mags, knowns, on_infeasible, limit, round_counts)
 
+    # -- public structure of an inversion (the explorer's compiler and the LaTeX solved forms use these) ---
+    def inverse_plan(self, unknown: str, known: frozenset, method: str = "auto") -> dict:
+        """How ``solve`` finds ``unknown`` from the variables ``known`` (a target among them): ``{"kind":
+        "forward" | "symbolic" | "numeric", ...}`` with the regime branches (``"branches"``: ``expr``,
+        ``choices``), the floors that do not depend on the unknown and the candidate inverses. Cached."""
+        return self._plan(unknown, frozenset(known), method)
+
+    def single_path(self, target: str, unknown: str, stop: frozenset = frozenset()) -> list | None:
+        """``[(node, child), ...]`` from ``target`` down to ``unknown`` when the unknown reaches every node of
+        the way through exactly one of its inputs (derived variables in ``stop`` are not expanded); ``None``
+        when it reaches some node by several."""
+        return self._single_path(target, unknown, frozenset(stop))
+
+    def symbolic_inverse(self, target: str, unknown: str, expr, method: str = "auto"):
+        """The real solutions of ``target = expr`` for ``unknown`` (sympy expressions), or ``None`` where sympy
+        finds no closed form in its time limit (``method="symbolic"`` raises :class:`SolveError` instead).
+        Cached per (target, unknown, expr)."""
+        return self._symbolic_inverse(target, unknown, expr, method)
+
+    def expand(self, name: str, stop: frozenset = frozenset()) -> list:
+        """Every regime combination of ``name``'s definition expanded down to the inputs (or ``stop``): a list of
+        branches with ``expr`` (a sympy expression) and ``choices`` (``((equation key, regime), ...)``)."""
+        return self._expand(name, frozenset(stop))
+
     def _plan(self, unknown: str, known: frozenset, method: str) -> dict:
         key = (unknown, known, method)
         plan = self._plans.get(key)

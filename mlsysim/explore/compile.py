@@ -2,7 +2,7 @@
 
 Every relation the explorer evaluates in the browser is printed here, by sympy's JavaScript printer,
 from the same sympy expression the engine lambdifies (``Equation.branches()``), or from the engine's
-own symbolic inverses (``EquationSet._symbolic_inverse``, cached per equation) composed along the
+own symbolic inverses (``EquationSet.symbolic_inverse``, cached per equation) composed along the
 dependency path exactly as the engine's chain inversion composes them. Each compiled function is
 emitted with a provenance comment (:data:`PROVENANCE`) naming the set, the equation, the regime, the
 sympy expression and its source; ``tests/explore`` greps the generated JavaScript for it.

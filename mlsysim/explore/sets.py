@@ -6,7 +6,7 @@ the engine's tie rule, in the engine's topological order.
 
 Inverse, for every (unknown input, derived target) pair: where the engine inverts along a single
 dependency path (its chain inversion), each step's closed form comes from the engine's cached
-symbolic inverse (``EquationSet._symbolic_inverse``) and the steps are composed symbolically in the
+symbolic inverse (``EquationSet.symbolic_inverse``) and the steps are composed symbolically in the
 engine's candidate order; the composed expression is compiled. Elsewhere the page brackets a root
 numerically over the unknown's domain (the engine's scan grid), as the engine does when sympy gives
 up. Branches of the target that do not depend on the unknown (its floors) are compiled too, so that an
@@ -38,7 +38,7 @@ def forward_spec(eqset, comp: Compiler) -> dict:
             "mathml": mathml(eq),
         }
     return {"name": eqset.name, "description": eqset.description, "inputs": list(eqset.inputs),
-            "derived": list(eqset.derived), "order": list(eqset._order), "equations": eqs}
+            "derived": list(eqset.derived), "order": list(eqset.order), "equations": eqs}
 
 
 def _chain(eqset, t: str, u: str, stop: frozenset):
@@ -48,7 +48,7 @@ def _chain(eqset, t: str, u: str, stop: frozenset):
     branch that contains the child), candidates in ``itertools.product`` order of the steps' options.
     Returns (candidates [(expr, choices)], sibling derived names in evaluation order).
     """
-    path = eqset._single_path(t, u, stop)
+    path = eqset.single_path(t, u, stop)
     if path is None:
         return None
     options = []
@@ -59,7 +59,7 @@ def _chain(eqset, t: str, u: str, stop: frozenset):
         for reg, e in eq.branches().items():
             if child not in _names(e):
                 continue
-            sols = eqset._symbolic_inverse(eq.lhs.name, child, e, "auto")
+            sols = eqset.symbolic_inverse(eq.lhs.name, child, e, "auto")
             if sols is None:
                 return None
             for sol in sols:
@@ -67,7 +67,7 @@ def _chain(eqset, t: str, u: str, stop: frozenset):
                 opts.append((reg if eq.is_regime else None, eq.key, eq.lhs.name, sol))
                 for o in others:
                     if o in eqset.derived and o not in stop:
-                        sib_needed |= eqset._derived_closure(o, stop)
+                        sib_needed |= eqset.derived_closure(o, stop)
         if not opts:
             return None
         options.append(opts)
@@ -78,7 +78,7 @@ def _chain(eqset, t: str, u: str, stop: frozenset):
             cur = sol.xreplace({VARIABLES[lhs].symbol: cur})
         choices = [[k, r] for r, k, _l, _s in combo if r is not None]
         cands.append((cur, choices, [k for _r, k, _l, _s in combo]))
-    return cands, [n for n in eqset._order if n in sib_needed]
+    return cands, [n for n in eqset.order if n in sib_needed]
 
 
 def inverse_specs(eqset, comp: Compiler) -> dict:
@@ -89,7 +89,7 @@ def inverse_specs(eqset, comp: Compiler) -> dict:
             stop = (known - {t}) | {u}
             if u not in eqset.input_deps(t, stop):
                 continue
-            branches = eqset._expand(t, stop)
+            branches = eqset.expand(t, stop)
             floors = []
             for i, br in enumerate(branches):
                 if u in _names(br.expr):

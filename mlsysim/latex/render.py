@@ -483,12 +483,12 @@ def worked_example(eqset, outputs: Iterable[str] | None = None, *, config: Displ
     config = config or DISPLAY
     _require_scalars(knowns)
     out = eqset.evaluate(outputs=list(outputs) if outputs is not None else None, **knowns)
-    derived = [n for n in eqset._order if n in out._mag]
+    derived = [n for n in eqset.order if n in out and n not in knowns]
     printed = {}
     used_inputs = []
     for n in derived:
         for a in sorted(eqset.defining(n).inputs):
-            if a not in eqset._by_lhs and a not in used_inputs:
+            if a not in eqset.derived and a not in used_inputs:
                 used_inputs.append(a)
     printed.update(_printed_inputs(eqset, used_inputs, knowns, config))
     steps = []
@@ -726,7 +726,7 @@ def solved_form(eqset, unknown: str, target: str, given: Iterable[str] | None = 
                                    f"{', '.join(eqset.derived)}")
     known = set(given) if given is not None else set(eqset.inputs) - {unknown}
     known = (known - {unknown}) | {target}
-    plan = eqset._plan(unknown, frozenset(known), "expanded")
+    plan = eqset.inverse_plan(unknown, frozenset(known), "expanded")
     names = _symbol_names()
     uvar = VARIABLES[unknown]
     tsym = VARIABLES[target].symbol
@@ -824,7 +824,7 @@ def worked_inverse(eqset, unknown: str, *, given: Iterable[str] | None = None, c
     sol = eqset.solve(unknown, **knowns)
     target = sol.target
     form = solved_form(eqset, unknown, target, given=given if given is not None else [k for k in knowns if k != target])
-    mags = eqset._convert(knowns)
+    mags = eqset.magnitudes(knowns)
     want = sol.value.to(VARIABLES[unknown].base_unit).magnitude
     row = None
     for r in form.rows:

@@ -99,3 +99,59 @@ def test_missing_renderer_is_a_typed_error():
 
     with pytest.raises(MlsysimError, match="no renderer registered for 'nonexistent'"):
         hooks.renderer("nonexistent")
+
+
+#: layers above the engine that read equation sets' structure (the browser explorer's compiler, the LaTeX
+#: renderer): they use the engine's public API only (order, derived_closure, magnitudes, inverse_plan, single_path,
+#: symbolic_inverse, expand)
+STRUCTURE_READERS = ("explore", "latex")
+#: what those layers call equation sets and engine results by
+ENGINE_OBJECTS = {"eqset", "es", "out", "res", "sol"}
+
+
+def _private_engine_reads(path: pathlib.Path):
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                and isinstance(node.value, ast.Name) and node.value.id in ENGINE_OBJECTS):
+            yield f"line {node.lineno}: {node.value.id}.{node.attr}"
+
+
+def test_private_engine_reads_are_detected():
+    probe = CORE.parent / "latex" / "_probe_private.py"
+    try:
+        probe.write_text("def f(eqset, out):\n    return eqset._single_path('a', 'b', ()), out._mag\n")
+        assert sorted(_private_engine_reads(probe)) == ["line 2: eqset._single_path", "line 2: out._mag"]
+    finally:
+        probe.unlink()
+
+
+@pytest.mark.parametrize("layer", STRUCTURE_READERS)
+def test_upper_layers_read_equation_sets_through_the_public_api(layer):
+    bad = [f"{p.relative_to(CORE.parent.parent)} {hit}" for p in sorted((CORE.parent / layer).rglob("*.py"))
+           for hit in _private_engine_reads(p)]
+    assert not bad, f"private engine reads outside the engine: {bad}"
+
+
+def test_public_structure_api_by_hand():
+    """The public API on a set whose structure is written out here: Roofline's latency = max(compute, memory) +
+    overhead (two regimes), compute_time = flops / (efficiency x peak)."""
+    import mlsysim
+
+    R = mlsysim.Equations.Roofline
+    order = R.order
+    assert order.index("compute_time") < order.index("latency") and set(order) == set(R.derived)
+    assert {"compute_time", "memory_time", "latency"} <= R.derived_closure("latency")
+    assert R.derived_closure("latency", frozenset({"compute_time", "memory_time"})) == frozenset({"latency"})
+    # latency reaches flops through compute_time only: a single path of two steps
+    assert R.single_path("latency", "flops") == [("latency", "compute_time"), ("compute_time", "flops")]
+    # compute_time = flops / (eta R): flops = compute_time eta R (one closed form)
+    eq = R.defining("compute_time")
+    sols = R.symbolic_inverse("compute_time", "flops", eq.rhs)
+    assert len(sols) == 1 and {s.name for s in sols[0].free_symbols} == {"compute_time", "compute_efficiency",
+                                                                          "peak_flops"}
+    # latency expanded to its inputs: one branch per regime (compute-bound, memory-bound)
+    assert len(R.expand("latency")) == 2
+    assert R.magnitudes({"flops": mlsysim.Q_(1, "GFLOP")}) == {"flops": pytest.approx(1e9)}
+    plan = R.inverse_plan("flops", frozenset(set(R.inputs) - {"flops"} | {"latency"}))
+    assert plan["kind"] in ("symbolic", "numeric") and plan["target"] == "latency"
