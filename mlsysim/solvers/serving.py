@@ -450,32 +450,7 @@ class ServingResult(_ResultBase):
         once, the tensor-parallel all-reduces) plus the fixed overhead. Flat model: the overhead, the exposed
         tensor-parallel communication and the binding roofline term. Speculative decoding (decode): the
         draft steps and the verification step per accepted token."""
-        from ..core.equation_sets.serving import COUNTS, OPERATION_PARTS
-
-        if phase not in ("decode", "prefill"):
-            raise DomainError(f"phase must be 'decode' or 'prefill'; got {phase!r}")
-        spec = self.speculative
-        if phase == "decode" and spec is not None:
-            tau = spec["tokens_per_step"]
-            return {"draft_steps": (spec["speculative_step_time"] - spec["verify_step_time"]) / tau,
-                    "verification": spec["verify_step_time"] / tau}
-        ops = self.operations
-        base = self._out._base if isinstance(self._out, _Overlay) else self._out
-        if ops is not None:
-            k = self.ctx["op_knowns"]
-            parts = {"overhead": k["overhead"] * 1.0}
-            for op, (tvar, count) in OPERATION_PARTS[phase].items():
-                parts[op] = ops[tvar] * COUNTS[count](k)
-            return parts
-        ovh = "decode_overhead" if phase == "decode" else "prefill_overhead"
-        fixed = self.ctx["op_knowns"]["overhead"] if "op_knowns" in self.ctx else self._fixed_overhead()
-        comp, mem = base[f"{phase}_compute_time"], base[f"{phase}_memory_time"]
-        return {"overhead": fixed * 1.0, "tp_communication": base[ovh] - fixed,
-                "roofline": np.maximum(comp.m_as("s"), mem.m_as("s")) * Q_(1, "s")}
-
-    def _fixed_overhead(self):
-        a = next((a for a in self.assumptions if a.name == "overhead"), None)
-        return a.value if a is not None else Q_(0.0, "s")
+        return step_parts(self, phase)
 
     @property
     def speculative(self):
@@ -1275,3 +1250,37 @@ def _capacity(hardware):
     from .checks import memory_capacity_of
 
     return memory_capacity_of(hardware)[0]
+
+
+def step_parts(result, phase: str = "decode") -> dict:
+    """``{component: time}`` of a decode (``tpot``) or prefill (``ttft``) step of a transformer result bound by
+    :class:`ServingSolver` (a :class:`ServingResult`, or a :class:`~mlsysim.solvers.SingleNodeResult` of a
+    transformer, whose latency is the same decode step): see :meth:`ServingResult.breakdown`."""
+    from ..core.equation_sets.serving import COUNTS, OPERATION_PARTS
+
+    if phase not in ("decode", "prefill"):
+        raise DomainError(f"phase must be 'decode' or 'prefill'; got {phase!r}")
+    spec = result.ctx.get("speculative")
+    if phase == "decode" and spec is not None:
+        tau = spec["tokens_per_step"]
+        return {"draft_steps": (spec["speculative_step_time"] - spec["verify_step_time"]) / tau,
+                "verification": spec["verify_step_time"] / tau}
+    ops = result.ctx.get("operations")
+    base = result._out._base if isinstance(result._out, _Overlay) else result._out
+    if ops is not None:
+        k = result.ctx["op_knowns"]
+        parts = {"overhead": k["overhead"] * 1.0}
+        for op, (tvar, count) in OPERATION_PARTS[phase].items():
+            parts[op] = ops[tvar] * COUNTS[count](k)
+        return parts
+    ovh = "decode_overhead" if phase == "decode" else "prefill_overhead"
+    fixed = result.ctx["op_knowns"]["overhead"] if "op_knowns" in result.ctx else _fixed_overhead(result)
+    comp, mem = base[f"{phase}_compute_time"], base[f"{phase}_memory_time"]
+    return {"overhead": fixed * 1.0, "tp_communication": base[ovh] - fixed,
+            "roofline": np.maximum(comp.m_as("s"), mem.m_as("s")) * Q_(1, "s")}
+
+
+def _fixed_overhead(result):
+    """The fixed per-step overhead assumption of a result (0 s when it has none)."""
+    a = next((a for a in result.assumptions if a.name == "overhead"), None)
+    return a.value if a is not None else Q_(0.0, "s")

@@ -26,6 +26,7 @@ from .serving import (
     _published,
     _resolve,
     _ResultBase,
+    step_parts,
 )
 
 
@@ -80,6 +81,18 @@ class SingleNodeResult(_ResultBase):
     @property
     def memory_required(self):
         return self._out["memory_required"]
+
+    def breakdown(self) -> dict:
+        """``{component: time}`` (Quantities) of ``latency``; the components add up to it.
+
+        A decoder transformer's step is one decode step, bound by ``ServingSolver``: the parts of its ``tpot``
+        (:meth:`ServingResult.breakdown`: each operation's time times its count per step and the overhead, or
+        the flat model's overhead, tensor-parallel and roofline terms). Other workloads (``Equations.Inference``:
+        latency = max(compute_time, memory_time) + overhead): the overhead and the binding roofline term."""
+        if self.ctx.get("latency_name") == "tpot":
+            return step_parts(self, "decode")
+        comp, mem = self.compute_time.m_as("s"), self.memory_time.m_as("s")
+        return {"overhead": self._out["overhead"] * 1.0, "roofline": np.maximum(comp, mem) * Q_(1, "s")}
 
     def __repr__(self):
         b = self.bottleneck

@@ -324,3 +324,26 @@ def test_binding_sources_say_who_gave_each_request_value():
         assert b.sources[k].citation == "value given by the caller", k
     assert "one device" in str(b.sources["num_devices"])
     assert "H100" in str(b.sources["peak_flops"]) and "Llama 3" in str(b.sources["hidden_size"])
+
+
+def test_single_node_breakdown_sums_to_latency():
+    """Issue 15: every result has breakdown(), and its parts add up to the total. A CNN on the Inference set
+    (latency = max(compute, memory) + overhead), written out: ResNet-50 at batch 8 on an H100 is compute-bound, so
+    the parts are the overhead (0 s by default) and F / (eta R_peak)."""
+    r = SingleNodeSolver().solve("ResNet50", "H100", batch_size=8)
+    b = r.breakdown()
+    assert set(b) == {"overhead", "roofline"} and r.bottleneck == "compute"
+    assert b["overhead"].m_as("s") == 0
+    assert b["roofline"].m_as("s") == pytest.approx(max(r.compute_time.m_as("s"), r.memory_time.m_as("s")), rel=1e-12)
+    assert sum(v.m_as("s") for v in b.values()) == pytest.approx(r.latency.m_as("s"), rel=1e-9)
+    # arrays (a batch sweep): element by element
+    ra = SingleNodeSolver().solve("ResNet50", "H100", batch_size=np.array([1, 8, 64]))
+    tot = sum(v.m_as("s") for v in ra.breakdown().values())
+    assert np.allclose(tot, ra.latency.m_as("s"), rtol=1e-9, atol=0)
+    # a decoder transformer's step is a decode step: the per-operation parts (and the flat model's parts with
+    # compute_efficiency given) add up to its latency
+    for kw in ({}, {"compute_efficiency": 0.5}):
+        rt = SingleNodeSolver().solve("Llama3_8B", "H100", batch_size=1, **kw)
+        parts = rt.breakdown()
+        assert ("qkv" in parts) == (not kw)
+        assert sum(v.m_as("s") for v in parts.values()) == pytest.approx(rt.latency.m_as("s"), rel=1e-9)
