@@ -146,9 +146,6 @@ def offload_flags(offload) -> dict:
 
 #: attention kernels: (score matrix materialised, description)
 ATTENTION_KERNELS = {"unfused": 1, "flash": 0}
-#: bytes per element of a dropout mask: PyTorch's dropout keeps a bool mask (1 byte per element; Korthikanti et al.
-#: 2022 Sec. 4.1 count the same 1 byte)
-DROPOUT_MASK_BYTES = 1
 
 #: parts of ``step_time`` in the per-operation model (``DistributedResult.breakdown``)
 OPS_PARTS = ["gemm_step_time", "kernel_step_time", "tp_exposed_step_time", "recompute_step_time",
@@ -634,6 +631,7 @@ class DistributedSolver(Solver):
         from ..core.equation_sets import Equations
         from ..core.equation_sets.training_step import (
             ADAM_STEP_BYTES,
+            DROPOUT_MASK_BYTES,
             LOSS_BYTES_PER_LOGIT,
         )
 

@@ -1273,11 +1273,11 @@ def step_parts(result, phase: str = "decode") -> dict:
         for op, (tvar, count) in OPERATION_PARTS[phase].items():
             parts[op] = ops[tvar] * COUNTS[count](k)
         return parts
-    ovh = "decode_overhead" if phase == "decode" else "prefill_overhead"
+    ovh, total = ("decode_overhead", "tpot") if phase == "decode" else ("prefill_overhead", "ttft")
     fixed = result.ctx["op_knowns"]["overhead"] if "op_knowns" in result.ctx else _fixed_overhead(result)
-    comp, mem = base[f"{phase}_compute_time"], base[f"{phase}_memory_time"]
-    return {"overhead": fixed * 1.0, "tp_communication": base[ovh] - fixed,
-            "roofline": np.maximum(comp.m_as("s"), mem.m_as("s")) * Q_(1, "s")}
+    # the binding roofline term is what the set's total adds to its overhead (tpot/ttft = max(compute, memory)
+    # + overhead in Equations.Serving), not a max() recomputed here
+    return {"overhead": fixed * 1.0, "tp_communication": base[ovh] - fixed, "roofline": base[total] - base[ovh]}
 
 
 def _fixed_overhead(result):

@@ -452,6 +452,9 @@ MOE_ACTIVATIONS = derived(
 ADAM_STEP_BYTES = 30.0
 #: bytes the loss moves per logit (LOSS)
 LOSS_BYTES_PER_LOGIT = 12.0
+#: bytes per element of a dropout mask: PyTorch's dropout keeps a bool mask (KORTHIKANTI_KERNELS: Korthikanti et al.
+#: 2022 Sec. 4.1 count the same 1 byte)
+DROPOUT_MASK_BYTES = 1.0
 
 _EQ: dict = {}
 
