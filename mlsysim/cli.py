@@ -411,6 +411,8 @@ def cmd_train(args) -> int:
         kw["sequence_parallel"] = True
     if args.no_dropout:
         kw["dropout"] = False
+    if args.no_overlap_grad_reduce:
+        kw["overlap_grad_reduce"] = False
     if args.offload is not None:
         kw["offload"] = args.offload
     r = DistributedSolver().solve(model=args.model, fleet=args.fleet, **kw)
@@ -464,6 +466,8 @@ def cmd_solve_training(args) -> int:
         kw["compute_efficiency"] = args.compute_efficiency
     if args.offloads is not None:
         kw["offloads"] = args.offloads
+    if args.no_overlap_grad_reduce:
+        kw["overlap_grad_reduce"] = False
     note = ""
     global_batch, seq_len = args.global_batch, args.seq_len
     attention_kernel, dropout = args.attention_kernel, (False if args.no_dropout else None)
@@ -845,6 +849,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="unfused or flash (default: the scenario's, else unfused)")
     sp.add_argument("--no-dropout", action="store_true", default=None,
                     help="the model trains without dropout (default: the scenario's, else with dropout)")
+    sp.add_argument("--no-overlap-grad-reduce", action="store_true",
+                    help="the gradient reduction starts after the backward pass (Megatron-LM 2021's local DDP)")
     sp.add_argument("--compute-efficiency", type=_fraction, default=None,
                     help="one efficiency for all arithmetic: the flat model (even stages, no cp/ep)")
     _json_flag(sp)
@@ -870,6 +876,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add(p, _TRAIN_OPTS)
     p.add_argument("--sequence-parallel", action="store_true", help="Megatron sequence parallelism")
     p.add_argument("--no-dropout", action="store_true", help="the model trains without dropout")
+    p.add_argument("--no-overlap-grad-reduce", action="store_true",
+                   help="the gradient reduction starts after the backward pass (Megatron-LM 2021's local DDP; "
+                        "default: bucketed, overlapping the last microbatch's backward)")
     p.add_argument("--offload", default=None, metavar="KINDS",
                    help="what lives in host memory, comma-separated: optimizer, activations, weights "
                         "(ZeRO-Offload / ZeRO-Infinity)")

@@ -39,6 +39,9 @@ Rows
   weigh the same.
 * TFLM reference kernels on a Cortex-M4 (``mlsysim.hardware.tiny.TFLM_REFERENCE_EFFICIENCY``): the Iron Law
   solved for the efficiency at the one MLPerf Tiny v0.5 KWS latency in ``data/measurements/mlperf_tiny/``.
+* TFLM with Espressif's ESP-NN kernels on the ESP32-S3 (``mlsysim.hardware.tiny.ESPNN_EFFICIENCY``): the same,
+  at the person-detection latency of ``data/measurements/espressif/`` (MobileNetV1-0.25, 96 x 96 x 1; MACs
+  counted layer by layer by ``mobilenet_v1_macs``).
 """
 from __future__ import annotations
 
@@ -55,6 +58,7 @@ REPO = PACKAGE.parent.parent
 VIDUR = REPO / "data" / "measurements" / "vidur"
 H200_JSON = REPO / "benchmarks" / "device" / "results" / "h200_2026-11-27.json"
 TINY_JSON = REPO / "data" / "measurements" / "mlperf_tiny" / "kws_reference_v0.5.json"
+ESPNN_JSON = REPO / "data" / "measurements" / "espressif" / "esp_tflite_micro_person_detection.json"
 OUT = PACKAGE / "fitted.json"
 
 VIDUR_COMMIT = "7d47513363ec447a741ac5e47241580b47724fbf"
@@ -353,6 +357,44 @@ def fit_tflm() -> dict:
             "data": "data/measurements/mlperf_tiny/kws_reference_v0.5.json", "source": m["source"]}
 
 
+#: MobileNetV1's body (Howard et al. 2017, Table 1): (stride of the depthwise 3x3, output channels of the pointwise
+#: 1x1) for the 13 depthwise-separable blocks at width 1; the first layer is a 3x3 stride-2 convolution to 32
+MOBILENET_V1_BLOCKS = ((1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512), (1, 512), (1, 512), (1, 512),
+                       (1, 512), (1, 512), (2, 1024), (1, 1024))
+
+
+def mobilenet_v1_macs(width_multiplier: float, resolution: int, input_channels: int, classes: int) -> int:
+    """Multiply-accumulates of one MobileNetV1 inference, layer by layer ('same' padding): the 3x3 stride-2 stem,
+    13 depthwise 3x3 + pointwise 1x1 blocks, global average pooling and the classifier."""
+    def ch(c):
+        return int(c * width_multiplier)
+    size = -(-resolution // 2)
+    c = ch(32)
+    macs = size * size * c * 9 * input_channels
+    for stride, out in MOBILENET_V1_BLOCKS:
+        size = -(-size // stride)
+        macs += size * size * c * 9          # depthwise 3x3
+        macs += size * size * c * ch(out)    # pointwise 1x1
+        c = ch(out)
+    return macs + c * classes
+
+
+def fit_espnn() -> dict:
+    """TFLite Micro with Espressif's ESP-NN kernels on the ESP32-S3: the Iron Law solved for the efficiency at the
+    one measured person-detection latency (esp-tflite-micro README) against the registry's int8 peak."""
+    from mlsysim import Q_, Equations, Hardware
+    m = json.loads(ESPNN_JSON.read_text())
+    row = next(r for r in m["rows"] if r["chip"] == "ESP32-S3")
+    hw = Hardware[row["hardware"]]
+    macs = mobilenet_v1_macs(**m["model"]["architecture"])
+    flops = Q_(2 * macs, "FLOP")
+    eta = Equations.IronLaw.solve("compute_efficiency", compute_time=Q_(row["with_esp_nn_ms"], "ms"), flops=flops,
+                                  peak_flops=hw.peak_flops(m["precision"]))
+    return {"efficiency": float(eta.magnitude), "model": m["model"]["name"], "macs": macs,
+            "hardware": row["hardware"], "latency_ms": row["with_esp_nn_ms"],
+            "data": "data/measurements/espressif/esp_tflite_micro_person_detection.json", "source": m["source"]}
+
+
 def run() -> dict:
     fits = {dev: fit_device(dev, folder) for dev, folder in VIDUR_DEVICES.items()}
     fits["H200"] = fit_h200(fits["H100"])
@@ -375,6 +417,7 @@ def run() -> dict:
         },
         "families": {**fits, "default": family_default(fits)},
         "tflm_reference": fit_tflm(),
+        "espnn_s3": fit_espnn(),
     }
 
 

@@ -153,10 +153,27 @@ TFLM_REFERENCE_EFFICIENCY = Assumption(
                 "NUCLEO-L4R5ZI, TFLM 2.3.1 reference kernels): DS-CNN 5.32 MOP in 181.9 ms = 29.2 MOP/s = 0.0609 "
                 "of the 480 MOP/s int8 peak (0.12 MAC/cycle). The same submission's VWW latency is held out as a "
                 "validation case: MobileNetV1-0.25 runs at 0.052 of peak, so this value predicts it 15 % fast. "
-                "On other MCUs and with optimised kernels it is an estimate only: Espressif reports about 54 ms "
-                "for person detection on an ESP32-S3 with ESP-NN, where this efficiency applied to the S3's SIMD "
-                "peak predicts about 16 ms"),
+                "On other MCUs and kernel libraries it does not carry over: on the ESP32-S3, TFLM takes 2300 ms "
+                "for person detection with its reference kernels and 54 ms with ESP-NN (Espressif), which this "
+                "efficiency applied to the S3's SIMD peak would put at about 16 ms; see ESPNN_EFFICIENCY"),
     description="achieved / peak int8 rate of TFLM reference (non-CMSIS-NN) kernels on a Cortex-M4")
+
+#: Compute efficiency of TFLM with Espressif's ESP-NN kernels on the ESP32-S3, against ``ESP32``'s int8 peak.
+ESPNN_EFFICIENCY = Assumption(
+    "compute_efficiency", 0.01726,
+    Source("mlsysim calibration: TFLite Micro with ESP-NN kernels on the ESP32-S3, fitted to Espressif's measured "
+           "person-detection latency", kind="fit", year=2024,
+           locator="mlsysim/calibration/fitted.json espnn_s3; "
+                   "data/measurements/espressif/esp_tflite_micro_person_detection.json",
+           url="https://github.com/espressif/esp-tflite-micro#esp-nn-integration",
+           note="fitted by mlsysim/calibration/fit.py (python -m mlsysim.calibration.fit) to ONE measurement: the "
+                "TFLM person_detection example (MobileNetV1-0.25, 96 x 96 x 1, 7.16 M MACs counted layer by layer) "
+                "takes 54 ms per invoke() on an ESP32-S3 at 240 MHz with ESP-NN (espressif/esp-tflite-micro "
+                "README): 14.3 MOP in 54 ms = 265 MOP/s = 0.0173 of the 15.36 GOP/s two-core SIMD peak (TFLM "
+                "runs on one core: 0.55 MAC/cycle). A calibration, not a validation: no held-out whole-network "
+                "measurement on the S3 checks it, and a model of the same class (the Doorbell's MLPerf Tiny VWW "
+                "network, RGB input) inherits it"),
+    description="achieved / peak int8 rate of TFLite Micro with ESP-NN kernels on an ESP32-S3")
 
 
 ENTRIES = {

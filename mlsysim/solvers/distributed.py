@@ -67,7 +67,10 @@ OPS_ASSUMPTIONS: dict[str, Assumption] = {
         "grad_bytes_per_element", Q_(4, "byte"), assumption(
             "gradient reduction precision",
             "Megatron-LM accumulates and all-reduces gradients in fp32 when training in bf16 "
-            "(--accumulate-allreduce-grads-in-fp32, on by default for bf16): 4 bytes per element"),
+            "(--accumulate-allreduce-grads-in-fp32, switched on for bf16 in megatron/arguments.py): 4 bytes per "
+            "element. With fp16 training that switch is off by default and the fp16 gradients are reduced (2 bytes): "
+            "the solver then charges the training precision's bytes, unless this assumption is "
+            "overridden"),
         "bytes per gradient element in the data-parallel reduction"),
     "capacity_factor": Assumption(
         "capacity_factor", 1.25, assumption(
@@ -113,6 +116,29 @@ OPS_ASSUMPTIONS: dict[str, Assumption] = {
             "measurement: give host_adam_rate= for a measured host"),
         "parameters per second the host's Adam updates, per device"),
 }
+
+#: training precisions whose gradients Megatron-LM reduces at the training precision by default (without
+#: --accumulate-allreduce-grads-in-fp32, which megatron/arguments.py switches on for bf16 only)
+GRAD_AT_TRAINING_PRECISION = ("fp16", "fp32")
+
+
+def grad_bytes_for(ops: dict, precision: str) -> Assumption:
+    """The gradient-reduction bytes a layout trained in ``precision`` uses: the solver's ``grad_bytes_per_element``
+    (fp32 gradients, Megatron-LM's bf16 default), or, when that assumption is the default and the training
+    precision is fp16 or fp32, the training precision's own bytes (Megatron-LM reduces fp16 gradients in fp16
+    unless told otherwise); the returned Assumption's source says which."""
+    a = ops["grad_bytes_per_element"]
+    if a is not OPS_ASSUMPTIONS["grad_bytes_per_element"] or precision not in GRAD_AT_TRAINING_PRECISION:
+        return a
+    b = bytes_per_element(precision)
+    if b == a.value:
+        return a
+    return Assumption(a.name, b, assumption(
+        "gradient reduction precision", f"training in {precision}: Megatron-LM reduces the {precision} gradients "
+        f"themselves ({b.m_as('byte'):g} bytes per element; --accumulate-allreduce-grads-in-fp32 is off by default "
+        f"for {precision}, megatron/arguments.py); override grad_bytes_per_element for fp32 accumulation"),
+        a.description)
+
 
 #: what ``offload=`` may name (ZeRO-Offload / ZeRO-Infinity); each is a 0/1 input ``offload_<kind>`` of TrainingStep
 OFFLOAD_KINDS = ("optimizer", "activations", "weights")
@@ -298,7 +324,7 @@ def layout_inputs(model, fleet, precision, L: dict, ops: dict, parameters, exper
              for t in ut]
     k["tp_collective_latency"] = Q_(np.array([c.alpha.value.m_as("s") for c in colls])[inv], "s")
     k["tp_collective_bandwidth"] = Q_(np.array([c.bandwidth.value.m_as("byte/s") for c in colls])[inv], "byte/s")
-    grad_b = ops["grad_bytes_per_element"].value
+    grad_b = grad_bytes_for(ops, precision).value
     bucket = ops["dp_bucket_bytes"].value.m_as("byte")
     code = (tp * (int(pp.max()) + 1) + pp) * (int(ep.max()) + 1) + ep
     _u, first, inv = np.unique(code, return_index=True, return_inverse=True)
@@ -623,7 +649,7 @@ class DistributedSolver(Solver):
         return k
 
     def _knowns_ops(self, model, fleet, L, precision, seq_len, global_batch, assumptions, attention_kernel,
-                    dropout, attention_causal_skip=None, offload=None):
+                    dropout, attention_causal_skip=None, offload=None, overlap_grad_reduce=True):
         """``TrainingStep`` inputs for one layout: the flat model's layout inputs, the calibrated laws of the
         device (``mlsysim.calibration.laws_for``) and the per-operation assumptions. Returns (knowns, used
         assumptions)."""
@@ -643,6 +669,7 @@ class DistributedSolver(Solver):
         coll = laws.collective("all_reduce", num_workers=max(tp, 2),
                                devices_per_node=min(max(tp, 2), fleet.devices_per_node))
         ops = self.ops_assumptions
+        grad_b = grad_bytes_for(ops, precision)
         # the elementwise laws' parameters under the names the set gives them, one pair per kernel kind (the
         # weight-streaming law keeps memory_efficiency_max / memory_half_bytes)
         elt = []
@@ -652,7 +679,7 @@ class DistributedSolver(Solver):
                     Assumption(f"{kind}_half_bytes", hb.value, hb.source, hb.description)]
         used = [laws.gemm_eta_max, laws.gemm_f_half, *elt,
                 laws.mem_eta_max, laws.mem_b_half, *([coll.alpha, coll.bandwidth] if tp > 1 else []),
-                ops["tp_overlap"], ops["grad_bytes_per_element"], ops["dp_bucket_bytes"],
+                ops["tp_overlap"], grad_b, ops["dp_bucket_bytes"],
                 assumptions["link_efficiency"]]
         if ATTENTION_KERNELS[attention_kernel]:
             used.append(ops["softmax_causal_read"])
@@ -679,7 +706,8 @@ class DistributedSolver(Solver):
             score_materialized=ATTENTION_KERNELS[attention_kernel],
             dropout_on=int(bool(dropout)), dropout_mask_bytes=Q_(DROPOUT_MASK_BYTES, "byte"),
             softmax_causal_read=ops["softmax_causal_read"].value,
-            tp_overlap=ops["tp_overlap"].value, grad_bytes_per_element=ops["grad_bytes_per_element"].value,
+            tp_overlap=ops["tp_overlap"].value, grad_bytes_per_element=grad_b.value,
+            overlap_grad_reduce=int(bool(overlap_grad_reduce)),
             optimizer_step_bytes_per_param=Q_(ADAM_STEP_BYTES, "byte"),
             loss_bytes_per_logit=Q_(LOSS_BYTES_PER_LOGIT, "byte"))
         # offload (ZeRO-Offload / ZeRO-Infinity), ZeRO traffic and the interleaved schedule: the same helpers the
@@ -774,7 +802,7 @@ class DistributedSolver(Solver):
     def _prepare(self, model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage,
                  recompute, sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency,
                  dp_overlap, link_efficiency, attention_kernel="unfused", dropout=True, cp=1, ep=1,
-                 attention_causal_skip=None, offload=None):
+                 attention_causal_skip=None, offload=None, overlap_grad_reduce=True):
         """Resolve and validate one layout and bind it to the knowns of ``TrainingStep`` (per-operation model)
         or ``Parallelism`` (flat, when ``compute_efficiency`` is given); shared by solve/solve_for.
 
@@ -788,6 +816,8 @@ class DistributedSolver(Solver):
                                    f"{attention_kernel!r}")
         if not isinstance(dropout, bool):
             raise DomainError(f"dropout must be True or False; got {dropout!r}")
+        if not isinstance(overlap_grad_reduce, bool):
+            raise DomainError(f"overlap_grad_reduce must be True or False; got {overlap_grad_reduce!r}")
         if attention_causal_skip is not None and (
                 isinstance(attention_causal_skip, bool) or not isinstance(attention_causal_skip, (int, float))
                 or not 0 <= attention_causal_skip <= 1):
@@ -796,6 +826,9 @@ class DistributedSolver(Solver):
         flags = offload_flags(offload)
         if any(flags.values()) and not ops:
             raise DomainError("offload needs the per-operation model: give no compute_efficiency")
+        if not overlap_grad_reduce and not ops:
+            raise DomainError("overlap_grad_reduce is a switch of the per-operation model; the flat model (given "
+                              "compute_efficiency) takes dp_overlap, the fraction of the reduction hidden")
         layout, global_batch, seq_len, precision = self._validate(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops, cp=cp, ep=ep)
@@ -804,7 +837,8 @@ class DistributedSolver(Solver):
         assumptions = self._assumptions_for(compute_efficiency, dp_overlap, link_efficiency)
         if ops:
             knowns, used = self._knowns_ops(model, fleet, layout, precision, seq_len, global_batch, assumptions,
-                                            attention_kernel, dropout, attention_causal_skip, offload)
+                                            attention_kernel, dropout, attention_causal_skip, offload,
+                                            overlap_grad_reduce)
             eqset = _training_step()
         else:
             knowns = self._knowns(model, fleet, layout, precision, seq_len, global_batch, assumptions)
@@ -817,7 +851,7 @@ class DistributedSolver(Solver):
               compute_efficiency=None, dp_overlap=None, link_efficiency=None,
               allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
               dropout: bool = True, cp: int = 1, ep: int = 1, attention_causal_skip=None,
-              offload=None) -> DistributedResult:
+              offload=None, overlap_grad_reduce: bool = True) -> DistributedResult:
         """Step time, breakdown, MFU and memory of one layout.
 
         Parameters
@@ -857,6 +891,11 @@ class DistributedSolver(Solver):
             2021-22); ``"flash"`` fuses them into the attention kernel (per-operation model).
         dropout : bool
             Dropout layers present (1-byte masks in the kernels' traffic; per-operation model).
+        overlap_grad_reduce : bool
+            True (default): the data-parallel gradient reduction runs in buckets during the last microbatch's
+            backward pass (PyTorch DDP, Megatron-LM ``--overlap-grad-reduce``); False: it starts after the backward
+            pass (Megatron-LM 2021's ``--DDP-impl local``), all of it exposed. Per-operation model (the flat model
+            takes ``dp_overlap``).
         cp, ep : int
             Context-parallel degree (the sequence split over cp ranks; devices = tp cp pp dp) and
             expert-parallel degree (a mixture-of-experts model's experts split over ep of the data-parallel
@@ -892,14 +931,15 @@ class DistributedSolver(Solver):
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip, offload)
+            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip, offload, overlap_grad_reduce)
         outputs = OPS_OUTPUTS if eqset.name == "TrainingStep" else OUTPUTS
         if "host_memory_capacity" in knowns:
             outputs = [*outputs, *HOST_OUTPUTS]
         res = eqset.evaluate(outputs=outputs, **knowns)
         full_layout = dict(layout, global_batch=global_batch, seq_len=seq_len, precision=precision)
         if eqset.name == "TrainingStep":
-            full_layout.update(attention_kernel=attention_kernel, dropout=dropout)
+            full_layout.update(attention_kernel=attention_kernel, dropout=dropout,
+                               overlap_grad_reduce=overlap_grad_reduce)
         return DistributedResult(res, full_layout, used, model, fleet, knowns)
 
     # ------------------------------------------------------------------ search
@@ -916,7 +956,7 @@ class DistributedSolver(Solver):
         link and host memory; else nothing]; ``dp = num_devices / (tp cp pp)``. Options as :meth:`solve`:
         ``compute_efficiency`` (the flat model: even stages, no cp/ep/offload), ``dp_overlap``,
         ``link_efficiency``, ``allow_cross_node_tp``, ``attention_kernel``, ``dropout``,
-        ``attention_causal_skip``. See :mod:`mlsysim.solvers.layout_search`.
+        ``attention_causal_skip``, ``overlap_grad_reduce``. See :mod:`mlsysim.solvers.layout_search`.
 
         Parameters
         ----------
@@ -944,13 +984,14 @@ class DistributedSolver(Solver):
              recompute: str = "selective", sequence_parallel: bool = False, pipeline_interleave: int = 1,
              compute_efficiency=None, dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False,
              attention_kernel: str = "unfused", dropout: bool = True, training_tokens=None, cp: int = 1,
-             ep: int = 1, attention_causal_skip=None, offload=None, _unknown: str | None = None) -> Binding:
+             ep: int = 1, attention_causal_skip=None, offload=None, overlap_grad_reduce: bool = True,
+             _unknown: str | None = None) -> Binding:
         """The knowns of ``TrainingStep`` (or ``Parallelism`` when ``compute_efficiency`` is given) for one
         layout, the assumptions used and the source of every known (same arguments as :meth:`solve`)."""
         model, fleet, layout, global_batch, seq_len, precision, used, knowns, eqset = self._prepare(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, compute_efficiency, dp_overlap,
-            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip, offload)
+            link_efficiency, attention_kernel, dropout, cp, ep, attention_causal_skip, offload, overlap_grad_reduce)
         b = Binding(entries={"model": model, "fleet": fleet, "hardware": fleet.hardware})
         by_name = {a.name: a for a in used}
         layout_src = derived("DistributedSolver layout", f"{getattr(model, 'name', model)} on {fleet.name}: "

@@ -549,7 +549,7 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
            micro_batch_sizes=(1, 2, 4, 8), interleaves=(1, 2, 4), recompute_modes=_d.RECOMPUTE_MODES,
            zero_stages=(0, 1, 2, 3), sequence_parallel=(False, True), offloads=None, compute_efficiency=None,
            dp_overlap=None, link_efficiency=None, allow_cross_node_tp: bool = False, attention_kernel: str = "unfused",
-           dropout: bool = True, attention_causal_skip=None) -> LayoutTable:
+           dropout: bool = True, attention_causal_skip=None, overlap_grad_reduce: bool = True) -> LayoutTable:
     """See :meth:`DistributedSolver.search`."""
     model, fleet = solver._resolve(model, fleet)
     if objective not in OBJECTIVES:
@@ -564,6 +564,8 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
                                f"{attention_kernel!r}")
     if not isinstance(dropout, bool):
         raise DomainError(f"dropout must be True or False; got {dropout!r}")
+    if not isinstance(overlap_grad_reduce, bool):
+        raise DomainError(f"overlap_grad_reduce must be True or False; got {overlap_grad_reduce!r}")
     for r in recompute_modes:
         if r not in _d.RECOMPUTE_MODES:
             raise UnknownNameError(f"recompute must be one of {', '.join(_d.RECOMPUTE_MODES)}; got {r!r}")
@@ -617,7 +619,12 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
                               f"offload cannot be modelled on it (give offloads=[()])")
     offload_opts = tuple(sorted(opts, key=lambda t: (len(t), [OFFLOAD_KINDS.index(k) for k in t])))
     o_ax = np.arange(len(offload_opts), dtype=np.int64)
-    extra = {} if attention_causal_skip is None else {"attention_causal_skip": attention_causal_skip}
+    extra: dict = {} if attention_causal_skip is None else {"attention_causal_skip": attention_causal_skip}
+    if not overlap_grad_reduce:
+        if not ops:
+            raise DomainError("overlap_grad_reduce is a switch of the per-operation model; the flat model (given "
+                              "compute_efficiency) takes dp_overlap")
+        extra["overlap_grad_reduce"] = False
 
     # ---- level 1: (tp, cp, pp, ep)
     tp, cp, pp, ep = _grid(tp_ax, cp_ax, pp_ax, ep_ax)

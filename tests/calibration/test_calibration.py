@@ -159,6 +159,30 @@ def test_tflm_efficiency_is_the_fitted_value():
     assert TFLM_REFERENCE_EFFICIENCY.source.kind == "fit"
 
 
+def test_mobilenet_v1_macs_match_published_counts():
+    from mlsysim.calibration.fit import mobilenet_v1_macs
+    # Howard et al. 2017, Table 8: MobileNetV1 1.0 at 224 x 224, 569 million mult-adds
+    assert mobilenet_v1_macs(1.0, 224, 3, 1000) == pytest.approx(569e6, rel=1e-3)
+    # MLPerf Tiny VWW (MobileNetV1-0.25, 96 x 96 RGB, 2 classes): "about 7.5M MACs" (Banbury et al. 2021, the
+    # registry's MLPERF_TINY source)
+    assert mobilenet_v1_macs(0.25, 96, 3, 2) == pytest.approx(7.5e6, rel=0.01)
+    # grayscale input: only the stem changes, 48 x 48 x 8 x 9 x (3 - 1) = 331,776 MACs fewer
+    assert mobilenet_v1_macs(0.25, 96, 3, 2) - mobilenet_v1_macs(0.25, 96, 1, 2) == 48 * 48 * 8 * 9 * 2
+
+
+def test_espnn_efficiency_is_the_fitted_value():
+    from mlsysim.hardware.tiny import ESPNN_EFFICIENCY
+    fitted = cal.fitted_table()["espnn_s3"]
+    # TFLM person_detection, MobileNetV1-0.25 at 96 x 96 x 1, layer by layer (output side x side x channels x k):
+    # stem 48*48*8*9 = 165,888; blocks (depthwise + pointwise) 460,800 + 377,856 + 755,712 + 336,384 + 672,768
+    # + 315,648 + 5 x 631,296 + 305,280 + 610,560; classifier 256 x 2 = 512: 7,157,888 MACs
+    assert fitted["macs"] == 7_157_888
+    # eta = 2 x 7,157,888 / (0.054 s x 15.36e9 OP/s) = 0.0172596
+    assert fitted["efficiency"] == pytest.approx(2 * 7_157_888 / (0.054 * 15.36e9), rel=1e-9)
+    assert ESPNN_EFFICIENCY.value == pytest.approx(fitted["efficiency"], abs=5e-6)
+    assert ESPNN_EFFICIENCY.source.kind == "fit"
+
+
 def test_docs_fidelity_md_is_fresh():
     from mlsysim.calibration import report
     assert report.PAGE.read_text() == report.render(), \

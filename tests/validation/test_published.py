@@ -150,4 +150,6 @@ def test_before_and_after_lists_every_per_operation_case_on_both_models():
         a.name == "compute_efficiency" and a.value == DEFAULT_ASSUMPTIONS["compute_efficiency"].value
         for a in validation._run_distributed(dict(meth, output="assumptions"), flat=True))
     md = validation.render_markdown(rows, DATA)
-    assert "## Before and after: the per-operation model" in md and "Megatron-LM Table 1 (5 rows" in md
+    assert "## Before and after: the per-operation model" in md
+    assert "Megatron-LM Table 1 at microbatch 1 (5 rows" in md
+    assert "Megatron-LM Table 1 at the artifact's microbatch sizes (5 rows" in md

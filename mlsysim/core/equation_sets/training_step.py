@@ -69,11 +69,14 @@ A stage holds ``n_i`` layers; the first also the embedding look-up, the last the
 
 with ``u_single`` = 1 when one stage holds everything. One step is ``m`` microbatches at that pace, the interleaved
 bubble ``(p - 1)/(v m)`` of it, the pipeline sends, the exposed data-parallel gradient reduction and the
-optimizer step. The data-parallel reduction runs at the gradient precision (fp32 in Megatron-LM) and
-overlaps the backward pass of the last microbatch except its last bucket:
+optimizer step. The data-parallel reduction runs at the gradient precision (Megatron-LM: fp32 when training in
+bf16, fp16 when training in fp16) and overlaps the backward pass of the last microbatch except its last bucket:
 
 .. math:: T_{\\text{DP,exp}} =
-    \\max\\left(T_{\\text{DP}} / n_{\\text{bucket}},\\ T_{\\text{DP}} - T_{\\text{win}}\\right)
+    \\max\\left(T_{\\text{DP}} / n_{\\text{bucket}},\\ T_{\\text{DP}} - u_{\\text{ovl}}\\, T_{\\text{win}}\\right)
+
+(``u_ovl`` = 1; 0 when the framework reduces the gradients only after the backward pass, as Megatron-LM 2021's
+local DDP did).
 
 The optimizer step is one memory-bound pass over the device's optimizer state (Adam: read and write fp32
 master weights, two moments, read the gradient, write the 16-bit weights).
@@ -137,6 +140,9 @@ _var("score_materialized", "", r"u_{\text{score}}",
      "1 if the attention score matrix is written to memory (softmax, dropout as kernels), 0 if fused", "count0")
 _var("dropout_on", "", r"u_{\text{drop}}", "1 if the layer applies dropout (residual and attention), else 0",
      "count0")
+_var("overlap_grad_reduce", "", r"u_{\text{ovl}}",
+     "1 if the data-parallel gradient reduction runs in buckets during the backward pass (PyTorch DDP, Megatron-LM "
+     "--overlap-grad-reduce), 0 if it starts after the backward pass (Megatron-LM 2021's local DDP)", "count0")
 _var("dropout_mask_bytes", "byte", r"b_{\text{mask}}", "bytes per element of a dropout mask", "nonnegative")
 _var("softmax_causal_read", "", r"u_{\text{causal}}",
      "1 if the softmax kernel reads only the unmasked (causal) part of each score row, 0 if the whole row "
@@ -369,7 +375,9 @@ STEP_PARTS = derived(
 DP_BUCKETS = derived(
     "bucketed data-parallel reduction",
     "gradients are reduced in buckets as the backward pass of the last microbatch produces them (Li et al. 2020, "
-    "PyTorch DDP, VLDB 13(12)); the last bucket cannot overlap, and no more than that backward pass can hide")
+    "PyTorch DDP, VLDB 13(12)); the last bucket cannot overlap, and no more than that backward pass can hide. "
+    "Without overlap (u_ovl = 0: Megatron-LM 2021's local DDP, --DDP-impl local, all-reduces the gradient buffer "
+    "after the backward pass) all of it is exposed")
 OPTIMIZER = derived(
     "optimizer step traffic",
     "mixed-precision Adam (Rajbhandari et al. 2020 Sec. 3.1) reads and writes the fp32 master weight and both fp32 "
@@ -663,10 +671,11 @@ def training_step_equations() -> dict:
                  source=DP_BUCKETS, description="backward time of the last microbatch on the first stage"))
     add(Equation("dp_exposed_time", "dp_exposed_time",
                  regimes={"last_bucket": sym.dp_comm_time / sym.dp_buckets,
-                          "window_limited": sym.dp_comm_time - sym.dp_overlap_window},
+                          "window_limited": sym.dp_comm_time - sym.overlap_grad_reduce * sym.dp_overlap_window},
                  combine="max", source=DP_BUCKETS,
                  description="data-parallel reduction not hidden by the backward pass",
-                 display=r"\max\left(T_{\text{DP}} / n_{\text{bucket}},\ T_{\text{DP}} - T_{\text{win}}\right)"))
+                 display=r"\max\left(T_{\text{DP}} / n_{\text{bucket}},\ T_{\text{DP}} - u_{\text{ovl}}\, "
+                         r"T_{\text{win}}\right)"))
     add(Equation("optimizer_kernel_bytes", "optimizer_kernel_bytes",
                  sym.params_per_device * sym.optimizer_step_bytes_per_param / sym.optimizer_shards, source=OPTIMIZER,
                  description="bytes of the optimizer step on one device"))
