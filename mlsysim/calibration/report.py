@@ -249,9 +249,15 @@ def render() -> str:
         "",
         ("`rho` is the share of the score elements the softmax reads: Megatron-LM's fused causal kernel "
          "(`scaled_upper_triang_masked_softmax`) loads only the unmasked triangle of each row and writes whole "
-         "rows, about half (`softmax_causal_read`, an overridable assumption). No coefficient of the step is fitted "
-         "to a training run: Megatron-LM's Table 1 and the Llama 3 405B run are checked in `docs/validation.md` "
-         "and `docs/applications.md`."),
+         "rows, about half (`softmax_causal_read`, an overridable assumption). The data-parallel gradient "
+         "reduction is a two-level all-reduce (inside the node, then across nodes, on the fabrics' links at "
+         "`link_efficiency`) at the gradient precision (fp32 for bf16 training, the "
+         "fp16 gradients themselves for fp16, as Megatron-LM does by default) and overlaps the last microbatch's "
+         "backward pass except its last bucket; `overlap_grad_reduce=False` models a framework that reduces only "
+         "after the backward pass (Megatron-LM 2021's local DDP). No coefficient of the step is fitted to a "
+         "training run: Megatron-LM's Table 1 (at the run configuration of the paper's artifact, "
+         "`examples/sc21`) and the Llama 3 405B run are checked in `docs/validation.md` and "
+         "`docs/applications.md`."),
         "",
         "## Edge: the TFLM reference efficiency",
         "",
