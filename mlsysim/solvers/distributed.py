@@ -869,7 +869,9 @@ class DistributedSolver(Solver):
         micro_batch_size : int
             Sequences per microbatch [1].
         precision : str
-            Training precision of weights, gradients and activations (``"bf16"``).
+            Training precision of weights, gradients and activations (``"bf16"``). The data-parallel gradient
+            reduction runs in fp32 for bf16 (and fp8) training and at the training precision for fp16 and fp32
+            (Megatron-LM's defaults; the ``grad_bytes_per_element`` assumption, see :func:`grad_bytes_for`).
         zero_stage : int
             0 (none), 1 (optimizer states sharded), 2 (+ gradients), 3 (+ parameters).
         recompute : {"none", "selective", "full"}
