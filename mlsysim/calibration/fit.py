@@ -343,16 +343,22 @@ def family_default(fits: dict) -> dict:
     return out
 
 
+def _iron_law_efficiency(latency_ms: float, flops, hardware: str, precision: str) -> float:
+    """The Iron Law solved for the compute efficiency at one measured latency, against the registry's peak."""
+    from mlsysim import Q_, Equations, Hardware
+    eta = Equations.IronLaw.solve("compute_efficiency", compute_time=Q_(latency_ms, "ms"), flops=flops,
+                                  peak_flops=Hardware[hardware].peak_flops(precision))
+    return float(eta.magnitude)
+
+
 def fit_tflm() -> dict:
     """TFLM reference-kernel efficiency on the Cortex-M4: the Iron Law solved for the efficiency at ONE measured
     latency (MLPerf Tiny v0.5 KWS); the same submission's VWW latency is held out for validation."""
-    from mlsysim import Q_, Equations, Hardware, Models
+    from mlsysim import Models
     m = json.loads(TINY_JSON.read_text())
-    hw = Hardware["CortexM4"]
     flops = Models[m["model"]].flops
-    eta = Equations.IronLaw.solve("compute_efficiency", compute_time=Q_(m["latency_ms"], "ms"), flops=flops,
-                                  peak_flops=hw.peak_flops(m["precision"]))
-    return {"efficiency": float(eta.magnitude), "model": m["model"], "hardware": "CortexM4",
+    eta = _iron_law_efficiency(m["latency_ms"], flops, "CortexM4", m["precision"])
+    return {"efficiency": eta, "model": m["model"], "hardware": "CortexM4",
             "latency_ms": m["latency_ms"], "flops": float(flops.m_as("FLOP")),
             "data": "data/measurements/mlperf_tiny/kws_reference_v0.5.json", "source": m["source"]}
 
@@ -382,15 +388,12 @@ def mobilenet_v1_macs(width_multiplier: float, resolution: int, input_channels: 
 def fit_espnn() -> dict:
     """TFLite Micro with Espressif's ESP-NN kernels on the ESP32-S3: the Iron Law solved for the efficiency at the
     one measured person-detection latency (esp-tflite-micro README) against the registry's int8 peak."""
-    from mlsysim import Q_, Equations, Hardware
+    from mlsysim import Q_
     m = json.loads(ESPNN_JSON.read_text())
     row = next(r for r in m["rows"] if r["chip"] == "ESP32-S3")
-    hw = Hardware[row["hardware"]]
     macs = mobilenet_v1_macs(**m["model"]["architecture"])
-    flops = Q_(2 * macs, "FLOP")
-    eta = Equations.IronLaw.solve("compute_efficiency", compute_time=Q_(row["with_esp_nn_ms"], "ms"), flops=flops,
-                                  peak_flops=hw.peak_flops(m["precision"]))
-    return {"efficiency": float(eta.magnitude), "model": m["model"]["name"], "macs": macs,
+    eta = _iron_law_efficiency(row["with_esp_nn_ms"], Q_(2 * macs, "FLOP"), row["hardware"], m["precision"])
+    return {"efficiency": eta, "model": m["model"]["name"], "macs": macs,
             "hardware": row["hardware"], "latency_ms": row["with_esp_nn_ms"],
             "data": "data/measurements/espressif/esp_tflite_micro_person_detection.json", "source": m["source"]}
 

@@ -122,6 +122,16 @@ OPS_ASSUMPTIONS: dict[str, Assumption] = {
 GRAD_AT_TRAINING_PRECISION = ("fp16", "fp32")
 
 
+def check_overlap_grad_reduce(value, per_operation: bool) -> None:
+    """``overlap_grad_reduce`` must be a bool, and False only on the per-operation model (the flat model takes
+    ``dp_overlap``); shared by :meth:`DistributedSolver.solve` and the layout search."""
+    if not isinstance(value, bool):
+        raise DomainError(f"overlap_grad_reduce must be True or False; got {value!r}")
+    if not value and not per_operation:
+        raise DomainError("overlap_grad_reduce is a switch of the per-operation model; the flat model (given "
+                          "compute_efficiency) takes dp_overlap, the fraction of the reduction hidden")
+
+
 def grad_bytes_for(ops: dict, precision: str) -> Assumption:
     """The gradient-reduction bytes a layout trained in ``precision`` uses: the solver's ``grad_bytes_per_element``
     (fp32 gradients, Megatron-LM's bf16 default), or, when that assumption is the default and the training
@@ -816,8 +826,6 @@ class DistributedSolver(Solver):
                                    f"{attention_kernel!r}")
         if not isinstance(dropout, bool):
             raise DomainError(f"dropout must be True or False; got {dropout!r}")
-        if not isinstance(overlap_grad_reduce, bool):
-            raise DomainError(f"overlap_grad_reduce must be True or False; got {overlap_grad_reduce!r}")
         if attention_causal_skip is not None and (
                 isinstance(attention_causal_skip, bool) or not isinstance(attention_causal_skip, (int, float))
                 or not 0 <= attention_causal_skip <= 1):
@@ -826,9 +834,7 @@ class DistributedSolver(Solver):
         flags = offload_flags(offload)
         if any(flags.values()) and not ops:
             raise DomainError("offload needs the per-operation model: give no compute_efficiency")
-        if not overlap_grad_reduce and not ops:
-            raise DomainError("overlap_grad_reduce is a switch of the per-operation model; the flat model (given "
-                              "compute_efficiency) takes dp_overlap, the fraction of the reduction hidden")
+        check_overlap_grad_reduce(overlap_grad_reduce, ops)
         layout, global_batch, seq_len, precision = self._validate(
             model, fleet, tp, pp, dp, global_batch, seq_len, micro_batch_size, precision, zero_stage, recompute,
             sequence_parallel, pipeline_interleave, allow_cross_node_tp, uneven=ops, cp=cp, ep=ep)

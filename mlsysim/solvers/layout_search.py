@@ -564,8 +564,6 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
                                f"{attention_kernel!r}")
     if not isinstance(dropout, bool):
         raise DomainError(f"dropout must be True or False; got {dropout!r}")
-    if not isinstance(overlap_grad_reduce, bool):
-        raise DomainError(f"overlap_grad_reduce must be True or False; got {overlap_grad_reduce!r}")
     for r in recompute_modes:
         if r not in _d.RECOMPUTE_MODES:
             raise UnknownNameError(f"recompute must be one of {', '.join(_d.RECOMPUTE_MODES)}; got {r!r}")
@@ -620,10 +618,8 @@ def search(solver, *, model, fleet, global_batch: int, seq_len: int | None = Non
     offload_opts = tuple(sorted(opts, key=lambda t: (len(t), [OFFLOAD_KINDS.index(k) for k in t])))
     o_ax = np.arange(len(offload_opts), dtype=np.int64)
     extra: dict = {} if attention_causal_skip is None else {"attention_causal_skip": attention_causal_skip}
+    _d.check_overlap_grad_reduce(overlap_grad_reduce, ops)
     if not overlap_grad_reduce:
-        if not ops:
-            raise DomainError("overlap_grad_reduce is a switch of the per-operation model; the flat model (given "
-                              "compute_efficiency) takes dp_overlap")
         extra["overlap_grad_reduce"] = False
 
     # ---- level 1: (tp, cp, pp, ep)

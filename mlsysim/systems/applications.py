@@ -869,21 +869,23 @@ EDGE_MAINTENANCE = Assumption("maintenance_rate", Q_(0.0, "1/year"), assumption(
 EDGE_ECONOMICS = (EDGE_PUE, EDGE_FACILITY, EDGE_MAINTENANCE)
 
 
-def _tflm_efficiency():
-    from ..hardware.tiny import TFLM_REFERENCE_EFFICIENCY
+def _kernel_efficiency(name: str, applied: str) -> Assumption:
+    """A scenario's ``compute_efficiency`` from one of ``mlsysim.hardware.tiny``'s fitted kernel efficiencies, its
+    source note saying how it is applied here."""
+    from ..hardware import tiny
 
-    a = TFLM_REFERENCE_EFFICIENCY
-    note = (f"TFLM_REFERENCE_EFFICIENCY ({a.source.note}); applied to this MCU's int8 peak as the efficiency of "
-            f"TFLM kernels on a microcontroller (fitted on a Cortex-M4, so an estimate elsewhere)")
-    return Assumption("compute_efficiency", a.value, derived(a.source.citation, note), a.description)
+    a = getattr(tiny, name)
+    return Assumption("compute_efficiency", a.value, derived(a.source.citation, f"{name} ({a.source.note}); {applied}"),
+                      a.description)
+
+
+def _tflm_efficiency():
+    return _kernel_efficiency("TFLM_REFERENCE_EFFICIENCY", "applied to this MCU's int8 peak as the efficiency of TFLM "
+                              "kernels on a microcontroller (fitted on a Cortex-M4, so an estimate elsewhere)")
 
 
 def _espnn_efficiency():
-    from ..hardware.tiny import ESPNN_EFFICIENCY
-
-    a = ESPNN_EFFICIENCY
-    note = (f"ESPNN_EFFICIENCY ({a.source.note}); TFLite Micro with ESP-NN on the ESP32-S3, against its int8 peak")
-    return Assumption("compute_efficiency", a.value, derived(a.source.citation, note), a.description)
+    return _kernel_efficiency("ESPNN_EFFICIENCY", "TFLite Micro with ESP-NN on the ESP32-S3, against its int8 peak")
 
 
 # ---------------------------------------------------------------------------------------- registry
